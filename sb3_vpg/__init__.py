@@ -1,0 +1,6 @@
+from sb3_vpg.reinforce import REINFORCE
+from sb3_vpg.vpg import VPG
+
+__version__ = "0.1.0"
+
+__all__ = ["REINFORCE", "VPG", "__version__"]

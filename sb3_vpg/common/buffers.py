@@ -1,0 +1,258 @@
+"""Rollout buffer that gives every step its exact return within its own episode."""
+
+from collections.abc import Generator
+from typing import Any, Literal
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.buffers import RolloutBuffer
+from stable_baselines3.common.type_aliases import DictRolloutBufferSamples, RolloutBufferSamples
+
+from sb3_vpg.common.returns import (
+    episode_ids,
+    gae_advantages,
+    n_complete_steps,
+    normalize,
+    normalize_per_group,
+    point_ends,
+)
+
+NormalizeMode = Literal["none", "batch", "episode"]
+NORMALIZE_MODES: tuple[str, ...] = ("none", "batch", "episode")
+
+Observation = np.ndarray | dict[str, np.ndarray]
+# Per-step fields besides the observation, in the order they are stored.
+_FIELDS = ("actions", "rewards", "episode_starts", "values", "log_probs", "terminal_values")
+
+
+def _concat_obs(parts: list[Observation]) -> Observation:
+    if isinstance(parts[0], dict):
+        return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}  # type: ignore[index]
+    return np.concatenate(parts)  # type: ignore[arg-type]
+
+
+def _slice_obs(obs: Observation, index: slice | int | np.ndarray) -> Observation:
+    if isinstance(obs, dict):
+        return {key: value[index] for key, value in obs.items()}
+    return obs[index]
+
+
+class EpisodicRolloutBuffer(RolloutBuffer):
+    """
+    Rollout buffer for Monte-Carlo policy gradients (REINFORCE, VPG).
+
+    Unlike SB3's ``RolloutBuffer`` it grows with the data (so a rollout can run until a number of episodes has
+    ended) and it only hands out steps whose return is exact:
+
+    * a step whose episode ended inside the collected data gets its discounted reward-to-go up to that end;
+    * a step whose episode is still running is either carried over (kept and prepended to the same env's data
+      at the next rollout, so it enters a later update with its complete return), or, with
+      ``bootstrap_incomplete=True``, cut and bootstrapped with the learned baseline ``V(s_T)``;
+    * an episode cut by a time limit is bootstrapped with ``V(terminal_observation)`` (the ``terminal_values``
+      passed to :meth:`add`, zero when there is no baseline, so without a baseline it counts as ended).
+
+    Observations are stored with the observation space's own dtype (no float copies).
+    The maths lives in :mod:`sb3_vpg.common.returns`.
+
+    :param buffer_size: Expected steps per env per rollout (a hint: the buffer grows as needed)
+    :param observation_space: Observation space
+    :param action_space: Action space
+    :param device: PyTorch device
+    :param gae_lambda: GAE lambda; 1 gives Monte-Carlo returns minus the baseline
+    :param gamma: Discount factor
+    :param n_envs: Number of parallel environments
+    :param bootstrap_incomplete: Cut unfinished episodes at the end of the rollout and bootstrap them with
+        the value passed to :meth:`compute_returns_and_advantage` (needs a learned baseline), instead of
+        carrying them into the next rollout
+    :param reset_on_reward: Pong point-boundary mode: the discounted sum restarts after every non-zero reward
+    :param normalize_advantage: ``"none"``, ``"batch"`` (standardise over all steps of the update) or
+        ``"episode"`` (standardise within each episode, as seed 000 does)
+    """
+
+    def __init__(
+        self,
+        buffer_size: int,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        device: th.device | str = "auto",
+        gae_lambda: float = 1.0,
+        gamma: float = 0.99,
+        n_envs: int = 1,
+        bootstrap_incomplete: bool = False,
+        reset_on_reward: bool = False,
+        normalize_advantage: NormalizeMode = "none",
+    ):
+        if normalize_advantage not in NORMALIZE_MODES:
+            raise ValueError(f"normalize_advantage must be one of {NORMALIZE_MODES}, got {normalize_advantage!r}")
+        self.bootstrap_incomplete = bootstrap_incomplete
+        self.reset_on_reward = reset_on_reward
+        self.normalize_advantage = normalize_advantage
+        # Unfinished episodes per env, carried into the next rollout: obs plus one array per field.
+        self.carry: list[dict[str, Any] | None] = [None] * n_envs
+        super().__init__(buffer_size, observation_space, action_space, device, gae_lambda, gamma, n_envs)
+
+    def reset(self) -> None:
+        """Start a new rollout. Carried-over steps are kept."""
+        self._steps: list[dict[str, Any]] = []
+        self.n_ready_steps = 0
+        self.n_ready_episodes = 0
+        self.n_carried_steps = sum(0 if part is None else len(part["rewards"]) for part in self.carry)
+        self.pos = 0
+        self.full = False
+        self.generator_ready = False
+
+    def clear_carry(self) -> None:
+        """Forget unfinished episodes (their envs were reset)."""
+        self.carry = [None] * self.n_envs
+        self.n_carried_steps = 0
+
+    def add(  # type: ignore[override]
+        self,
+        obs: Observation,
+        action: np.ndarray,
+        reward: np.ndarray,
+        episode_start: np.ndarray,
+        value: th.Tensor | None,
+        log_prob: th.Tensor,
+        terminal_values: np.ndarray | None = None,
+    ) -> None:
+        """
+        Store one vectorised step.
+
+        :param obs: Observations the actions were taken in, one per env
+        :param action: Actions taken
+        :param reward: Rewards received
+        :param episode_start: True where ``obs`` is the first observation of an episode
+        :param value: Baseline values ``V(obs)``, or None without a baseline
+        :param log_prob: Log-probabilities of the actions
+        :param terminal_values: ``V(terminal_observation)`` where an episode was truncated by a time limit at
+            this step (zero elsewhere and without a baseline)
+        """
+        obs_copy: Observation
+        if isinstance(obs, dict):
+            obs_shapes: dict[str, tuple[int, ...]] = self.obs_shape  # type: ignore[assignment]
+            obs_copy = {key: np.array(part).reshape((self.n_envs, *obs_shapes[key])) for key, part in obs.items()}
+        else:
+            obs_copy = np.array(obs).reshape((self.n_envs, *self.obs_shape))
+        zeros = np.zeros(self.n_envs, dtype=np.float32)
+        self._steps.append(
+            {
+                "obs": obs_copy,
+                # float32 for every action space, as the log-likelihoods of SB3's distributions expect
+                "actions": np.asarray(action, dtype=np.float32).reshape((self.n_envs, self.action_dim)),
+                "rewards": np.asarray(reward, dtype=np.float32).reshape(self.n_envs),
+                "episode_starts": np.asarray(episode_start, dtype=bool).reshape(self.n_envs),
+                "values": zeros if value is None else value.detach().cpu().numpy().astype(np.float32).flatten(),
+                "log_probs": log_prob.detach().cpu().numpy().astype(np.float32).flatten(),
+                "terminal_values": zeros if terminal_values is None else np.asarray(terminal_values, np.float32),
+            }
+        )
+        self.pos += 1
+
+    def _env_column(self, env_idx: int) -> dict[str, Any]:
+        """This rollout's steps of one env, with the carried-over steps of the same env in front."""
+        column: dict[str, Any] = {
+            "obs": _concat_obs([_slice_obs(step["obs"], slice(env_idx, env_idx + 1)) for step in self._steps]),
+        }
+        for field in _FIELDS:
+            column[field] = np.stack([step[field][env_idx] for step in self._steps])
+        carried = self.carry[env_idx]
+        if carried is not None and not column["episode_starts"][0]:
+            # The env went on with the same episode: glue the carried steps in front.
+            column["obs"] = _concat_obs([carried["obs"], column["obs"]])
+            for field in _FIELDS:
+                column[field] = np.concatenate([carried[field], column[field]])
+        # (If the env was reset since, e.g. by a new ``learn()``, the carried steps belong to an abandoned
+        # episode whose return will never be known: they are dropped.)
+        return column
+
+    def compute_returns_and_advantage(self, last_values: th.Tensor | None, dones: np.ndarray) -> None:  # type: ignore[override]
+        """
+        Compute returns and advantages of every step whose return is known, and carry the rest over.
+
+        :param last_values: ``V(s_T)`` of the observations after the last step (None without a baseline)
+        :param dones: whether the last step of each env ended its episode
+        """
+        if not self._steps:
+            raise RuntimeError("compute_returns_and_advantage() called on an empty rollout")
+        last = np.zeros(self.n_envs) if last_values is None else last_values.detach().cpu().numpy().flatten()
+        ready: list[dict[str, Any]] = []
+        for env_idx in range(self.n_envs):
+            column = self._env_column(env_idx)
+            episode_ends = np.zeros(len(column["rewards"]), dtype=bool)
+            episode_ends[:-1] = column["episode_starts"][1:]
+            episode_ends[-1] = dones[env_idx]
+            n_ready = len(episode_ends) if self.bootstrap_incomplete else n_complete_steps(episode_ends)
+            self.carry[env_idx] = None if n_ready == len(episode_ends) else self._slice_column(column, n_ready)
+            if n_ready == 0:
+                continue
+            part = self._slice_column(column, 0, n_ready)
+            part_ends = episode_ends[:n_ready]
+            bootstrap = part["terminal_values"].astype(np.float64)
+            if not part_ends[-1]:  # cut at the end of the rollout: bootstrap with V(s_T)
+                bootstrap[-1] = last[env_idx]
+            ends = part_ends.copy()
+            if self.reset_on_reward:
+                scored = point_ends(part["rewards"])
+                ends |= scored
+                bootstrap[scored] = 0.0
+            advantages = gae_advantages(
+                part["rewards"][:, None],
+                part["values"][:, None],
+                ends[:, None],
+                self.gamma,
+                self.gae_lambda,
+                bootstrap[:, None],
+            )[:, 0]
+            part["returns"] = advantages + part["values"]
+            if self.normalize_advantage == "episode":
+                advantages = normalize_per_group(advantages, episode_ids(part_ends))
+            part["advantages"] = advantages
+            ready.append(part)
+            self.n_ready_episodes += int(part_ends.sum())
+        self.n_carried_steps = sum(0 if part is None else len(part["rewards"]) for part in self.carry)
+        self._finalize(ready)
+
+    @staticmethod
+    def _slice_column(column: dict[str, Any], start: int, stop: int | None = None) -> dict[str, Any]:
+        index = slice(start, stop)
+        return {key: _slice_obs(value, index) if key == "obs" else value[index] for key, value in column.items()}
+
+    def _finalize(self, ready: list[dict[str, Any]]) -> None:
+        """Flatten the ready steps of all envs (env-major, as SB3 does) into the arrays ``get()`` serves."""
+        self.n_ready_steps = sum(len(part["rewards"]) for part in ready)
+        if self.n_ready_steps == 0:
+            return
+        self.ready_observations = _concat_obs([part["obs"] for part in ready])
+        self.actions = np.concatenate([part["actions"] for part in ready])
+        self.values = np.concatenate([part["values"] for part in ready])
+        self.log_probs = np.concatenate([part["log_probs"] for part in ready])
+        self.returns = np.concatenate([part["returns"] for part in ready]).astype(np.float32)
+        advantages = np.concatenate([part["advantages"] for part in ready])
+        if self.normalize_advantage == "batch":
+            advantages = normalize(advantages)
+        self.advantages = advantages.astype(np.float32)
+
+    def get(  # type: ignore[override]
+        self, batch_size: int | None = None
+    ) -> Generator[RolloutBufferSamples | DictRolloutBufferSamples, None, None]:
+        """
+        Yield the ready steps in order, ``batch_size`` at a time (all at once when None).
+
+        REINFORCE accumulates the gradient over all of them before one optimiser step, so no shuffling.
+        """
+        if batch_size is None:
+            batch_size = max(self.n_ready_steps, 1)
+        for start in range(0, self.n_ready_steps, batch_size):
+            yield self._get_samples(np.arange(start, min(start + batch_size, self.n_ready_steps)))
+
+    def _get_samples(  # type: ignore[override]
+        self, batch_inds: np.ndarray, env: Any = None
+    ) -> RolloutBufferSamples | DictRolloutBufferSamples:
+        arrays = (self.actions, self.values, self.log_probs, self.advantages, self.returns)
+        tensors = tuple(self.to_torch(array[batch_inds]) for array in arrays)
+        obs = _slice_obs(self.ready_observations, batch_inds)
+        if isinstance(obs, dict):
+            return DictRolloutBufferSamples({key: self.to_torch(value) for key, value in obs.items()}, *tensors)
+        return RolloutBufferSamples(self.to_torch(obs), *tensors)

@@ -1,0 +1,111 @@
+"""Return maths for policy-gradient updates, as pure numpy functions.
+
+Every function works on arrays shaped ``(n_steps, n_envs)``: column ``e`` is the time-ordered data of env ``e``.
+``ends[t, e]`` is True when the return horizon of env ``e`` ends after step ``t``: the episode terminated or
+was truncated there, or (in Pong point-boundary mode) a point was scored there. The last row is always treated
+as a cut: whatever follows it is summarised by ``bootstrap_values[-1]``.
+"""
+
+import numpy as np
+
+
+def _bootstrap_or_zeros(rewards: np.ndarray, bootstrap_values: np.ndarray | None) -> np.ndarray:
+    if bootstrap_values is None:
+        return np.zeros_like(rewards, dtype=np.float64)
+    if bootstrap_values.shape != rewards.shape:
+        raise ValueError(f"bootstrap_values must have the shape of rewards {rewards.shape}, got {bootstrap_values.shape}")
+    return bootstrap_values.astype(np.float64)
+
+
+def discounted_returns(
+    rewards: np.ndarray,
+    ends: np.ndarray,
+    gamma: float,
+    bootstrap_values: np.ndarray | None = None,
+) -> np.ndarray:
+    """
+    Reward-to-go ``G_t = r_t + gamma * (bootstrap_values[t] if ends[t] else G_{t+1})``.
+
+    :param rewards: rewards, shape ``(n_steps, n_envs)``
+    :param ends: True where the return horizon ends after the step, same shape
+    :param gamma: discount factor
+    :param bootstrap_values: value of the state after each step, used only where the horizon ends there
+        (0 for a true termination, ``V(s')`` for a cut). ``None`` means zeros.
+    :return: the discounted returns, float64, same shape
+    """
+    bootstrap = _bootstrap_or_zeros(rewards, bootstrap_values)
+    returns = np.zeros_like(rewards, dtype=np.float64)
+    next_return = bootstrap[-1]
+    for t in reversed(range(len(rewards))):
+        next_return = np.where(ends[t], bootstrap[t], next_return)
+        next_return = rewards[t] + gamma * next_return
+        returns[t] = next_return
+    return returns
+
+
+def gae_advantages(
+    rewards: np.ndarray,
+    values: np.ndarray,
+    ends: np.ndarray,
+    gamma: float,
+    gae_lambda: float,
+    bootstrap_values: np.ndarray | None = None,
+) -> np.ndarray:
+    """
+    Generalised advantage estimates ``A_t = sum_k (gamma * lambda)^k delta_{t+k}`` within each horizon, with
+    ``delta_t = r_t + gamma * V(s_{t+1}) - V(s_t)`` and ``V(s_{t+1})`` replaced by ``bootstrap_values[t]``
+    where the horizon ends after step ``t``. With ``gae_lambda=1``, ``A_t + V(s_t)`` is the Monte-Carlo return.
+
+    :param rewards: rewards, shape ``(n_steps, n_envs)``
+    :param values: the baseline ``V(s_t)``, same shape
+    :param ends: True where the return horizon ends after the step, same shape
+    :param gamma: discount factor
+    :param gae_lambda: GAE lambda in [0, 1]
+    :param bootstrap_values: as in :func:`discounted_returns`
+    :return: the advantages, float64, same shape
+    """
+    bootstrap = _bootstrap_or_zeros(rewards, bootstrap_values)
+    values = values.astype(np.float64)
+    advantages = np.zeros_like(rewards, dtype=np.float64)
+    next_advantage = np.zeros(rewards.shape[1:], dtype=np.float64)
+    next_value = bootstrap[-1]
+    for t in reversed(range(len(rewards))):
+        horizon_ends = ends[t] | (t == len(rewards) - 1)
+        next_value = np.where(horizon_ends, bootstrap[t], next_value)
+        next_advantage = np.where(horizon_ends, 0.0, next_advantage)
+        delta = rewards[t] + gamma * next_value - values[t]
+        next_advantage = delta + gamma * gae_lambda * next_advantage
+        advantages[t] = next_advantage
+        next_value = values[t]
+    return advantages
+
+
+def point_ends(rewards: np.ndarray) -> np.ndarray:
+    """Pong point boundaries (seed 000's ``discount_rewards``): a non-zero reward ends the point's return."""
+    return rewards != 0
+
+
+def n_complete_steps(episode_ends: np.ndarray) -> int:
+    """Length of the prefix of one env's column whose episodes all ended inside it (0 if none ended)."""
+    ended = np.flatnonzero(episode_ends)
+    return int(ended[-1]) + 1 if len(ended) else 0
+
+
+def episode_ids(episode_ends: np.ndarray) -> np.ndarray:
+    """Index of the episode each step of one env's column belongs to (0, 0, ..., 1, 1, ...)."""
+    ids = np.cumsum(episode_ends, axis=0) - episode_ends
+    return ids.astype(np.int64)
+
+
+def normalize(x: np.ndarray, eps: float = 1e-8) -> np.ndarray:
+    """Standardise ``x`` to zero mean and unit standard deviation."""
+    return (x - x.mean()) / (x.std() + eps)
+
+
+def normalize_per_group(x: np.ndarray, groups: np.ndarray, eps: float = 1e-8) -> np.ndarray:
+    """Standardise ``x`` within each group (e.g. each episode, as seed 000 does), independently."""
+    out = np.empty_like(x, dtype=np.float64)
+    for group in np.unique(groups):
+        mask = groups == group
+        out[mask] = normalize(x[mask], eps)
+    return out
