@@ -58,7 +58,9 @@ def test_gaussian_policy_learns_identity_box(algo):
     random_return = random_policy_return()
     assert 35 <= random_return <= 55  # uniform actions hit the window about 45% of the time (measured: 44)
     kwargs = dict(n_value_steps=10) if algo is VPG else {}
-    model = algo("MlpPolicy", make_vec_env(identity_box, n_envs=4, seed=0), n_steps=64, learning_rate=3e-3, gamma=0.5, seed=0, **kwargs)
+    model = algo(
+        "MlpPolicy", make_vec_env(identity_box, n_envs=4, seed=0), n_steps=64, learning_rate=3e-3, gamma=0.5, seed=0, **kwargs
+    )
     model.learn(20_000)
     mean_return, _ = evaluate_policy(model, make_vec_env(identity_box, n_envs=1, seed=1), n_eval_episodes=10)
     assert mean_return >= 75, f"{algo.__name__}: {mean_return} (random policy: {random_return})"

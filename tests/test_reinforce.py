@@ -66,7 +66,9 @@ def test_action_spaces_train(algo, make_env):
 
 @pytest.mark.parametrize("algo", ALGOS)
 def test_dict_observations(algo):
-    model = algo("MultiInputPolicy", SimpleMultiObsEnv(random_start=False), n_steps=64, seed=0, n_value_steps=2, use_baseline=True)
+    model = algo(
+        "MultiInputPolicy", SimpleMultiObsEnv(random_start=False), n_steps=64, seed=0, n_value_steps=2, use_baseline=True
+    )
     model.learn(256)
     assert model._n_updates >= 1
     assert model.rollout_buffer.n_ready_steps > 0
@@ -178,7 +180,13 @@ def test_sb3_callbacks(tmp_path):
     eval_env = make_vec_env("CartPole-v1", n_envs=1, seed=1)
     # save_freq and eval_freq count callback calls (one per vectorised step), as in SB3
     checkpoint = CheckpointCallback(save_freq=50, save_path=str(tmp_path / "ckpt"), name_prefix="reinforce")
-    evaluation = EvalCallback(eval_env, eval_freq=100, n_eval_episodes=2, log_path=str(tmp_path / "eval"), best_model_save_path=str(tmp_path / "best"))
+    evaluation = EvalCallback(
+        eval_env,
+        eval_freq=100,
+        n_eval_episodes=2,
+        log_path=str(tmp_path / "eval"),
+        best_model_save_path=str(tmp_path / "best"),
+    )
     every = EveryNTimesteps(n_steps=100, callback=CheckpointCallback(save_freq=1, save_path=str(tmp_path / "every")))
     model = REINFORCE("MlpPolicy", env, n_steps=50, seed=0)
     model.learn(400, callback=CallbackList([checkpoint, evaluation, every]))
@@ -271,6 +279,7 @@ def test_episode_batching_with_several_envs_uses_every_ended_episode():
 
 def test_time_limit_truncation():
     """A time-limit cut is an end without a baseline, and bootstrapped with V(terminal_observation) with one."""
+
     def make() -> gym.Env:
         return gym.wrappers.TimeLimit(TinyFeatureEnv(ep_length=100), max_episode_steps=4)
 
@@ -280,7 +289,9 @@ def test_time_limit_truncation():
     rewards = np.array(plain.rollout_buffer._steps[3]["rewards"])
     assert plain.rollout_buffer.returns[3] == pytest.approx(rewards[0])  # the cut step's return is its reward
 
-    with_baseline = REINFORCE("MlpPolicy", DummyVecEnv([make]), n_steps=4, use_baseline=True, normalize_advantage="none", gamma=0.5, seed=0)
+    with_baseline = REINFORCE(
+        "MlpPolicy", DummyVecEnv([make]), n_steps=4, use_baseline=True, normalize_advantage="none", gamma=0.5, seed=0
+    )
     policy_before_update = copy.deepcopy(with_baseline.policy)
     with_baseline.learn(4)
     buffer = with_baseline.rollout_buffer
@@ -335,8 +346,18 @@ def test_vpg_defaults_are_spinning_up():
 
 def test_gradient_chunks_equal_one_batch():
     """batch_size only bounds memory: the accumulated gradient, hence the update, is the same."""
+
     def trained(batch_size):
-        model = REINFORCE("MlpPolicy", "CartPole-v1", n_steps=200, seed=7, batch_size=batch_size, use_baseline=True, n_value_steps=3, max_grad_norm=0.5)
+        model = REINFORCE(
+            "MlpPolicy",
+            "CartPole-v1",
+            n_steps=200,
+            seed=7,
+            batch_size=batch_size,
+            use_baseline=True,
+            n_value_steps=3,
+            max_grad_norm=0.5,
+        )
         model.learn(200)
         return params_of(model)
 

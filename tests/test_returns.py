@@ -71,7 +71,10 @@ def rollouts(draw, sparse_rewards: bool = False):
 def test_discounted_returns_match_oracle(data):
     rewards, ends, _, bootstrap, gamma = data
     np.testing.assert_allclose(
-        discounted_returns(rewards, ends, gamma, bootstrap), oracle_returns(rewards, ends, gamma, bootstrap), rtol=1e-10, atol=1e-10
+        discounted_returns(rewards, ends, gamma, bootstrap),
+        oracle_returns(rewards, ends, gamma, bootstrap),
+        rtol=1e-10,
+        atol=1e-10,
     )
     no_bootstrap = oracle_returns(rewards, ends, gamma, np.zeros_like(rewards))
     np.testing.assert_allclose(discounted_returns(rewards, ends, gamma), no_bootstrap, rtol=1e-10, atol=1e-10)

@@ -28,7 +28,7 @@ _FIELDS = ("actions", "rewards", "episode_starts", "values", "log_probs", "termi
 
 def _concat_obs(parts: list[Observation]) -> Observation:
     if isinstance(parts[0], dict):
-        return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}  # type: ignore[index]
+        return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
     return np.concatenate(parts)  # type: ignore[arg-type]
 
 
@@ -107,7 +107,7 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         self.carry = [None] * self.n_envs
         self.n_carried_steps = 0
 
-    def add(  # type: ignore[override]
+    def add(
         self,
         obs: Observation,
         action: np.ndarray,
@@ -167,7 +167,7 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         # episode whose return will never be known: they are dropped.)
         return column
 
-    def compute_returns_and_advantage(self, last_values: th.Tensor | None, dones: np.ndarray) -> None:  # type: ignore[override]
+    def compute_returns_and_advantage(self, last_values: th.Tensor | None, dones: np.ndarray) -> None:
         """
         Compute returns and advantages of every step whose return is known, and carry the rest over.
 

@@ -162,9 +162,7 @@ class REINFORCE(OnPolicyAlgorithm):
             raise ValueError("bootstrap_incomplete=True needs a learned baseline: set use_baseline=True")
         _check_positive_int("batch_size", batch_size, allow_none=True)
         if rollout_buffer_class is not None and not issubclass(rollout_buffer_class, EpisodicRolloutBuffer):
-            raise ValueError(
-                f"rollout_buffer_class must be a subclass of EpisodicRolloutBuffer, got {rollout_buffer_class!r}"
-            )
+            raise ValueError(f"rollout_buffer_class must be a subclass of EpisodicRolloutBuffer, got {rollout_buffer_class!r}")
         reserved = {"bootstrap_incomplete", "reset_on_reward", "normalize_advantage", "gamma", "gae_lambda"}
         if rollout_buffer_kwargs is not None and reserved & set(rollout_buffer_kwargs):
             raise ValueError(
@@ -309,7 +307,7 @@ class REINFORCE(OnPolicyAlgorithm):
                     ):
                         terminal_obs = self.policy.obs_to_tensor(infos[idx]["terminal_observation"])[0]
                         with th.no_grad():
-                            terminal_values[idx] = self.policy.predict_values(terminal_obs)[0].item()  # type: ignore[arg-type]
+                            terminal_values[idx] = self.policy.predict_values(terminal_obs)[0].item()
 
             rollout_buffer.add(
                 self._last_obs,  # type: ignore[arg-type]
@@ -367,9 +365,9 @@ class REINFORCE(OnPolicyAlgorithm):
             weight = len(batch.advantages) / buffer.n_ready_steps
             actions = self._actions_for_log_prob(batch.actions)
             if self.use_baseline:
-                values, log_prob, entropy = self.policy.evaluate_actions(batch.observations, actions)  # type: ignore[arg-type]
+                values, log_prob, entropy = self.policy.evaluate_actions(batch.observations, actions)
             else:
-                distribution = self.policy.get_distribution(batch.observations)  # type: ignore[arg-type]
+                distribution = self.policy.get_distribution(batch.observations)
                 log_prob, entropy = distribution.log_prob(actions), distribution.entropy()
 
             policy_loss = -(batch.advantages * log_prob).mean()
@@ -389,7 +387,7 @@ class REINFORCE(OnPolicyAlgorithm):
             self.policy.optimizer.zero_grad()
             for batch in buffer.get(self.batch_size):
                 weight = len(batch.returns) / buffer.n_ready_steps
-                values = self.policy.predict_values(batch.observations)  # type: ignore[arg-type]
+                values = self.policy.predict_values(batch.observations)
                 (self.vf_coef * F.mse_loss(batch.returns, values.flatten()) * weight).backward()
             self._optimizer_step()
 

@@ -1,9 +1,11 @@
-from typing import Any
+from typing import Any, TypeVar
 
-from stable_baselines3.common.type_aliases import GymEnv, Schedule
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 
 from sb3_vpg.reinforce.policies import MlpPolicy
 from sb3_vpg.reinforce.reinforce import REINFORCE
+
+SelfVPG = TypeVar("SelfVPG", bound="VPG")
 
 
 class VPG(REINFORCE):
@@ -55,5 +57,13 @@ class VPG(REINFORCE):
             **kwargs,
         )
 
-    def learn(self, *args: Any, tb_log_name: str = "VPG", **kwargs: Any) -> "VPG":  # type: ignore[override]
-        return super().learn(*args, tb_log_name=tb_log_name, **kwargs)
+    def learn(
+        self: SelfVPG,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        log_interval: int = 1,
+        tb_log_name: str = "VPG",
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfVPG:
+        return super().learn(total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar)

@@ -1,0 +1,77 @@
+"""
+rl-baselines3-zoo entry point: ``python -m sb3_vpg.zoo <command> [rl_zoo3 arguments]``.
+
+rl_zoo3 has no plugin API: it checks ``--algo`` against ``rl_zoo3.utils.ALGOS`` when it builds its argument
+parser. So we add ``reinforce`` and ``vpg`` to that dict (every rl_zoo3 module shares the same object), then hand
+over to rl_zoo3's own command with its arguments unchanged. ``train`` with one of our algorithms and no
+``-conf`` uses the configs shipped in ``sb3_vpg.zoo_configs`` (also from an installed wheel).
+"""
+
+import runpy
+import sys
+from importlib import resources
+
+from stable_baselines3.common.base_class import BaseAlgorithm
+
+from sb3_vpg import REINFORCE, VPG
+
+ZOO_ALGOS: dict[str, type[BaseAlgorithm]] = {"reinforce": REINFORCE, "vpg": VPG}
+COMMANDS = ("train", "enjoy", "record_video", "plot_train", "plot_from_file", "all_plots")
+USAGE = f"usage: python -m sb3_vpg.zoo {{{','.join(COMMANDS)}}} [rl_zoo3 arguments]"
+
+
+def register() -> None:
+    """Make ``reinforce`` and ``vpg`` known to rl_zoo3."""
+    from rl_zoo3 import utils
+
+    utils.ALGOS.update(ZOO_ALGOS)
+
+
+def default_config(algo: str) -> str:
+    """Path of the shipped hyperparameter file for one of our algorithms."""
+    config = resources.files("sb3_vpg.zoo_configs") / f"{algo}.yml"
+    return str(config)
+
+
+def _algo_argument(args: list[str]) -> str | None:
+    for i, arg in enumerate(args):
+        if arg == "--algo" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--algo="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def with_default_config(args: list[str]) -> list[str]:
+    """Add ``-conf <shipped yml>`` when training one of our algorithms without a config of the user's."""
+    algo = _algo_argument(args)
+    has_config = any(arg in ("-conf", "--conf-file") or arg.startswith("--conf-file=") for arg in args)
+    if algo in ZOO_ALGOS and not has_config:
+        return [*args, "-conf", default_config(algo)]
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] not in COMMANDS:
+        print(USAGE, file=sys.stderr)
+        raise SystemExit(2)
+    command, args = args[0], args[1:]
+    register()
+    if command == "train":
+        args = with_default_config(args)
+    sys.argv = [f"python -m sb3_vpg.zoo {command}", *args]
+    if command == "record_video":  # a bare __main__ script in rl_zoo3
+        runpy.run_module("rl_zoo3.record_video", run_name="__main__")
+    elif command == "train":
+        from rl_zoo3.train import train
+
+        train()
+    elif command == "enjoy":
+        from rl_zoo3.enjoy import enjoy
+
+        enjoy()
+    else:
+        from rl_zoo3 import plots
+
+        getattr(plots, command)()
