@@ -1,6 +1,7 @@
 """The update REINFORCE applies equals the analytic REINFORCE gradient of a linear softmax policy (seed 004)."""
 
 import numpy as np
+import pytest
 import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import DummyVecEnv
@@ -75,3 +76,79 @@ def test_update_equals_hand_derived_linear_softmax_gradient():
     # Without a baseline the value head is neither evaluated nor trained.
     for before, after in zip(value_net_before, model.policy.value_net.parameters(), strict=True):
         assert th.equal(before, after)
+
+
+class ZeroRewardEnv(TinyFeatureEnv):
+    @staticmethod
+    def reward(t: int, action: int) -> float:
+        return 0.0
+
+
+def test_entropy_bonus_is_the_only_gradient_when_returns_are_zero():
+    """With all returns zero the policy term vanishes: the step is exactly lr * ent_coef * grad(mean entropy)."""
+    lr, ent_coef = 0.5, 0.1
+    model = REINFORCE(
+        "MlpPolicy",
+        DummyVecEnv([lambda: ZeroRewardEnv(3)]),
+        learning_rate=lr,
+        n_steps=6,
+        ent_coef=ent_coef,
+        normalize_advantage="none",
+        policy_kwargs=dict(net_arch=[], optimizer_class=th.optim.SGD),
+        seed=0,
+    )
+    with th.no_grad():
+        model.policy.action_net.weight.copy_(th.tensor([[0.3, -0.8, 0.5], [-0.2, 0.4, 0.1]]))
+    weight = model.policy.action_net.weight.detach().clone().requires_grad_(True)
+    bias = model.policy.action_net.bias.detach().clone().requires_grad_(True)
+    obs = th.as_tensor(np.stack([tiny_features(t % 3) for t in range(6)]))
+    entropy = th.distributions.Categorical(logits=obs @ weight.T + bias).entropy().mean()
+    grad_weight, grad_bias = th.autograd.grad(entropy, (weight, bias))
+
+    model.learn(6)
+    th.testing.assert_close(model.policy.action_net.weight.detach(), weight.detach() + lr * ent_coef * grad_weight)
+    th.testing.assert_close(model.policy.action_net.bias.detach(), bias.detach() + lr * ent_coef * grad_bias)
+
+
+def test_gradient_clipping_bounds_the_step():
+    def step_norm(max_grad_norm: float | None) -> float:
+        model = REINFORCE(
+            "MlpPolicy",
+            DummyVecEnv([lambda: TinyFeatureEnv(3)]),
+            learning_rate=1.0,
+            n_steps=6,
+            normalize_advantage="none",
+            max_grad_norm=max_grad_norm,
+            policy_kwargs=dict(optimizer_class=th.optim.SGD),
+            seed=0,
+        )
+        before = th.cat([p.detach().flatten().clone() for p in model.policy.parameters()])
+        model.learn(6)
+        after = th.cat([p.detach().flatten() for p in model.policy.parameters()])
+        return float(th.linalg.norm(after - before))
+
+    unclipped = step_norm(None)
+    assert unclipped > 1e-2
+    assert step_norm(1e-3) == pytest.approx(1e-3, rel=1e-4)
+
+
+def test_point_boundary_mode_through_the_algorithm():
+    """TinyFeatureEnv pays a non-zero reward every step, so in point-boundary mode each return is its reward."""
+    model = REINFORCE(
+        "MlpPolicy", DummyVecEnv([lambda: TinyFeatureEnv(4)]), n_steps=8, reset_on_reward=True, normalize_advantage="none"
+    )
+    model.learn(8)
+    buffer = model.rollout_buffer
+    rewards = np.array([step["rewards"][0] for step in buffer._steps])
+    np.testing.assert_allclose(buffer.returns, rewards, rtol=1e-6)
+    plain = REINFORCE("MlpPolicy", DummyVecEnv([lambda: TinyFeatureEnv(4)]), n_steps=8, normalize_advantage="none")
+    plain.learn(8)
+    assert not np.allclose(plain.rollout_buffer.returns, [step["rewards"][0] for step in plain.rollout_buffer._steps])
+
+
+def test_episode_normalisation_through_the_algorithm():
+    model = REINFORCE("MlpPolicy", DummyVecEnv([lambda: TinyFeatureEnv(5)]), n_episodes=3, normalize_advantage="episode")
+    model.learn(15)
+    advantages = model.rollout_buffer.advantages.reshape(3, 5)
+    np.testing.assert_allclose(advantages.mean(axis=1), 0.0, atol=1e-6)
+    np.testing.assert_allclose(advantages.std(axis=1), 1.0, atol=1e-4)

@@ -363,3 +363,12 @@ def test_gradient_chunks_equal_one_batch():
 
     for a, b in zip(trained(None), trained(33), strict=True):
         th.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+def test_gsde_exploration(algo):
+    model = algo("MlpPolicy", IdentityEnvBox(ep_length=10), n_steps=20, use_sde=True, sde_sample_freq=4, seed=0)
+    before = params_of(model)
+    model.learn(60)
+    assert model._n_updates == 3
+    assert any(not th.equal(a, b) for a, b in zip(before, params_of(model), strict=True))
