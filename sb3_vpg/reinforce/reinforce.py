@@ -13,7 +13,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F
 
 from sb3_vpg.common.buffers import NORMALIZE_MODES, EpisodicRolloutBuffer, NormalizeMode
-from sb3_vpg.reinforce.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
+from sb3_vpg.reinforce.policies import CnnPolicy, KarpathyPolicy, MlpPolicy, MultiInputPolicy
 
 SelfREINFORCE = TypeVar("SelfREINFORCE", bound="REINFORCE")
 
@@ -86,6 +86,8 @@ class REINFORCE(OnPolicyAlgorithm):
     :param bootstrap_incomplete: Cut the episodes still running when a rollout ends and bootstrap them with
         ``V(s_T)`` (needs ``use_baseline``) instead of carrying them into the next rollout. Default: True with a
         baseline and ``n_steps`` batching, False otherwise.
+    :param loss_reduction: ``"mean"`` (default, as A2C) or ``"sum"`` over the steps of an update. Seed 000 sums
+        the gradient over its 10-episode batch; with RMSProp's ``eps`` the two are not equivalent.
     :param batch_size: Steps per forward/backward pass when computing the gradient (it is accumulated over
         all of them before the single optimiser step, so this only bounds memory); None for all at once
     :param use_sde: Whether to use generalized State Dependent Exploration (gSDE)
@@ -106,6 +108,7 @@ class REINFORCE(OnPolicyAlgorithm):
         "MlpPolicy": MlpPolicy,
         "CnnPolicy": CnnPolicy,
         "MultiInputPolicy": MultiInputPolicy,
+        "KarpathyPolicy": KarpathyPolicy,
     }
     rollout_buffer: EpisodicRolloutBuffer
 
@@ -126,6 +129,7 @@ class REINFORCE(OnPolicyAlgorithm):
         max_grad_norm: float | None = None,
         reset_on_reward: bool = False,
         bootstrap_incomplete: bool | None = None,
+        loss_reduction: str = "mean",
         batch_size: int | None = None,
         use_sde: bool = False,
         sde_sample_freq: int = -1,
@@ -160,6 +164,8 @@ class REINFORCE(OnPolicyAlgorithm):
             bootstrap_incomplete = use_baseline and n_episodes is None
         if bootstrap_incomplete and not use_baseline:
             raise ValueError("bootstrap_incomplete=True needs a learned baseline: set use_baseline=True")
+        if loss_reduction not in ("mean", "sum"):
+            raise ValueError(f"loss_reduction must be 'mean' or 'sum', got {loss_reduction!r}")
         _check_positive_int("batch_size", batch_size, allow_none=True)
         if rollout_buffer_class is not None and not issubclass(rollout_buffer_class, EpisodicRolloutBuffer):
             raise ValueError(f"rollout_buffer_class must be a subclass of EpisodicRolloutBuffer, got {rollout_buffer_class!r}")
@@ -199,6 +205,7 @@ class REINFORCE(OnPolicyAlgorithm):
         self.n_value_steps = n_value_steps
         self.reset_on_reward = reset_on_reward
         self.bootstrap_incomplete = bootstrap_incomplete
+        self.loss_reduction = loss_reduction
         self.batch_size = batch_size
 
         if _init_setup_model:
@@ -212,6 +219,10 @@ class REINFORCE(OnPolicyAlgorithm):
             "normalize_advantage": self.normalize_advantage,
         }
         super()._setup_model()
+        if self.use_baseline and getattr(self.policy, "value_net", None) is None:
+            raise ValueError(
+                "use_baseline=True needs a policy with a value head (for KarpathyPolicy: policy_kwargs=dict(value_head=True))"
+            )
 
     def _setup_learn(
         self,
@@ -343,6 +354,10 @@ class REINFORCE(OnPolicyAlgorithm):
             return actions.long().flatten()
         return actions
 
+    def _chunk_weight(self, chunk_size: int) -> float:
+        """Weight of a chunk's mean loss so that the accumulated gradient is the mean (or sum) over all steps."""
+        return float(chunk_size) if self.loss_reduction == "sum" else chunk_size / self.rollout_buffer.n_ready_steps
+
     def train(self) -> None:
         """
         One policy-gradient step over every step whose return is ready (gradient accumulated over
@@ -362,7 +377,7 @@ class REINFORCE(OnPolicyAlgorithm):
         policy_loss_sum = entropy_loss_sum = value_loss_sum = 0.0
         self.policy.optimizer.zero_grad()
         for batch in buffer.get(self.batch_size):
-            weight = len(batch.advantages) / buffer.n_ready_steps
+            weight = self._chunk_weight(len(batch.advantages))
             actions = self._actions_for_log_prob(batch.actions)
             if self.use_baseline:
                 values, log_prob, entropy = self.policy.evaluate_actions(batch.observations, actions)
@@ -386,7 +401,7 @@ class REINFORCE(OnPolicyAlgorithm):
         for _ in range(self.n_value_steps - 1):
             self.policy.optimizer.zero_grad()
             for batch in buffer.get(self.batch_size):
-                weight = len(batch.returns) / buffer.n_ready_steps
+                weight = self._chunk_weight(len(batch.returns))
                 values = self.policy.predict_values(batch.observations)
                 (self.vf_coef * F.mse_loss(batch.returns, values.flatten()) * weight).backward()
             self._optimizer_step()

@@ -1,0 +1,120 @@
+"""
+Gymnasium wrappers for the input pipeline of Karpathy's "Pong from Pixels" (seed 000), usable with any SB3
+algorithm, and the registered id ``KarpathyPong-v0`` that puts them together.
+"""
+
+from typing import Any, SupportsFloat
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+ATARI_FRAME_SHAPE = (210, 160, 3)
+KARPATHY_FRAME_SHAPE = (80, 80)
+# Red-channel values of Pong's two background colours (seed 000's ``prepro``)
+PONG_BACKGROUND = (144, 109)
+
+
+def karpathy_preprocess(frame: np.ndarray, background: tuple[int, ...] = PONG_BACKGROUND) -> np.ndarray:
+    """210x160x3 frame -> 80x80 uint8 in {0, 1}: crop rows 35:195, keep every second row and column of the red
+    channel, background colours to 0, everything else (paddles, ball) to 1."""
+    cropped = frame[35:195:2, ::2, 0]
+    return (~np.isin(cropped, background)).astype(np.uint8)
+
+
+class KarpathyPreprocess(gym.ObservationWrapper):
+    """
+    Seed 000's ``prepro`` as a wrapper: an ``(80, 80)`` ``uint8`` observation in {0, 1}.
+
+    :param env: An Atari env with raw ``(210, 160, 3)`` RGB frames
+    :param background: Red-channel values erased as background
+    """
+
+    def __init__(self, env: gym.Env, background: tuple[int, ...] = PONG_BACKGROUND):
+        shape = getattr(env.observation_space, "shape", None)
+        if shape != ATARI_FRAME_SHAPE:
+            raise ValueError(
+                f"KarpathyPreprocess expects raw Atari frames of shape {ATARI_FRAME_SHAPE} (obs_type='rgb'), "
+                f"got observation_space {env.observation_space}"
+            )
+        super().__init__(env)
+        self.background = tuple(background)
+        self.observation_space = spaces.Box(0, 1, KARPATHY_FRAME_SHAPE, np.uint8)
+
+    def observation(self, observation: np.ndarray) -> np.ndarray:
+        return karpathy_preprocess(observation, self.background)
+
+
+class FrameDifference(gym.Wrapper):
+    """
+    Current minus previous observation, ``int8`` in {-1, 0, 1}; all zeros on the first step after a reset
+    (seed 000 feeds ``cur_x - prev_x`` with ``prev_x = 0`` only implicitly; zeros keep the first input honest).
+
+    :param env: An env with binary ``uint8`` observations (e.g. :class:`KarpathyPreprocess`)
+    """
+
+    def __init__(self, env: gym.Env):
+        space = env.observation_space
+        if not (isinstance(space, spaces.Box) and space.dtype == np.uint8 and np.all(space.low == 0) and np.all(space.high == 1)):
+            raise ValueError(f"FrameDifference expects a binary uint8 Box observation space (0/1), got {space}")
+        super().__init__(env)
+        self.observation_space = spaces.Box(-1, 1, space.shape, np.int8)
+        self._previous = np.zeros(space.shape, dtype=np.int8)
+
+    def reset(self, **kwargs: Any) -> tuple[np.ndarray, dict[str, Any]]:
+        observation, info = self.env.reset(**kwargs)
+        self._previous = observation.astype(np.int8)
+        return np.zeros_like(self._previous), info
+
+    def step(self, action: Any) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]:
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        current = observation.astype(np.int8)
+        difference = current - self._previous
+        self._previous = current
+        return difference, reward, terminated, truncated, info
+
+
+class TwoActionControl(gym.ActionWrapper):
+    """
+    ``Discrete(2)`` control: action 1 is the game's "up" action, action 0 its "down" action, both looked up by
+    name in ``get_action_meanings()``. In Pong, ``RIGHT`` moves the paddle up and ``LEFT`` down (Karpathy's
+    actions 2 and 3), so those are the defaults; a Bernoulli policy's probability is then P(up) as in seed 000.
+
+    :param env: An ALE env
+    :param up: Name of the action mapped to 1
+    :param down: Name of the action mapped to 0
+    """
+
+    def __init__(self, env: gym.Env, up: str = "RIGHT", down: str = "LEFT"):
+        super().__init__(env)
+        meanings = list(env.unwrapped.get_action_meanings())  # type: ignore[attr-defined]
+        missing = [name for name in (up, down) if name not in meanings]
+        if missing:
+            raise ValueError(f"TwoActionControl: this game has no {missing} action; its actions are {meanings}")
+        self.game_actions = (meanings.index(down), meanings.index(up))
+        self.action_space = spaces.Discrete(2)
+
+    def action(self, action: Any) -> int:
+        return self.game_actions[int(action)]
+
+
+def make_karpathy_pong(**ale_kwargs: Any) -> gym.Env:
+    """
+    ``ALE/Pong-v5`` (frameskip 4, sticky actions 0.25, minimal action set) -> two-action control -> Karpathy
+    preprocessing -> frame difference. Rewards are untouched, so any ``Monitor`` logs the game score (-21..21).
+
+    :param ale_kwargs: Passed to ``gymnasium.make("ALE/Pong-v5", ...)`` (e.g. ``repeat_action_probability``)
+    """
+    import ale_py
+
+    gym.register_envs(ale_py)
+    env = gym.make("ALE/Pong-v5", **ale_kwargs)
+    return FrameDifference(KarpathyPreprocess(TwoActionControl(env)))
+
+
+KARPATHY_PONG_ID = "KarpathyPong-v0"
+
+
+def register_karpathy_pong() -> None:
+    if KARPATHY_PONG_ID not in gym.registry:
+        gym.register(KARPATHY_PONG_ID, entry_point="sb3_vpg.common.atari_wrappers:make_karpathy_pong")

@@ -1,0 +1,145 @@
+"""Karpathy's "Pong from Pixels" policy (seed 000) as an SB3 policy."""
+
+from typing import Any
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.distributions import Distribution
+from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
+from torch import nn
+
+
+class BinaryActionDistribution(Distribution):
+    """
+    A Bernoulli over the two actions of a ``Discrete(2)`` space, from a single logit: ``P(action=1) =
+    sigmoid(logit)``. (SB3's ``BernoulliDistribution`` is for ``MultiBinary`` float actions of shape ``(B, n)``;
+    this one takes and returns integer actions of shape ``(B,)``, as ``Discrete`` expects.)
+    """
+
+    distribution: th.distributions.Bernoulli
+
+    def proba_distribution_net(self, latent_dim: int, bias: bool = True) -> nn.Module:  # type: ignore[override]
+        return nn.Linear(latent_dim, 1, bias=bias)
+
+    def proba_distribution(self, action_logits: th.Tensor) -> "BinaryActionDistribution":  # type: ignore[override]
+        self.distribution = th.distributions.Bernoulli(logits=action_logits.squeeze(-1), validate_args=False)
+        return self
+
+    def log_prob(self, actions: th.Tensor) -> th.Tensor:
+        return self.distribution.log_prob(actions.float().reshape(self.distribution.logits.shape))
+
+    def entropy(self) -> th.Tensor:
+        return self.distribution.entropy()
+
+    def sample(self) -> th.Tensor:
+        return self.distribution.sample().long()
+
+    def mode(self) -> th.Tensor:
+        return (self.distribution.logits > 0).long()
+
+    def actions_from_params(self, action_logits: th.Tensor, deterministic: bool = False) -> th.Tensor:  # type: ignore[override]
+        self.proba_distribution(action_logits)
+        return self.get_actions(deterministic=deterministic)
+
+    def log_prob_from_params(self, action_logits: th.Tensor) -> tuple[th.Tensor, th.Tensor]:  # type: ignore[override]
+        actions = self.actions_from_params(action_logits)
+        return actions, self.log_prob(actions)
+
+
+class KarpathyHidden(nn.Module):
+    """One hidden ReLU layer shared by the policy logit and (if any) the value head."""
+
+    def __init__(self, input_dim: int, hidden_size: int, bias: bool):
+        super().__init__()
+        self.layer = nn.Linear(input_dim, hidden_size, bias=bias)
+        self.latent_dim_pi = self.latent_dim_vf = hidden_size
+
+    def forward(self, features: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
+        hidden = self.forward_actor(features)
+        return hidden, hidden
+
+    def forward_actor(self, features: th.Tensor) -> th.Tensor:
+        return th.relu(self.layer(features))
+
+    def forward_critic(self, features: th.Tensor) -> th.Tensor:
+        return self.forward_actor(features)
+
+
+class KarpathyPolicy(ActorCriticPolicy):
+    """
+    Seed 000's network: flattened input -> ``hidden_size`` ReLU units -> one logit -> sigmoid = P(action 1).
+    With :class:`~sb3_vpg.common.atari_wrappers.TwoActionControl`, action 1 is UP, as in seed 000.
+
+    :param observation_space: Observation space (flattened, e.g. 80x80 frame differences -> 6400)
+    :param action_space: Must be ``Discrete(2)``
+    :param lr_schedule: Learning rate schedule
+    :param hidden_size: Hidden ReLU units (200 in seed 000)
+    :param bias: Give both layers a bias (seed 000 has none)
+    :param karpathy_init: Initialise weights with seed 000's ``randn(out, in) / sqrt(in)`` (biases 0) instead of
+        SB3's orthogonal initialisation
+    :param value_head: Build a value head ``Linear(hidden_size, 1)`` on the hidden layer, for
+        ``REINFORCE(use_baseline=True)``. Without it the policy has no value network at all.
+    :param optimizer_class: The optimizer (e.g. ``th.optim.RMSprop`` for seed 000)
+    :param optimizer_kwargs: Its keyword arguments
+    :param kwargs: Other :class:`~stable_baselines3.common.policies.ActorCriticPolicy` arguments
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        lr_schedule: Schedule,
+        hidden_size: int = 200,
+        bias: bool = True,
+        karpathy_init: bool = True,
+        value_head: bool = False,
+        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
+        optimizer_kwargs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ):
+        if not (isinstance(action_space, spaces.Discrete) and action_space.n == 2):
+            raise ValueError(f"KarpathyPolicy needs a two-action space, Discrete(2); got action_space {action_space}")
+        self.hidden_size = hidden_size
+        self.bias = bias
+        self.karpathy_init = karpathy_init
+        self.value_head = value_head
+        super().__init__(
+            observation_space,
+            action_space,
+            lr_schedule,
+            ortho_init=False,
+            optimizer_class=optimizer_class,
+            optimizer_kwargs=optimizer_kwargs,
+            **kwargs,
+        )
+
+    def _build(self, lr_schedule: Schedule) -> None:
+        self.mlp_extractor = KarpathyHidden(self.features_dim, self.hidden_size, self.bias)  # type: ignore[assignment]
+        self.action_dist = BinaryActionDistribution()
+        self.action_net = self.action_dist.proba_distribution_net(self.hidden_size, bias=self.bias)
+        self.value_net = nn.Linear(self.hidden_size, 1) if self.value_head else None  # type: ignore[assignment]
+        if self.karpathy_init:
+            for layer in (self.mlp_extractor.layer, self.action_net):
+                assert isinstance(layer, nn.Linear)
+                with th.no_grad():
+                    layer.weight.copy_(th.randn_like(layer.weight) / np.sqrt(layer.in_features))
+                    if layer.bias is not None:
+                        layer.bias.zero_()
+        self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)  # type: ignore[call-arg]
+
+    def _get_action_dist_from_latent(self, latent_pi: th.Tensor) -> Distribution:
+        return self.action_dist.proba_distribution(self.action_net(latent_pi))  # type: ignore[call-arg]
+
+    def predict_values(self, obs: PyTorchObs) -> th.Tensor:
+        if self.value_net is None:
+            raise ValueError("this KarpathyPolicy has no value head: create it with policy_kwargs=dict(value_head=True)")
+        return super().predict_values(obs)
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        for key in ("net_arch", "activation_fn", "ortho_init", "log_std_init", "full_std", "use_expln", "squash_output"):
+            data.pop(key, None)
+        data.update(hidden_size=self.hidden_size, bias=self.bias, karpathy_init=self.karpathy_init, value_head=self.value_head)
+        return data
