@@ -19,7 +19,10 @@ def karpathy_preprocess(frame: np.ndarray, background: tuple[int, ...] = PONG_BA
     """210x160x3 frame -> 80x80 uint8 in {0, 1}: crop rows 35:195, keep every second row and column of the red
     channel, background colours to 0, everything else (paddles, ball) to 1."""
     cropped = frame[35:195:2, ::2, 0]
-    return (~np.isin(cropped, background)).astype(np.uint8)
+    foreground = np.ones(cropped.shape, dtype=bool)
+    for colour in background:  # two comparisons are ~5x faster than np.isin on an 80x80 frame
+        foreground &= cropped != colour
+    return foreground.view(np.uint8)
 
 
 class KarpathyPreprocess(gym.ObservationWrapper):
@@ -55,7 +58,9 @@ class FrameDifference(gym.Wrapper):
 
     def __init__(self, env: gym.Env):
         space = env.observation_space
-        if not (isinstance(space, spaces.Box) and space.dtype == np.uint8 and np.all(space.low == 0) and np.all(space.high == 1)):
+        if not (
+            isinstance(space, spaces.Box) and space.dtype == np.uint8 and np.all(space.low == 0) and np.all(space.high == 1)
+        ):
             raise ValueError(f"FrameDifference expects a binary uint8 Box observation space (0/1), got {space}")
         super().__init__(env)
         self.observation_space = spaces.Box(-1, 1, space.shape, np.int8)

@@ -1,0 +1,160 @@
+"""Karpathy Pong wrappers, the registered id and KarpathyPolicy, on the real ALE emulator."""
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.monitor import Monitor
+
+from sb3_vpg import REINFORCE, karpathy_kwargs
+from sb3_vpg.common.atari_wrappers import FrameDifference, KarpathyPreprocess, TwoActionControl, karpathy_preprocess
+from sb3_vpg.common.policies import KarpathyPolicy
+
+ale_py = pytest.importorskip("ale_py", reason="the [atari] extra installs ale-py")
+gym.register_envs(ale_py)
+
+
+def seed_000_prepro(frame: np.ndarray) -> np.ndarray:
+    """Seed 000's prepro, written out."""
+    image = frame[35:195].copy()
+    image = image[::2, ::2, 0]
+    image[image == 144] = 0
+    image[image == 109] = 0
+    image[image != 0] = 1
+    return image
+
+
+def test_preprocess_matches_seed_000_on_real_frames():
+    env = gym.make("ALE/Pong-v5")
+    frame, _ = env.reset(seed=0)
+    env.action_space.seed(0)
+    for _ in range(200):
+        processed = karpathy_preprocess(frame)
+        assert processed.shape == (80, 80) and processed.dtype == np.uint8
+        np.testing.assert_array_equal(processed, seed_000_prepro(frame))
+        frame, *_ = env.step(env.action_space.sample())
+    assert processed.sum() > 0  # paddles and ball are there
+
+
+def test_preprocess_rejects_other_frame_shapes():
+    env = gym.make("ALE/Pong-v5", obs_type="grayscale")
+    with pytest.raises(ValueError, match=r"expects raw Atari frames of shape \(210, 160, 3\)"):
+        KarpathyPreprocess(env)
+
+
+def test_configurable_background():
+    frame = np.full((210, 160, 3), 7, np.uint8)
+    frame[101, 40] = 144  # rows 35, 37, ... are sampled
+    assert karpathy_preprocess(frame, background=(7,)).sum() == 1
+    assert karpathy_preprocess(frame, background=(7, 144)).sum() == 0
+
+
+class BinaryFrames(gym.Env):
+    """Emits a known sequence of binary 80x80 frames."""
+
+    observation_space = spaces.Box(0, 1, (80, 80), np.uint8)
+    action_space = spaces.Discrete(2)
+
+    def __init__(self) -> None:
+        rng = np.random.default_rng(1)
+        self.frames = (rng.random((6, 80, 80)) < 0.05).astype(np.uint8)
+        self.t = 0
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        self.t = 0
+        return self.frames[0], {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        self.t += 1
+        return self.frames[self.t], 0.0, self.t == 5, False, {}
+
+
+def test_frame_difference():
+    env = FrameDifference(BinaryFrames())
+    assert env.observation_space == spaces.Box(-1, 1, (80, 80), np.int8)
+    first, _ = env.reset()
+    assert first.dtype == np.int8 and not first.any()
+    frames = env.unwrapped.frames.astype(np.int16)
+    for t in range(1, 6):
+        difference, *_ = env.step(0)
+        assert difference.dtype == np.int8
+        np.testing.assert_array_equal(difference, frames[t] - frames[t - 1])
+        assert set(np.unique(difference)) <= {-1, 0, 1}
+    assert not env.reset()[0].any()  # zeros again after a reset
+
+
+def test_frame_difference_needs_binary_frames():
+    with pytest.raises(ValueError, match="binary uint8 Box"):
+        FrameDifference(gym.make("ALE/Pong-v5"))
+
+
+def test_two_action_control_maps_to_pong_up_and_down():
+    env = TwoActionControl(gym.make("ALE/Pong-v5"))
+    meanings = env.unwrapped.get_action_meanings()
+    assert env.action_space == spaces.Discrete(2)
+    assert meanings[env.action(1)] == "RIGHT" and meanings[env.action(0)] == "LEFT"  # RIGHT moves Pong's paddle up
+
+
+def test_two_action_control_needs_the_named_actions():
+    env = gym.make("ALE/Pong-v5")
+    with pytest.raises(ValueError, match=r"no \['UP', 'DOWN'\] action; its actions are \['NOOP', 'FIRE'"):
+        TwoActionControl(env, up="UP", down="DOWN")
+
+
+def test_registered_id_logs_the_game_score():
+    env = Monitor(gym.make("KarpathyPong-v0"))
+    assert env.observation_space == spaces.Box(-1, 1, (80, 80), np.int8)
+    assert env.action_space == spaces.Discrete(2)
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    total, done = 0.0, False
+    while not done:
+        _, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        total += float(reward)
+        done = terminated or truncated
+    assert info["episode"]["r"] == total
+    assert -21 <= total < 0  # a game score; a random paddle loses it
+
+
+def test_karpathy_policy_by_name_without_value_head(tmp_path):
+    model = REINFORCE(env=gym.make("KarpathyPong-v0"), seed=0, **karpathy_kwargs(n_episodes=1))
+    policy = model.policy
+    assert isinstance(policy, KarpathyPolicy)
+    assert policy.value_net is None
+    assert [tuple(p.shape) for p in policy.parameters()] == [(200, 6400), (1, 200)]  # seed 000's W1, W2: no biases
+    assert policy.mlp_extractor.layer.weight.std().item() == pytest.approx(1 / np.sqrt(6400), rel=0.02)
+    model.learn(1500)
+    assert model._n_updates >= 1
+    obs = np.random.default_rng(0).integers(-1, 2, size=(4, 80, 80)).astype(np.int8)
+    actions, _ = model.predict(obs, deterministic=True)
+    assert actions.dtype.kind == "i" and set(actions) <= {0, 1}
+    model.save(tmp_path / "pong.zip")
+    loaded = REINFORCE.load(tmp_path / "pong.zip")
+    np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], actions)
+    assert loaded.policy.optimizer.__class__ is th.optim.RMSprop
+    assert loaded.policy.optimizer.state_dict()["param_groups"][0]["alpha"] == 0.99
+
+
+def test_sparse_first_layer_is_exact():
+    policy = KarpathyPolicy(spaces.Box(-1, 1, (80, 80), np.int8), spaces.Discrete(2), lambda _: 1e-3, bias=True)
+    features = th.as_tensor(np.random.default_rng(0).integers(-1, 2, size=(5, 6400)), dtype=th.float32)
+    dense = th.relu(features @ policy.mlp_extractor.layer.weight.t() + policy.mlp_extractor.layer.bias)
+    th.testing.assert_close(policy.mlp_extractor.forward_actor(features), dense)
+
+
+def test_karpathy_policy_rejects_other_action_spaces():
+    with pytest.raises(ValueError, match=r"two-action space, Discrete\(2\); got action_space Discrete\(3\)"):
+        KarpathyPolicy(spaces.Box(-1, 1, (4,)), spaces.Discrete(3), lambda _: 1e-3)
+    with pytest.raises(ValueError, match="two-action space"):
+        REINFORCE("KarpathyPolicy", "Pendulum-v1")
+
+
+def test_baseline_needs_a_value_head():
+    with pytest.raises(ValueError, match="use_baseline=True needs a policy with a value head"):
+        REINFORCE("KarpathyPolicy", "CartPole-v1", use_baseline=True)
+    model = REINFORCE("KarpathyPolicy", "CartPole-v1", use_baseline=True, n_steps=64, policy_kwargs=dict(value_head=True))
+    model.learn(128)
+    assert model._n_updates == 2
