@@ -104,7 +104,7 @@ def train(args: argparse.Namespace) -> None:
             writer.writerows(row for row in rows if int(row[0]) <= state["episodes"])
     else:
         state = {"episodes": 0, "running_reward": None, "wall_seconds": 0.0}
-        model = REINFORCE(env=env, seed=args.seed, verbose=0, **karpathy_kwargs())
+        model = REINFORCE(env=env, seed=args.seed, verbose=0, **karpathy_kwargs(n_episodes=args.n_episodes))
         with open(out / "episodes.csv", "w", newline="") as file:
             csv.writer(file).writerow(CSV_FIELDS)
     log = ProgressLog(out, state, args.checkpoint_every, args.hours * 3600)
@@ -145,6 +145,7 @@ def main() -> None:
     train_parser.add_argument("--hours", type=float, default=1.0, help="wall-clock budget of this session")
     train_parser.add_argument("--max-steps", type=int, default=10**9, help="total agent-step budget over all sessions")
     train_parser.add_argument("--n-envs", type=int, default=1)
+    train_parser.add_argument("--n-episodes", type=int, default=10, help="episodes per update (seed 000: 10)")
     train_parser.add_argument("--seed", type=int, default=0)
     train_parser.add_argument("--checkpoint-every", type=int, default=10, help="updates between checkpoints")
     plot_parser = commands.add_parser("plot")

@@ -158,3 +158,70 @@ def test_baseline_needs_a_value_head():
     model = REINFORCE("KarpathyPolicy", "CartPole-v1", use_baseline=True, n_steps=64, policy_kwargs=dict(value_head=True))
     model.learn(128)
     assert model._n_updates == 2
+
+
+def play(env_step, actions, n_episodes):
+    """Run fixed actions; return [(score, length)] per episode and each step's (observation, done)."""
+    episodes, trace, score, length = [], [], 0.0, 0
+    for action in actions:
+        observation, reward, done = env_step(action)
+        score += reward
+        length += 1
+        trace.append((observation, done))
+        if done:
+            episodes.append((score, length))
+            score, length = 0.0, 0
+            if len(episodes) == n_episodes:
+                break
+    return episodes, trace
+
+
+def test_vector_env_matches_the_single_env_path():
+    from sb3_vpg.common.vec_env import KarpathyPongVecEnv
+
+    actions = np.random.default_rng(0).integers(0, 2, size=5000)
+    single = gym.make("KarpathyPong-v0", repeat_action_probability=0.0)
+    single.reset(seed=0)
+
+    def single_step(action):
+        observation, reward, terminated, truncated, _ = single.step(action)
+        if terminated or truncated:
+            single.reset()
+        return observation, float(reward), terminated or truncated
+
+    vector = KarpathyPongVecEnv(3, seed=0, repeat_action_probability=0.0)
+    first = vector.reset()
+    assert first.shape == (3, 80, 80) and first.dtype == np.int8 and not first.any()
+
+    def vector_step(action):
+        observations, rewards, dones, infos = vector.step(np.full(3, action))
+        assert rewards.dtype == np.float32
+        # Without sticky actions the three games are identical
+        assert np.all(rewards == rewards[0]) and np.all(dones == dones[0])
+        if dones[0]:
+            assert not observations[0].any()  # the next episode starts with zeros, as FrameDifference's reset
+            assert infos[0]["TimeLimit.truncated"] is False
+            return infos[0]["terminal_observation"], float(rewards[0]), True
+        return observations[0], float(rewards[0]), False
+
+    single_episodes, single_trace = play(single_step, actions, 2)
+    vector_episodes, vector_trace = play(vector_step, actions, 2)
+    assert len(single_episodes) == 2
+    assert vector_episodes == single_episodes
+    for (single_obs, done), (vector_obs, _) in zip(single_trace, vector_trace, strict=True):
+        if not done:  # see KarpathyPongVecEnv's docstring for the terminal frame
+            np.testing.assert_array_equal(vector_obs, single_obs)
+    vector.close()
+
+
+def test_vector_env_trains_with_reinforce():
+    from stable_baselines3.common.vec_env import VecMonitor
+
+    from sb3_vpg.common.vec_env import KarpathyPongVecEnv
+
+    env = VecMonitor(KarpathyPongVecEnv(2, seed=0))
+    model = REINFORCE(env=env, seed=0, **karpathy_kwargs(n_episodes=2))
+    model.learn(1000)
+    assert model._n_updates >= 1
+    assert all(-21 <= info["r"] <= 21 for info in model.ep_info_buffer)
+    env.close()

@@ -177,9 +177,11 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         if not self._steps:
             raise RuntimeError("compute_returns_and_advantage() called on an empty rollout")
         last = np.zeros(self.n_envs) if last_values is None else last_values.detach().cpu().numpy().flatten()
+        columns = [self._env_column(env_idx) for env_idx in range(self.n_envs)]
+        for step in self._steps:  # the columns hold the observations now: free the per-step copies
+            del step["obs"]
         ready: list[dict[str, Any]] = []
-        for env_idx in range(self.n_envs):
-            column = self._env_column(env_idx)
+        for env_idx, column in enumerate(columns):
             episode_ends = np.zeros(len(column["rewards"]), dtype=bool)
             episode_ends[:-1] = column["episode_starts"][1:]
             episode_ends[-1] = dones[env_idx]

@@ -24,7 +24,7 @@ def karpathy_kwargs(**overrides: Any) -> dict[str, Any]:
         reset_on_reward=True,
         normalize_advantage="episode",
         loss_reduction="sum",
-        batch_size=4096,  # bounds the float copy of the observations in the backward pass; same gradient
+        batch_size=1024,  # bounds the float copy of the observations in the backward pass; same gradient
         policy_kwargs=dict(
             hidden_size=200,
             bias=False,

@@ -1,0 +1,254 @@
+"""
+Karpathy Pong throughput and memory, in one run: raw emulator, our training, and seed 000's numpy loop.
+
+For each env configuration (``single``: one ``KarpathyPong-v0`` in a DummyVecEnv, exactly seed 000's setup;
+``vector-N``: N games in ``KarpathyPongVecEnv`` on ale-py's C++ threads), each repetition measures
+* raw emulator throughput: random UP/DOWN actions through the same env configuration, no policy;
+* our training throughput: ``REINFORCE`` with the Karpathy configuration (updates every 10 episodes included);
+and, once per repetition, seed 000's numpy loop (one env, a float64 forward per step, backward per episode,
+RMSProp every 10 episodes), written out below. Then one process per configuration measures the peak RSS that
+collecting and training on one 10-episode batch adds, per stored pixel (6400 per step).
+
+Outputs in benchmarks/results/: pong_throughput.csv, pong_throughput.md.
+
+    python benchmarks/pong_throughput.py --reps 3 --steps 6000
+"""
+
+import argparse
+import csv
+import multiprocessing
+import resource
+import statistics
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def make_env(config: str, seed: int = 0) -> Any:
+    import gymnasium as gym
+    from stable_baselines3.common.monitor import Monitor
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
+
+    import sb3_vpg  # noqa: F401  (registers KarpathyPong-v0)
+    from sb3_vpg.common.vec_env import KarpathyPongVecEnv
+
+    if config == "single":
+        return DummyVecEnv([lambda: Monitor(gym.make("KarpathyPong-v0"))])
+    n_envs = int(config.split("-")[1])
+    return VecMonitor(KarpathyPongVecEnv(n_envs, seed=seed))
+
+
+def raw_steps_per_second(config: str, steps: int) -> float:
+    env = make_env(config)
+    env.seed(0)
+    env.reset()
+    rng = np.random.default_rng(0)
+    n_calls = max(steps // env.num_envs, 1)
+    start = time.perf_counter()
+    for _ in range(n_calls):
+        env.step(rng.integers(0, 2, size=env.num_envs))
+    seconds = time.perf_counter() - start
+    env.close()
+    return n_calls * env.num_envs / seconds
+
+
+def training_steps_per_second(config: str, steps: int) -> float:
+    from sb3_vpg import REINFORCE, karpathy_kwargs
+
+    env = make_env(config)
+    model = REINFORCE(env=env, seed=0, **karpathy_kwargs())
+    start = time.perf_counter()
+    model.learn(steps)
+    seconds = time.perf_counter() - start
+    env.close()
+    return model.num_timesteps / seconds
+
+
+def seed_000_loop_steps_per_second(steps: int) -> float:
+    """Seed 000's training loop (numpy, one env), on KarpathyPong-v0's own preprocessing."""
+    import gymnasium as gym
+
+    import sb3_vpg  # noqa: F401
+
+    H, D, batch_size, learning_rate, gamma, decay_rate = 200, 80 * 80, 10, 1e-4, 0.99, 0.99
+    rng = np.random.default_rng(0)
+    model = {"W1": rng.standard_normal((H, D)) / np.sqrt(D), "W2": rng.standard_normal(H) / np.sqrt(H)}
+    grad_buffer = {k: np.zeros_like(v) for k, v in model.items()}
+    rmsprop_cache = {k: np.zeros_like(v) for k, v in model.items()}
+
+    def sigmoid(x):
+        return 1.0 / (1.0 + np.exp(-x))
+
+    def discount_rewards(r):
+        discounted_r = np.zeros_like(r)
+        running_add = 0.0
+        for t in reversed(range(0, r.size)):
+            if r[t] != 0:
+                running_add = 0.0
+            running_add = running_add * gamma + r[t]
+            discounted_r[t] = running_add
+        return discounted_r
+
+    def policy_forward(x):
+        h = np.dot(model["W1"], x)
+        h[h < 0] = 0
+        return sigmoid(np.dot(model["W2"], h)), h
+
+    def policy_backward(eph, epdlogp, epx):
+        dW2 = np.dot(eph.T, epdlogp).ravel()
+        dh = np.outer(epdlogp, model["W2"])
+        dh[eph <= 0] = 0
+        return {"W1": np.dot(dh.T, epx), "W2": dW2}
+
+    env = gym.make("KarpathyPong-v0")  # frame differences already: x = cur_x - prev_x
+    observation, _ = env.reset(seed=0)
+    xs, hs, dlogps, drs = [], [], [], []
+    episode_number = 0
+    start = time.perf_counter()
+    for _ in range(steps):
+        x = observation.ravel().astype(np.float64)
+        aprob, h = policy_forward(x)
+        action = 1 if rng.uniform() < aprob else 0
+        xs.append(x)
+        hs.append(h)
+        dlogps.append(action - aprob)
+        observation, reward, terminated, truncated, _ = env.step(action)
+        drs.append(reward)
+        if terminated or truncated:
+            episode_number += 1
+            epx, eph, epdlogp, epr = np.vstack(xs), np.vstack(hs), np.vstack(dlogps), np.vstack(drs)
+            xs, hs, dlogps, drs = [], [], [], []
+            discounted_epr = discount_rewards(epr)
+            discounted_epr -= np.mean(discounted_epr)
+            discounted_epr /= np.std(discounted_epr)
+            epdlogp *= discounted_epr
+            grad = policy_backward(eph, epdlogp, epx)
+            for k in model:
+                grad_buffer[k] += grad[k]
+            if episode_number % batch_size == 0:
+                for k, v in model.items():
+                    g = grad_buffer[k]
+                    rmsprop_cache[k] = decay_rate * rmsprop_cache[k] + (1 - decay_rate) * g**2
+                    model[k] += learning_rate * g / (np.sqrt(rmsprop_cache[k]) + 1e-5)
+                    grad_buffer[k] = np.zeros_like(v)
+            observation, _ = env.reset()
+    return steps / (time.perf_counter() - start)
+
+
+def current_rss() -> int:
+    with open("/proc/self/statm") as file:
+        return int(file.read().split()[1]) * resource.getpagesize()
+
+
+def batch_memory(config: str, queue: Any) -> None:
+    """Peak RSS added by collecting and training on one 10-episode batch, per stored pixel."""
+    import torch as th
+
+    th.set_num_threads(1)
+    from sb3_vpg import REINFORCE, karpathy_kwargs
+
+    # Warm up on a one-episode batch (imports, torch kernels, the emulator), then measure a fresh 10-episode one.
+    warm_up = REINFORCE(env=make_env(config), seed=1, **karpathy_kwargs(n_episodes=1))
+    warm_up.learn(1)
+    env = make_env(config)
+    model = REINFORCE(env=env, seed=0, **karpathy_kwargs())
+    before = current_rss()
+    peak = before
+    sampling = True
+
+    def sample() -> None:  # ru_maxrss is a lifetime peak: sample the current RSS instead
+        nonlocal peak
+        while sampling:
+            peak = max(peak, current_rss())
+            time.sleep(0.002)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    model.learn(1)  # one rollout: runs until 10 episodes have ended, then one update
+    sampling = False
+    sampler.join()
+    steps = model.num_timesteps
+    queue.put((config, steps, model.rollout_buffer.n_ready_episodes, (peak - before) / (steps * 6400)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--configs", nargs="+", default=["single", "vector-2", "vector-4", "vector-8"])
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=6000)
+    parser.add_argument("--no-memory", action="store_true")
+    args = parser.parse_args()
+    import torch as th
+
+    th.set_num_threads(1)
+    rows: list[dict[str, Any]] = []
+    for rep in range(args.reps):  # interleaved, so that machine noise hits every configuration alike
+        rows.append(
+            {
+                "rep": rep,
+                "what": "seed-000-numpy-loop",
+                "config": "single",
+                "steps_per_s": seed_000_loop_steps_per_second(args.steps),
+            }
+        )
+        for config in args.configs:
+            rows.append(
+                {"rep": rep, "what": "raw-emulator", "config": config, "steps_per_s": raw_steps_per_second(config, args.steps)}
+            )
+            rows.append(
+                {
+                    "rep": rep,
+                    "what": "our-training",
+                    "config": config,
+                    "steps_per_s": training_steps_per_second(config, args.steps),
+                }
+            )
+            print(rows[-2], rows[-1], flush=True)
+
+    memory = []
+    if not args.no_memory:
+        context = multiprocessing.get_context("spawn")
+        for config in args.configs:
+            queue = context.Queue()
+            process = context.Process(target=batch_memory, args=(config, queue))
+            process.start()
+            memory.append(queue.get())
+            process.join()
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with open(RESULTS / "pong_throughput.csv", "w", newline="") as file:
+        writer = csv.DictWriter(file, ["rep", "what", "config", "steps_per_s"])
+        writer.writeheader()
+        writer.writerows(rows)
+
+    def median(what: str, config: str) -> float:
+        return statistics.median(r["steps_per_s"] for r in rows if r["what"] == what and r["config"] == config)
+
+    seed_loop = median("seed-000-numpy-loop", "single")
+    lines = [
+        f"# Karpathy Pong throughput ({args.reps} repetitions of {args.steps} agent steps, medians)",
+        "",
+        f"Machine: 2 cores; date {time.strftime('%Y-%m-%d')}; one torch thread. Seed 000's numpy loop: {seed_loop:,.0f} steps/s.",
+        "",
+        "| env configuration | raw emulator steps/s | our training steps/s | training / raw | training / seed loop |",
+        "|---|---|---|---|---|",
+    ]
+    for config in args.configs:
+        raw, ours = median("raw-emulator", config), median("our-training", config)
+        lines.append(f"| {config} | {raw:,.0f} | {ours:,.0f} | {ours / raw:.2f} | {ours / seed_loop:.2f} |")
+    if memory:
+        lines += ["", "| env configuration | steps in the 10-episode batch | episodes | peak RSS added per stored pixel (bytes) |",
+                  "|---|---|---|---|"]  # fmt: skip
+        lines += [f"| {config} | {steps:,} | {episodes} | {per_pixel:.2f} |" for config, steps, episodes, per_pixel in memory]
+    summary = "\n".join(lines) + "\n"
+    (RESULTS / "pong_throughput.md").write_text(summary)
+    print(summary)
+
+
+if __name__ == "__main__":
+    main()

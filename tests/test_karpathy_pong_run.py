@@ -1,0 +1,47 @@
+"""The long-run command stops, checkpoints and resumes with counters, optimizer state and running reward intact."""
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sb3_vpg import REINFORCE
+
+pytest.importorskip("ale_py", reason="the [atari] extra installs ale-py")
+
+
+def run(*args: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "sb3_vpg.karpathy_pong", *args], capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_stop_and_resume(tmp_path: Path):
+    out = str(tmp_path / "run")
+    train = ("train", "--out", out, "--n-episodes", "1", "--checkpoint-every", "1")
+    run(*train, "--hours", "0.003")
+    first = REINFORCE.load(tmp_path / "run" / "checkpoint.zip")
+    state = json.loads((tmp_path / "run" / "state.json").read_text())
+    assert first._n_updates >= 1 and state["episodes"] >= 1
+    assert first.policy.optimizer.state_dict()["state"], "the RMSProp state is saved"
+
+    run(*train, "--hours", "0.003")
+    second = REINFORCE.load(tmp_path / "run" / "checkpoint.zip")
+    assert second.num_timesteps > first.num_timesteps
+    assert second._n_updates > first._n_updates
+    with open(tmp_path / "run" / "episodes.csv") as file:
+        rows = list(csv.DictReader(file))
+    assert [int(row["episode"]) for row in rows] == list(range(1, len(rows) + 1))
+    assert len(rows) == json.loads((tmp_path / "run" / "state.json").read_text())["episodes"] > state["episodes"]
+    # seed 000's running reward, continued across the resume
+    for previous, row in zip(rows, rows[1:], strict=False):
+        expected = 0.99 * float(previous["running_reward"]) + 0.01 * float(row["score"])
+        assert float(row["running_reward"]) == pytest.approx(expected, abs=2e-4)
+        assert int(row["steps"]) >= int(previous["steps"]) and float(row["wall_seconds"]) >= float(previous["wall_seconds"])
+
+    run("plot", "--out", out)
+    assert (tmp_path / "run" / "learning_curve.png").stat().st_size > 10_000
