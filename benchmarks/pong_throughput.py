@@ -233,7 +233,8 @@ def main() -> None:
     lines = [
         f"# Karpathy Pong throughput ({args.reps} repetitions of {args.steps} agent steps, medians)",
         "",
-        f"Machine: 2 cores; date {time.strftime('%Y-%m-%d')}; one torch thread. Seed 000's numpy loop: {seed_loop:,.0f} steps/s.",
+        f"Machine: 2 cores; date {time.strftime('%Y-%m-%d')}; one torch thread.",
+        f"Seed 000's numpy loop: {seed_loop:,.0f} steps/s.",
         "",
         "| env configuration | raw emulator steps/s | our training steps/s | training / raw | training / seed loop |",
         "|---|---|---|---|---|",
@@ -242,8 +243,8 @@ def main() -> None:
         raw, ours = median("raw-emulator", config), median("our-training", config)
         lines.append(f"| {config} | {raw:,.0f} | {ours:,.0f} | {ours / raw:.2f} | {ours / seed_loop:.2f} |")
     if memory:
-        lines += ["", "| env configuration | steps in the 10-episode batch | episodes | peak RSS added per stored pixel (bytes) |",
-                  "|---|---|---|---|"]  # fmt: skip
+        header = "| env configuration | steps in the 10-episode batch | episodes | peak RSS added per stored pixel (bytes) |"
+        lines += ["", header, "|---|---|---|---|"]
         lines += [f"| {config} | {steps:,} | {episodes} | {per_pixel:.2f} |" for config, steps, episodes, per_pixel in memory]
     summary = "\n".join(lines) + "\n"
     (RESULTS / "pong_throughput.md").write_text(summary)

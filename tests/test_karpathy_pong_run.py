@@ -1,6 +1,7 @@
 """The long-run command stops, checkpoints and resumes with counters, optimizer state and running reward intact."""
 
 import csv
+import itertools
 import json
 import subprocess
 import sys
@@ -38,7 +39,7 @@ def test_stop_and_resume(tmp_path: Path):
     assert [int(row["episode"]) for row in rows] == list(range(1, len(rows) + 1))
     assert len(rows) == json.loads((tmp_path / "run" / "state.json").read_text())["episodes"] > state["episodes"]
     # seed 000's running reward, continued across the resume
-    for previous, row in zip(rows, rows[1:], strict=False):
+    for previous, row in itertools.pairwise(rows):
         expected = 0.99 * float(previous["running_reward"]) + 0.01 * float(row["score"])
         assert float(row["running_reward"]) == pytest.approx(expected, abs=2e-4)
         assert int(row["steps"]) >= int(previous["steps"]) and float(row["wall_seconds"]) >= float(previous["wall_seconds"])

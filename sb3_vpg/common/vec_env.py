@@ -110,7 +110,7 @@ class KarpathyPongVecEnv(VecEnv):
 
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
         if attr_name == "render_mode":  # asked by SB3's VecEnv; the games are not rendered
-            return [None] * len(self._get_indices(indices))
+            return [None] * len(list(self._get_indices(indices)))
         raise AttributeError(f"KarpathyPongVecEnv has no per-env attribute {attr_name!r}")
 
     def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
@@ -122,7 +122,7 @@ class KarpathyPongVecEnv(VecEnv):
         raise AttributeError(f"KarpathyPongVecEnv has no per-env method {method_name!r}")
 
     def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:
-        return [False] * len(self._get_indices(indices))
+        return [False] * len(list(self._get_indices(indices)))
 
     def get_images(self) -> Sequence[np.ndarray | None]:
         return [None] * self.num_envs
