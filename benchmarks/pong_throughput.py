@@ -70,7 +70,7 @@ def training_steps_per_second(config: str, steps: int) -> float:
 
 
 def seed_000_loop_steps_per_second(steps: int) -> float:
-    """Seed 000's training loop (numpy, one env), on KarpathyPong-v0's own preprocessing."""
+    """Seed 000's training loop as written there (numpy, one env, its own prepro), on ALE/Pong-v5."""
     import gymnasium as gym
 
     import sb3_vpg  # noqa: F401
@@ -105,18 +105,32 @@ def seed_000_loop_steps_per_second(steps: int) -> float:
         dh[eph <= 0] = 0
         return {"W1": np.dot(dh.T, epx), "W2": dW2}
 
-    env = gym.make("KarpathyPong-v0")  # frame differences already: x = cur_x - prev_x
+    def prepro(image):
+        image = image[35:195]
+        image = image[::2, ::2, 0]
+        image[image == 144] = 0
+        image[image == 109] = 0
+        image[image != 0] = 1
+        return image.astype(np.float64).ravel()
+
+    import ale_py
+
+    gym.register_envs(ale_py)
+    env = gym.make("ALE/Pong-v5")  # the same emulator settings as KarpathyPong-v0; RIGHT (2) = UP, LEFT (3) = DOWN
     observation, _ = env.reset(seed=0)
+    prev_x = None
     xs, hs, dlogps, drs = [], [], [], []
     episode_number = 0
     start = time.perf_counter()
     for _ in range(steps):
-        x = observation.ravel().astype(np.float64)
+        cur_x = prepro(observation)
+        x = cur_x - prev_x if prev_x is not None else np.zeros(D)
+        prev_x = cur_x
         aprob, h = policy_forward(x)
-        action = 1 if rng.uniform() < aprob else 0
+        action = 2 if rng.uniform() < aprob else 3
         xs.append(x)
         hs.append(h)
-        dlogps.append(action - aprob)
+        dlogps.append((1 if action == 2 else 0) - aprob)
         observation, reward, terminated, truncated, _ = env.step(action)
         drs.append(reward)
         if terminated or truncated:
@@ -137,6 +151,7 @@ def seed_000_loop_steps_per_second(steps: int) -> float:
                     model[k] += learning_rate * g / (np.sqrt(rmsprop_cache[k]) + 1e-5)
                     grad_buffer[k] = np.zeros_like(v)
             observation, _ = env.reset()
+            prev_x = None
     return steps / (time.perf_counter() - start)
 
 

@@ -267,14 +267,30 @@ def test_episode_batching():
     assert model.rollout_buffer.n_ready_steps == 12
 
 
+class CountDonesPerRollout(BaseCallback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.dones_in_rollout: list[int] = []
+
+    def _on_rollout_start(self) -> None:
+        self.dones_in_rollout.append(0)
+
+    def _on_step(self) -> bool:
+        self.dones_in_rollout[-1] += int(np.sum(self.locals["dones"]))
+        return True
+
+
 def test_episode_batching_with_several_envs_uses_every_ended_episode():
     env = make_vec_env("CartPole-v1", n_envs=4, seed=0)
     model = REINFORCE("MlpPolicy", env, n_episodes=6, seed=0)
-    model.learn(500)
+    counter = CountDonesPerRollout()
+    model.learn(500, callback=counter)
     buffer = model.rollout_buffer
-    assert buffer.n_ready_episodes >= 6
-    # Exact or absent: only the steps of ended episodes enter, the rest is carried.
-    assert buffer.n_ready_steps + buffer.n_carried_steps >= buffer.n_ready_steps > 0
+    # The rollout stops at the first step where 6 or more episodes have ended (at most 3 more end with it) ...
+    assert 6 <= counter.dones_in_rollout[-1] <= 6 + 3
+    # ... and exactly those episodes enter the update; the running ones are carried.
+    assert buffer.n_ready_episodes == counter.dones_in_rollout[-1]
+    assert buffer.n_carried_steps > 0
 
 
 def test_time_limit_truncation():
