@@ -57,3 +57,81 @@ def test_unknown_command_prints_usage(tmp_path):
     result = zoo("fly", cwd=tmp_path)
     assert result.returncode == 2
     assert "usage: python -m sb3_vpg.zoo" in result.stderr
+
+
+def latest_run(folder: Path) -> Path:
+    return max(folder.glob("CartPole-v1_*"), key=lambda path: int(path.name.rsplit("_", 1)[1]))
+
+
+def saved_config(run_dir: Path) -> dict:
+    return dict(yaml.unsafe_load((run_dir / "CartPole-v1" / "config.yml").read_text()))
+
+
+def test_optimize_with_two_workers_on_sqlite_then_train_a_trial(tmp_path):
+    """Two worker processes share one study through SQLite storage; --trial-id rebuilds a trial's kwargs."""
+    optimize = ("train", "--algo", "reinforce", "--env", "CartPole-v1", "-f", "logs", "-optimize", "--n-trials", "1",
+                "--n-jobs", "1", "--storage", "sqlite:///study.db", "--study-name", "shared", "-n", "1024",
+                "--n-evaluations", "1", "--eval-episodes", "2", "--num-threads", "1")  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "sb3_vpg.zoo", *optimize, "--seed", str(seed)],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for seed in (1, 2)
+    ]
+    for worker in workers:
+        _, stderr = worker.communicate(timeout=600)
+        assert worker.returncode == 0, stderr[-3000:]
+    import optuna
+
+    study = optuna.load_study(storage=f"sqlite:///{tmp_path / 'study.db'}", study_name="shared")
+    assert len(study.trials) == 2
+    params = study.trials[1].params
+
+    trial = ("--storage", "sqlite:///study.db", "--study-name", "shared", "--trial-id", "1")
+    train = zoo("train", "--algo", "reinforce", "--env", "CartPole-v1", "-f", "logs", *trial, "-n", "512", "--eval-freq", "-1",
+                cwd=tmp_path)  # fmt: skip
+    assert train.returncode == 0, train.stderr[-3000:]
+    config = saved_config(latest_run(tmp_path / "logs" / "reinforce"))
+    assert config["learning_rate"] == pytest.approx(params["learning_rate"])
+    assert config["n_steps"] == params["n_steps"]
+    assert config["normalize_advantage"] == params["normalize_advantage"]
+    assert config["use_baseline"] == params["use_baseline"]
+    expected_lambda = 1 - params["one_minus_gae_lambda"] if params["use_baseline"] else 1.0
+    assert config["gae_lambda"] == pytest.approx(expected_lambda)
+
+
+def test_python_config_params_overrides_and_continue_training(tmp_path):
+    (tmp_path / "my_config.py").write_text(
+        "hyperparams = {'CartPole-v1': dict(n_envs=2, n_timesteps=512, policy='MlpPolicy', n_steps=32, learning_rate=0.01)}\n"
+    )
+    train = zoo("train", "--algo", "vpg", "--env", "CartPole-v1", "-f", "logs", "-conf", "my_config.py",
+                "-params", "n_value_steps:3", "gamma:0.95", "--eval-freq", "-1", "--seed", "1", cwd=tmp_path)  # fmt: skip
+    assert train.returncode == 0, train.stderr[-3000:]
+    first_dir = tmp_path / "logs" / "vpg" / "CartPole-v1_1"
+    config = saved_config(first_dir)
+    assert (config["n_steps"], config["n_value_steps"], config["gamma"]) == (32, 3, 0.95)
+
+    from sb3_vpg import VPG
+
+    first = VPG.load(first_dir / "CartPole-v1.zip")
+    resumed = zoo("train", "--algo", "vpg", "--env", "CartPole-v1", "-f", "logs", "-conf", "my_config.py",
+                  "-i", str(first_dir / "CartPole-v1.zip"), "--eval-freq", "-1", "--seed", "2", cwd=tmp_path)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    second = VPG.load(tmp_path / "logs" / "vpg" / "CartPole-v1_2" / "CartPole-v1.zip")
+    assert second._n_updates > first._n_updates  # started from the loaded agent's counters
+
+
+@pytest.mark.parametrize("algo", sorted(ZOO_ALGOS))
+def test_record_video(algo, tmp_path):
+    train = zoo("train", "--algo", algo, "--env", "CartPole-v1", "-f", "logs", "-n", "512", "--eval-freq", "-1", cwd=tmp_path)
+    assert train.returncode == 0, train.stderr[-3000:]
+    video = zoo("record_video", "--algo", algo, "--env", "CartPole-v1", "-f", "logs", "-n", "60", "-o", "videos", cwd=tmp_path)
+    assert video.returncode == 0, video.stderr[-3000:]
+    videos = list((tmp_path / "videos").glob("*.mp4"))
+    assert videos and videos[0].stat().st_size > 1000

@@ -21,10 +21,14 @@ USAGE = f"usage: python -m sb3_vpg.zoo {{{','.join(COMMANDS)}}} [rl_zoo3 argumen
 
 
 def register() -> None:
-    """Make ``reinforce`` and ``vpg`` known to rl_zoo3."""
-    from rl_zoo3 import utils
+    """Make ``reinforce`` and ``vpg`` known to rl_zoo3: its algorithm table and its Optuna sampler tables."""
+    from rl_zoo3 import hyperparams_opt, utils
+
+    from sb3_vpg.zoo.hyperparams_opt import convert_reinforce_params, sample_reinforce_params, sample_vpg_params
 
     utils.ALGOS.update(ZOO_ALGOS)
+    hyperparams_opt.HYPERPARAMS_SAMPLER.update(reinforce=sample_reinforce_params, vpg=sample_vpg_params)
+    hyperparams_opt.HYPERPARAMS_CONVERTER.update(reinforce=convert_reinforce_params, vpg=convert_reinforce_params)
 
 
 def default_config(algo: str) -> str:
