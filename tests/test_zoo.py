@@ -135,3 +135,31 @@ def test_record_video(algo, tmp_path):
     assert video.returncode == 0, video.stderr[-3000:]
     videos = list((tmp_path / "videos").glob("*.mp4"))
     assert videos and videos[0].stat().st_size > 1000
+
+
+def test_zoo_karpathy_entry_is_the_karpathy_configuration():
+    import numpy as np
+    import torch as th
+    from torch import nn
+
+    from sb3_vpg import karpathy_kwargs
+
+    entry = dict(yaml.safe_load(Path(default_config("reinforce")).read_text())["KarpathyPong-v0"])
+    # rl_zoo3 evaluates a policy_kwargs string with nn, th and np in scope
+    entry["policy_kwargs"] = eval(entry["policy_kwargs"], {"nn": nn, "th": th, "np": np})
+    for zoo_only in ("n_envs", "n_timesteps"):
+        entry.pop(zoo_only)
+    assert entry == karpathy_kwargs()
+
+
+def test_pong_smoke_run_with_our_id(tmp_path):
+    pytest.importorskip("ale_py")
+    train = zoo("train", "--algo", "reinforce", "--env", "KarpathyPong-v0", "-f", "logs", "-n", "300", "-params",
+                "n_episodes:1", "--eval-freq", "-1", "--num-threads", "1", cwd=tmp_path)  # fmt: skip
+    assert train.returncode == 0, train.stderr[-3000:]
+    from sb3_vpg import REINFORCE
+    from sb3_vpg.common.policies import KarpathyPolicy
+
+    model = REINFORCE.load(tmp_path / "logs" / "reinforce" / "KarpathyPong-v0_1" / "KarpathyPong-v0.zip")
+    assert isinstance(model.policy, KarpathyPolicy) and model._n_updates == 1
+    assert model.loss_reduction == "sum" and model.reset_on_reward and model.normalize_advantage == "episode"
