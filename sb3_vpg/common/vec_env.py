@@ -8,16 +8,7 @@ import numpy as np
 from gymnasium import spaces
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
-from sb3_vpg.common.atari_wrappers import KARPATHY_FRAME_SHAPE, PONG_BACKGROUND
-
-
-def karpathy_preprocess_batch(frames: np.ndarray, background: tuple[int, ...] = PONG_BACKGROUND) -> np.ndarray:
-    """``(n, 210, 160, 3)`` frames -> ``(n, 80, 80)`` int8 in {0, 1}, as ``karpathy_preprocess`` per frame."""
-    cropped = frames[:, 35:195:2, ::2, 0]
-    foreground = np.ones(cropped.shape, dtype=bool)
-    for colour in background:
-        foreground &= cropped != colour
-    return foreground.view(np.int8)
+from sb3_vpg.common.atari_wrappers import KARPATHY_FRAME_SHAPE, karpathy_foreground
 
 
 class KarpathyPongVecEnv(VecEnv):
@@ -84,7 +75,7 @@ class KarpathyPongVecEnv(VecEnv):
         seed = self._seeds[0] if self._seeds and self._seeds[0] is not None else self._seed
         frames, _ = self.ale.reset(seed=seed)
         self._reset_seeds()
-        self._previous = karpathy_preprocess_batch(frames[:, -1])
+        self._previous = karpathy_foreground(frames[:, -1]).view(np.int8)
         return np.zeros_like(self._previous)
 
     def step_async(self, actions: np.ndarray) -> None:
@@ -92,12 +83,12 @@ class KarpathyPongVecEnv(VecEnv):
 
     def step_wait(self) -> VecEnvStepReturn:
         frames, rewards, terminated, truncated, info = self.ale.step(self._actions)
-        current = karpathy_preprocess_batch(frames[:, -1])
+        current = karpathy_foreground(frames[:, -1]).view(np.int8)
         observations = current - self._previous
         dones = terminated | truncated
         infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
         if dones.any():
-            final = karpathy_preprocess_batch(np.asarray(info["final_obs"])[dones][:, -1])
+            final = karpathy_foreground(np.asarray(info["final_obs"])[dones][:, -1]).view(np.int8)
             for k, i in enumerate(np.flatnonzero(dones)):
                 infos[i]["terminal_observation"] = final[k] - self._previous[i]
                 infos[i]["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
