@@ -163,3 +163,28 @@ def test_pong_smoke_run_with_our_id(tmp_path):
     model = REINFORCE.load(tmp_path / "logs" / "reinforce" / "KarpathyPong-v0_1" / "KarpathyPong-v0.zip")
     assert isinstance(model.policy, KarpathyPolicy) and model._n_updates == 1
     assert model.loss_reduction == "sum" and model.reset_on_reward and model.normalize_advantage == "episode"
+
+
+def test_configs_ship_in_the_wheel(tmp_path):
+    """Build the wheel, unpack it as site-packages would, and find the configs there (not in the checkout)."""
+    import zipfile
+
+    root = Path(__file__).parents[1]
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(root)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert build.returncode == 0, build.stderr[-3000:]
+    (wheel,) = tmp_path.glob("sb3_vpg-*.whl")
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    probe = "from sb3_vpg.zoo import default_config; print(default_config('reinforce')); print(default_config('vpg'))"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(site)},
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    for line in result.stdout.split():
+        path = Path(line)
+        assert path.is_relative_to(site) and path.is_file()
+        assert "CartPole-v1" in yaml.safe_load(path.read_text())
