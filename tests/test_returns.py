@@ -282,3 +282,35 @@ def test_env_reset_drops_carried_steps():
 def test_bad_normalisation_mode_is_rejected():
     with pytest.raises(ValueError, match="normalize_advantage"):
         make_buffer(1, 0.9, normalize_advantage="per-batch")
+
+
+def test_sparse_observation_storage_serves_the_same_samples():
+    """sparse_observations stores non-zero entries only; what get() serves is identical to dense storage."""
+    space = spaces.Box(-1, 1, (4, 5), np.int8)
+    rng = np.random.default_rng(0)
+    n_envs, n_steps = 2, 30
+    obs = (rng.random((n_steps, n_envs, 4, 5)) < 0.1) * rng.choice([-1, 1], size=(n_steps, n_envs, 4, 5))
+    obs = obs.astype(np.int8)
+    dones = rng.random((n_steps, n_envs)) < 0.15
+    buffers = [
+        EpisodicRolloutBuffer(8, space, spaces.Discrete(2), "cpu", n_envs=n_envs, sparse_observations=sparse)
+        for sparse in (False, True)
+    ]
+    for start, stop in ((0, 12), (12, 30)):  # two rollouts, so carried episodes are covered too
+        for buffer in buffers:
+            buffer.reset()
+            for t in range(start, stop):
+                starts = np.ones(n_envs, bool) if t == 0 else dones[t - 1]
+                buffer.add(obs[t], rng.integers(0, 2, (n_envs, 1)), np.ones(n_envs), starts, None, th.zeros(n_envs))
+            buffer.compute_returns_and_advantage(None, dones[stop - 1])
+        dense, sparse = ([batch for batch in buffer.get(batch_size=5)] for buffer in buffers)
+        assert len(dense) == len(sparse) > 0
+        for a, b in zip(dense, sparse, strict=True):
+            assert b.observations.dtype == th.int8
+            assert th.equal(a.observations, b.observations)
+            assert th.equal(a.returns, b.returns)
+
+
+def test_sparse_observations_need_a_box_space():
+    with pytest.raises(ValueError, match="sparse_observations needs a Box observation space"):
+        EpisodicRolloutBuffer(4, spaces.Discrete(3), spaces.Discrete(2), "cpu", sparse_observations=True)
