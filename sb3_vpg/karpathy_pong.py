@@ -29,7 +29,14 @@ from sb3_vpg import REINFORCE, karpathy_kwargs
 CSV_FIELDS = ("episode", "steps", "wall_seconds", "score", "running_reward")
 
 
-def make_env(n_envs: int, seed: int) -> VecEnv:
+def make_env(n_envs: int, seed: int, vector_env: bool = False) -> VecEnv:
+    if vector_env:  # several games on ale-py's C++ threads
+        from stable_baselines3.common.vec_env import VecMonitor
+
+        from sb3_vpg.common.vec_env import KarpathyPongVecEnv
+
+        return VecMonitor(KarpathyPongVecEnv(n_envs, seed=seed))
+
     def make(rank: int) -> Any:
         def _init() -> gym.Env:
             env = Monitor(gym.make("KarpathyPong-v0"))
@@ -90,7 +97,7 @@ def train(args: argparse.Namespace) -> None:
     th.set_num_threads(1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    env = make_env(args.n_envs, args.seed)
+    env = make_env(args.n_envs, args.seed, args.vector_env)
     if (out / "checkpoint.zip").exists():
         state = json.loads((out / "state.json").read_text())
         model = REINFORCE.load(out / "checkpoint.zip", env=env)
@@ -146,6 +153,7 @@ def main() -> None:
     train_parser.add_argument("--max-steps", type=int, default=10**9, help="total agent-step budget over all sessions")
     train_parser.add_argument("--n-envs", type=int, default=1)
     train_parser.add_argument("--n-episodes", type=int, default=10, help="episodes per update (seed 000: 10)")
+    train_parser.add_argument("--vector-env", action="store_true", help="KarpathyPongVecEnv instead of Dummy/SubprocVecEnv")
     train_parser.add_argument("--seed", type=int, default=0)
     train_parser.add_argument("--checkpoint-every", type=int, default=10, help="updates between checkpoints")
     plot_parser = commands.add_parser("plot")

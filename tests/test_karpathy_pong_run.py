@@ -46,3 +46,13 @@ def test_stop_and_resume(tmp_path: Path):
 
     run("plot", "--out", out)
     assert (tmp_path / "run" / "learning_curve.png").stat().st_size > 10_000
+
+
+def test_vector_env_run(tmp_path: Path):
+    out = str(tmp_path / "run")
+    run("train", "--out", out, "--vector-env", "--n-envs", "2", "--n-episodes", "1", "--checkpoint-every", "1",
+        "--hours", "0.002")  # fmt: skip
+    model = REINFORCE.load(tmp_path / "run" / "checkpoint.zip")
+    assert model.n_envs == 2 and model._n_updates >= 1
+    with open(tmp_path / "run" / "episodes.csv") as file:
+        assert len(list(csv.DictReader(file))) >= 1
