@@ -388,3 +388,31 @@ def test_gsde_exploration(algo):
     model.learn(60)
     assert model._n_updates == 3
     assert any(not th.equal(a, b) for a, b in zip(before, params_of(model), strict=True))
+
+
+class StopAt(BaseCallback):
+    def __init__(self, stop_at_call: int) -> None:
+        super().__init__()
+        self.stop_at_call = stop_at_call
+
+    def _on_step(self) -> bool:
+        return self.n_calls != self.stop_at_call
+
+
+def test_stopping_mid_rollout_loses_no_step():
+    """A callback that stops training mid-rollout: the steps taken so far (the last one included) stay in the
+    buffer and enter later updates with exact returns once their episodes end."""
+    env = DummyVecEnv([lambda: TinyFeatureEnv(ep_length=7)])
+    model = REINFORCE("MlpPolicy", env, n_steps=5, seed=0, normalize_advantage="none")
+    model.learn(100, callback=StopAt(8))  # rollout 2 stops after its 3rd step: 8 steps taken, episode 1 ended at 7
+    assert model.num_timesteps == 8
+    assert model._n_updates == 0  # rollout 1 had no ended episode; rollout 2 was interrupted
+    assert model.rollout_buffer.n_carried_steps == 8
+    served = []
+    for _ in range(4):
+        model.learn(5, reset_num_timesteps=False)
+        served.append(model.rollout_buffer.n_ready_steps)
+        assert model.rollout_buffer.n_carried_steps == model.num_timesteps - 7 * (model.num_timesteps // 7)
+    assert model.num_timesteps == 28
+    # episodes end at steps 7, 14, 21 and 28, one per later rollout: all 28 steps entered, none twice, none lost
+    assert served == [7, 7, 7, 7]

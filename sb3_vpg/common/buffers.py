@@ -191,6 +191,14 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         # episode whose return will never be known: they are dropped.)
         return column
 
+    def carry_everything(self) -> None:
+        """Carry this (interrupted) rollout's steps whole into the next one, ended episodes included: the next
+        ``compute_returns_and_advantage`` serves those that have ended by then, so nothing is lost or cut."""
+        if self._steps:
+            self.carry = [self._env_column(env_idx) for env_idx in range(self.n_envs)]
+            self._steps = []
+        self.n_carried_steps = sum(0 if part is None else len(part["rewards"]) for part in self.carry)
+
     def compute_returns_and_advantage(self, last_values: th.Tensor | None, dones: np.ndarray) -> None:
         """
         Compute returns and advantages of every step whose return is known, and carry the rest over.

@@ -300,8 +300,7 @@ class REINFORCE(OnPolicyAlgorithm):
 
             # Give access to local variables
             callback.update_locals(locals())
-            if not callback.on_step():
-                return False
+            continue_training = callback.on_step()
 
             self._update_info_buffer(infos, dones)
             n_steps += 1
@@ -331,6 +330,11 @@ class REINFORCE(OnPolicyAlgorithm):
             )
             self._last_obs = new_obs  # type: ignore[assignment]
             self._last_episode_starts = dones
+            if not continue_training:
+                # Unlike SB3 (which drops the partial rollout), keep every step taken so far, this one included,
+                # so that a later learn(reset_num_timesteps=False) trains on them with exact returns.
+                rollout_buffer.carry_everything()
+                return False
 
         last_values = None
         if self.use_baseline:
