@@ -72,6 +72,11 @@ def test_optimize_with_two_workers_on_sqlite_then_train_a_trial(tmp_path):
     optimize = ("train", "--algo", "reinforce", "--env", "CartPole-v1", "-f", "logs", "-optimize", "--n-trials", "1",
                 "--n-jobs", "1", "--storage", "sqlite:///study.db", "--study-name", "shared", "-n", "1024",
                 "--n-evaluations", "1", "--eval-episodes", "2", "--num-threads", "1")  # fmt: skip
+    import optuna
+
+    # Create the study (and the SQLite schema) once before the workers start, as with any shared Optuna storage:
+    # two workers creating the schema at the same moment race ("table ... already exists").
+    optuna.create_study(storage=f"sqlite:///{tmp_path / 'study.db'}", study_name="shared", direction="maximize")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     workers = [
         subprocess.Popen(
@@ -87,8 +92,6 @@ def test_optimize_with_two_workers_on_sqlite_then_train_a_trial(tmp_path):
     for worker in workers:
         _, stderr = worker.communicate(timeout=600)
         assert worker.returncode == 0, stderr[-3000:]
-    import optuna
-
     study = optuna.load_study(storage=f"sqlite:///{tmp_path / 'study.db'}", study_name="shared")
     assert len(study.trials) == 2
     params = study.trials[1].params
