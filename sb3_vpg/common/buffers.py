@@ -115,15 +115,18 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         self._steps: list[dict[str, Any]] = []
         self.n_ready_steps = 0
         self.n_ready_episodes = 0
-        self.n_carried_steps = sum(0 if part is None else len(part["rewards"]) for part in self.carry)
         self.pos = 0
         self.full = False
         self.generator_ready = False
 
+    @property
+    def n_carried_steps(self) -> int:
+        """Steps held back until their episode ends."""
+        return sum(0 if part is None else len(part["rewards"]) for part in self.carry)
+
     def clear_carry(self) -> None:
         """Forget unfinished episodes (their envs were reset)."""
         self.carry = [None] * self.n_envs
-        self.n_carried_steps = 0
 
     def add(
         self,
@@ -197,7 +200,6 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         if self._steps:
             self.carry = [self._env_column(env_idx) for env_idx in range(self.n_envs)]
             self._steps = []
-        self.n_carried_steps = sum(0 if part is None else len(part["rewards"]) for part in self.carry)
 
     def compute_returns_and_advantage(self, last_values: th.Tensor | None, dones: np.ndarray) -> None:
         """
@@ -245,7 +247,6 @@ class EpisodicRolloutBuffer(RolloutBuffer):
             part["advantages"] = advantages
             ready.append(part)
             self.n_ready_episodes += int(part_ends.sum())
-        self.n_carried_steps = sum(0 if part is None else len(part["rewards"]) for part in self.carry)
         self._finalize(ready)
 
     @staticmethod
