@@ -416,3 +416,15 @@ def test_stopping_mid_rollout_loses_no_step():
     assert model.num_timesteps == 28
     # episodes end at steps 7, 14, 21 and 28, one per later rollout: all 28 steps entered, none twice, none lost
     assert served == [7, 7, 7, 7]
+
+
+def test_stop_training_on_wall_clock():
+    from sb3_vpg.common.callbacks import StopTrainingOnWallClock
+
+    model = REINFORCE("MlpPolicy", "CartPole-v1", n_steps=32, seed=0)
+    model.learn(10_000, callback=StopTrainingOnWallClock(max_seconds=0))
+    assert model.num_timesteps == 1  # stopped at the first step: the budget was spent
+    model.learn(64, callback=StopTrainingOnWallClock(max_seconds=3600))
+    assert model.num_timesteps == 64
+    with pytest.raises(ValueError, match="max_seconds"):
+        StopTrainingOnWallClock(max_seconds=-1)

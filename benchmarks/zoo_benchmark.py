@@ -1,0 +1,410 @@
+"""
+REINFORCE and VPG against SB3's A2C and PPO and sb3-contrib's TRPO, every run trained through our zoo entry
+point (``python -m sb3_vpg.zoo train``) with the zoo's own evaluation (``--eval-freq``, deterministic
+evaluation episodes, ``evaluations.npz``, monitor files).
+
+Hyperparameters: our ``zoo_configs/`` for REINFORCE/VPG; rl_zoo3's published entries for A2C/PPO/TRPO, except
+for the envs the zoo publishes none for (``benchmarks/configs/<algo>.yml``, each entry says where it comes
+from). Every algorithm gets the same step budget on an env (``-n``), except Karpathy Pong, where each gets the
+same wall-clock budget (``StopTrainingOnWallClock``).
+
+Runs go in parallel (``--workers``), one torch thread each. A finished run (its folder holds ``benchmark.json``)
+is never redone, so an interrupted benchmark resumes where it stopped.
+
+Outputs in ``--out`` (default ``benchmarks/results/zoo``):
+* ``runs.csv`` (one row per run) and ``evaluations.csv`` (one row per evaluation, with the wall-clock seconds
+  at which it happened, interpolated from the training monitor files);
+* ``<env>.md``: final evaluation mean +- standard error across seeds, steps and seconds to the threshold,
+  wall-clock seconds, steps per second, seeds;
+* ``<env>_steps.png`` (mean +- standard error across seeds, as merged by rl_zoo3's ``all_plots``) and
+  ``<env>_wallclock.png`` (the same against wall-clock seconds, which the zoo does not plot);
+* ``summary.md``: every table.
+Karpathy Pong has no evaluation runs (a game is 1,000+ steps); its table and curves use the training episodes'
+game scores and seed 000's running reward.
+
+    python benchmarks/zoo_benchmark.py --workers 2             # the full benchmark
+    python benchmarks/zoo_benchmark.py --quick --out /tmp/q    # a minute: CartPole, 2 algorithms, 2 seeds
+"""
+
+import argparse
+import csv
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+BENCHMARKS = Path(__file__).resolve().parent
+CONFIGS = BENCHMARKS / "configs"
+
+
+@dataclass(frozen=True)
+class Suite:
+    """One environment of the benchmark and how every algorithm is run on it."""
+
+    env_id: str
+    algos: tuple[str, ...]
+    n_timesteps: int
+    eval_freq: int  # in total env steps (the zoo divides by n_envs); -1: no evaluation
+    eval_episodes: int
+    threshold: float | None  # the score a run must reach for "steps to threshold"
+    wall_seconds: float | None = None  # a wall-clock budget instead of a step budget
+
+
+ALL_ALGOS = ("reinforce", "vpg", "a2c", "ppo", "trpo")
+SUITES = {
+    suite.env_id: suite
+    for suite in (
+        Suite("CartPole-v1", ALL_ALGOS, 100_000, 5_000, 10, 475.0),
+        Suite("Acrobot-v1", ALL_ALGOS, 200_000, 10_000, 10, -100.0),
+        Suite("InvertedPendulum-v5", ("vpg", "a2c", "ppo", "trpo"), 200_000, 10_000, 10, 950.0),
+        Suite("KarpathyPong-v0", ("reinforce", "a2c", "ppo"), 10**8, -1, 0, None, wall_seconds=600.0),
+    )
+}
+QUICK_SUITE = Suite("CartPole-v1", ("reinforce", "ppo"), 2_048, 1_024, 2, 475.0)
+
+
+@dataclass(frozen=True)
+class Run:
+    algo: str
+    suite: Suite
+    seed: int
+
+    @property
+    def name(self) -> str:
+        # all_plots groups the folders under <exp folder>/<algo>/ whose name contains the env id
+        return f"{self.suite.env_id}_seed{self.seed}"
+
+
+def has_benchmark_config(algo: str, env_id: str) -> bool:
+    path = CONFIGS / f"{algo}.yml"
+    return path.exists() and env_id in (yaml.safe_load(path.read_text()) or {})
+
+
+def train_command(run: Run, scratch: Path) -> list[str]:
+    suite = run.suite
+    command = [sys.executable, "-m", "sb3_vpg.zoo", "train", "--algo", run.algo, "--env", suite.env_id]
+    command += ["--seed", str(run.seed), "-f", str(scratch), "--num-threads", "1", "-n", str(suite.n_timesteps)]
+    command += ["--eval-freq", str(suite.eval_freq), "--log-interval", "-1"]
+    if suite.eval_freq > 0:
+        command += ["--eval-episodes", str(suite.eval_episodes), "--n-eval-envs", "1"]
+    if has_benchmark_config(run.algo, suite.env_id):
+        command += ["-conf", str(CONFIGS / f"{run.algo}.yml")]
+    if suite.wall_seconds is not None:
+        callback = f"[{{'sb3_vpg.common.callbacks.StopTrainingOnWallClock': {{'max_seconds': {suite.wall_seconds}}}}}]"
+        command += ["-params", f"callback:{callback}"]
+    return command
+
+
+def run_dir(logs: Path, run: Run) -> Path:
+    return logs / run.algo / run.name
+
+
+def execute(run: Run, out: Path) -> str:
+    """Train one run unless it is finished; return what happened."""
+    final = run_dir(out / "logs", run)
+    if (final / "benchmark.json").exists():
+        return f"reused   {run.algo} {run.name}"
+    scratch = out / "scratch" / run.algo / run.name
+    shutil.rmtree(scratch, ignore_errors=True)  # an interrupted attempt
+    scratch.mkdir(parents=True)
+    command = train_command(run, scratch)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    start = time.perf_counter()
+    with open(scratch / "train.log", "w") as log:
+        result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=out)
+    wall_seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        tail = (scratch / "train.log").read_text()[-3000:]
+        raise RuntimeError(f"{' '.join(command)} failed with exit code {result.returncode}:\n{tail}")
+    (zoo_dir,) = (scratch / run.algo).glob(f"{run.suite.env_id}_*")
+    shutil.move(scratch / "train.log", zoo_dir / "train.log")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(final, ignore_errors=True)
+    shutil.move(zoo_dir, final)
+    shutil.rmtree(scratch)
+    record = {"algo": run.algo, "env": run.suite.env_id, "seed": run.seed, "wall_seconds": wall_seconds}
+    record["command"] = " ".join(command[1:])
+    (final / "benchmark.json").write_text(json.dumps(record, indent=1))
+    return f"trained  {run.algo} {run.name} in {wall_seconds:.0f} s"
+
+
+def read_monitors(folder: Path) -> list[np.ndarray]:
+    """Per training env: rows of (episode reward, episode length, seconds since the start)."""
+    monitors = []
+    for path in sorted(folder.glob("*.monitor.csv")):
+        rows = np.loadtxt(path, delimiter=",", skiprows=2, ndmin=2, usecols=(0, 1, 2))
+        monitors.append(rows.reshape(-1, 3))
+    if not monitors:
+        raise FileNotFoundError(f"no training monitor files in {folder}")
+    return monitors
+
+
+def steps_to_seconds(monitors: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Total env steps finished against wall-clock seconds, from the episode ends of every training env."""
+    events = np.concatenate([monitor[:, [2, 1]] for monitor in monitors if len(monitor)])
+    events = events[np.argsort(events[:, 0], kind="stable")]
+    return np.concatenate([[0.0], np.cumsum(events[:, 1])]), np.concatenate([[0.0], events[:, 0]])
+
+
+def collect(run: Run, out: Path) -> tuple[dict, list[dict]]:
+    """One row for runs.csv and the rows of evaluations.csv of a finished run."""
+    folder = run_dir(out / "logs", run)
+    record = json.loads((folder / "benchmark.json").read_text())
+    monitors = read_monitors(folder)
+    steps_at, seconds_at = steps_to_seconds(monitors)
+    total_steps = int(steps_at[-1])
+    train_seconds = float(seconds_at[-1])
+    row = {"algo": run.algo, "env": run.suite.env_id, "seed": run.seed, "wall_seconds": record["wall_seconds"]}
+    row["steps_per_second"] = total_steps / train_seconds if train_seconds > 0 else math.nan
+    evaluations: list[dict] = []
+    if run.suite.eval_freq > 0:
+        log = np.load(folder / "evaluations.npz")
+        for timesteps, results in zip(log["timesteps"], log["results"], strict=True):
+            seconds = float(np.interp(timesteps, steps_at, seconds_at))
+            evaluations.append(
+                {
+                    "algo": run.algo,
+                    "env": run.suite.env_id,
+                    "seed": run.seed,
+                    "timesteps": int(timesteps),
+                    "wall_seconds": seconds,
+                    "eval_mean": float(np.mean(results)),
+                    "eval_std": float(np.std(results)),
+                }
+            )
+        reached = [e for e in evaluations if run.suite.threshold is not None and e["eval_mean"] >= run.suite.threshold]
+        row["final_score"] = evaluations[-1]["eval_mean"]
+        row["steps"] = evaluations[-1]["timesteps"]
+        row["steps_to_threshold"] = reached[0]["timesteps"] if reached else ""
+        row["seconds_to_threshold"] = round(reached[0]["wall_seconds"], 1) if reached else ""
+    else:  # scores of the last 20 training episodes, in the order they ended
+        episodes = np.concatenate(monitors)
+        episodes = episodes[np.argsort(episodes[:, 2], kind="stable")]
+        row["final_score"] = float(np.mean(episodes[-20:, 0]))
+        row["steps"] = total_steps
+        row["episodes"] = len(episodes)
+    return row, evaluations
+
+
+def mean_and_error(values: list[float]) -> str:
+    if len(values) < 2:
+        return f"{values[0]:.1f}"
+    return f"{statistics.mean(values):.1f} +- {statistics.stdev(values) / math.sqrt(len(values)):.1f}"
+
+
+def markdown_table(suite: Suite, rows: list[dict]) -> str:
+    if suite.eval_freq > 0:
+        score = f"final evaluation mean +- s.e. ({suite.eval_episodes} episodes)"
+        lines = [
+            f"### {suite.env_id}: {suite.n_timesteps:,} steps per run, threshold {suite.threshold:g}",
+            "",
+            f"| algorithm | seeds | {score} | runs reaching {suite.threshold:g} | median steps to it "
+            "| median seconds to it | median wall-clock s | median steps/s |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+    else:
+        lines = [
+            f"### {suite.env_id}: {suite.wall_seconds:.0f} s of wall clock per run",
+            "",
+            "| algorithm | seeds | mean score of the last 20 training episodes | episodes | steps "
+            "| median wall-clock s | median steps/s |",
+            "|---|---|---|---|---|---|---|",
+        ]
+    for algo in suite.algos:
+        mine = [row for row in rows if row["algo"] == algo]
+        if not mine:
+            continue
+        seeds = " ".join(str(row["seed"]) for row in mine)
+        scores = mean_and_error([row["final_score"] for row in mine])
+        wall = f"{statistics.median(row['wall_seconds'] for row in mine):.0f}"
+        speed = f"{statistics.median(row['steps_per_second'] for row in mine):,.0f}"
+        if suite.eval_freq > 0:
+            reached = [row for row in mine if row["steps_to_threshold"] != ""]
+            steps = f"{statistics.median(r['steps_to_threshold'] for r in reached):,.0f}" if reached else "-"
+            seconds = f"{statistics.median(r['seconds_to_threshold'] for r in reached):.0f}" if reached else "-"
+            lines.append(
+                f"| {algo.upper()} | {seeds} | {scores} | {len(reached)}/{len(mine)} | {steps} | {seconds} "
+                f"| {wall} | {speed} |"
+            )
+        else:
+            episodes = " / ".join(str(row["episodes"]) for row in mine)
+            steps = " / ".join(f"{row['steps']:,}" for row in mine)
+            lines.append(f"| {algo.upper()} | {seeds} | {scores} | {episodes} | {steps} | {wall} | {speed} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    fields: list[str] = []
+    for row in rows:
+        fields += [key for key in row if key not in fields]
+    with open(path, "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=fields, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def zoo_step_curves(suite: Suite, out: Path) -> None:
+    """
+    Evaluation mean +- standard error across seeds against steps. rl_zoo3's ``all_plots`` merges the seeds and
+    computes both; we draw its numbers (its ``plot_from_file`` saves only its final-score bar chart to a file).
+    """
+    import pickle
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    algos = [algo for algo in suite.algos if any((out / "logs" / algo).glob(f"{suite.env_id}_seed*"))]
+    merged = out / f"{suite.env_id}_all_plots"
+    command = [sys.executable, "-m", "sb3_vpg.zoo", "all_plots", "-a", *algos, "-e", suite.env_id]
+    command += ["-f", str(out / "logs"), "-l", "zoo", "--no-display", "--no-million", "-o", str(merged)]
+    subprocess.run(
+        command,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+    )
+    with open(f"{merged}.pkl", "rb") as file:
+        results = pickle.load(file)[suite.env_id]
+    Path(f"{merged}.pkl").unlink()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for algo in algos:
+        curve = results[f"{algo.upper()}-zoo"]
+        (line,) = ax.plot(curve["timesteps"], curve["mean"], label=algo.upper(), linewidth=2)
+        low, high = curve["mean"] - curve["std_error"], curve["mean"] + curve["std_error"]
+        ax.fill_between(curve["timesteps"], low, high, alpha=0.3, color=line.get_color())
+    ax.set(xlabel="env steps", ylabel="evaluation mean", title=f"{suite.env_id} (mean +- s.e. across seeds)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / f"{suite.env_id}_steps.png", dpi=100)
+    plt.close(fig)
+
+
+def band_plot(ax, x: np.ndarray, curves: np.ndarray, label: str) -> None:
+    mean = curves.mean(axis=0)
+    error = curves.std(axis=0) / math.sqrt(len(curves)) if len(curves) > 1 else np.zeros_like(mean)
+    (line,) = ax.plot(x, mean, label=label, linewidth=2)
+    ax.fill_between(x, mean - error, mean + error, alpha=0.3, color=line.get_color())
+
+
+def wallclock_curves(suite: Suite, evaluations: list[dict], out: Path) -> None:
+    """Mean +- standard error across seeds against wall-clock seconds (each seed interpolated on one grid)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for algo in suite.algos:
+        seeds = sorted({e["seed"] for e in evaluations if e["algo"] == algo})
+        if not seeds:
+            continue
+        per_seed = [[e for e in evaluations if e["algo"] == algo and e["seed"] == seed] for seed in seeds]
+        end = min(run[-1]["wall_seconds"] for run in per_seed)
+        grid = np.linspace(0.0, end, 100)
+        curves = np.array(
+            [np.interp(grid, [e["wall_seconds"] for e in run], [e["eval_mean"] for e in run]) for run in per_seed]
+        )
+        band_plot(ax, grid, curves, f"{algo.upper()} ({len(seeds)} seeds)")
+    ax.set(xlabel="wall-clock seconds", ylabel="evaluation mean", title=f"{suite.env_id} (mean +- s.e. across seeds)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / f"{suite.env_id}_wallclock.png", dpi=100)
+    plt.close(fig)
+
+
+def pong_curves(suite: Suite, runs: list[Run], out: Path) -> None:
+    """Seed 000's running reward of the training episodes against steps and against wall-clock seconds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (by_steps, by_seconds) = plt.subplots(1, 2, figsize=(11, 4.5))
+    for run in runs:
+        episodes = np.concatenate(read_monitors(run_dir(out / "logs", run)))
+        episodes = episodes[np.argsort(episodes[:, 2], kind="stable")]
+        running = np.empty(len(episodes))
+        value = episodes[0, 0]
+        for i, score in enumerate(episodes[:, 0]):
+            value = value * 0.99 + score * 0.01
+            running[i] = value
+        label = f"{run.algo.upper()} seed {run.seed}"
+        by_steps.plot(np.cumsum(episodes[:, 1]), running, label=label)
+        by_seconds.plot(episodes[:, 2], running, label=label)
+    by_steps.set(xlabel="agent steps", ylabel="running reward (0.99)", title=suite.env_id)
+    by_seconds.set(xlabel="wall-clock seconds", ylabel="running reward (0.99)", title=suite.env_id)
+    by_steps.legend()
+    fig.tight_layout()
+    fig.savefig(out / f"{suite.env_id}_curves.png", dpi=100)
+    plt.close(fig)
+
+
+def report(suites: list[Suite], runs: list[Run], out: Path) -> None:
+    all_rows, all_evaluations, tables = [], [], []
+    for suite in suites:
+        suite_runs = [run for run in runs if run.suite == suite]
+        collected = [collect(run, out) for run in suite_runs]
+        rows = [row for row, _ in collected]
+        evaluations = [e for _, run_evaluations in collected for e in run_evaluations]
+        table = markdown_table(suite, rows)
+        (out / f"{suite.env_id}.md").write_text(table)
+        tables.append(table)
+        if suite.eval_freq > 0:
+            zoo_step_curves(suite, out)
+            wallclock_curves(suite, evaluations, out)
+        else:
+            pong_curves(suite, suite_runs, out)
+        all_rows += rows
+        all_evaluations += evaluations
+    write_csv(out / "runs.csv", all_rows)
+    write_csv(out / "evaluations.csv", all_evaluations)
+    (out / "summary.md").write_text("\n".join(tables))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=BENCHMARKS / "results" / "zoo")
+    parser.add_argument("--envs", nargs="+", default=list(SUITES), choices=list(SUITES))
+    parser.add_argument("--algos", nargs="+", default=list(ALL_ALGOS), choices=list(ALL_ALGOS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--pong-seeds", nargs="+", type=int, default=[0], help="seeds for Karpathy Pong")
+    parser.add_argument("--workers", type=int, default=2, help="runs trained at the same time")
+    parser.add_argument("--quick", action="store_true", help="CartPole-v1, REINFORCE and PPO, 2 seeds, 2k steps")
+    args = parser.parse_args()
+
+    if args.quick:
+        suites, algos, seeds = [QUICK_SUITE], list(QUICK_SUITE.algos), args.seeds[:2]
+    else:
+        suites, algos, seeds = [SUITES[env_id] for env_id in args.envs], args.algos, args.seeds
+    runs = [
+        Run(algo, suite, seed)
+        for suite in suites
+        for seed in (args.pong_seeds if suite.wall_seconds is not None else seeds)
+        for algo in suite.algos
+        if algo in algos
+    ]
+    args.out.mkdir(parents=True, exist_ok=True)
+    out = args.out.resolve()
+    print(f"{len(runs)} runs, {args.workers} at a time, in {out}", flush=True)
+    with ThreadPoolExecutor(args.workers) as pool:
+        for message in pool.map(lambda run: execute(run, out), runs):
+            print(message, flush=True)
+    shutil.rmtree(out / "scratch", ignore_errors=True)
+    report(suites, runs, out)
+    print(f"tables, CSV and plots written to {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""benchmarks/zoo_benchmark.py --quick, end to end through the real rl_zoo3 CLI, and its resume."""
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib.image
+
+BENCHMARK = Path(__file__).parents[1] / "benchmarks" / "zoo_benchmark.py"
+RUNS = {(algo, "CartPole-v1", seed) for algo in ("reinforce", "ppo") for seed in (0, 1)}
+
+
+def run_quick(out: Path) -> str:
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARK), "--quick", "--out", str(out)], capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path) as file:
+        return list(csv.DictReader(file))
+
+
+def test_quick_benchmark_writes_every_run_then_reuses_them(tmp_path):
+    out = tmp_path / "results"
+    first = run_quick(out)
+    assert first.count("trained ") == len(RUNS)
+
+    runs = read_csv(out / "runs.csv")
+    assert {(row["algo"], row["env"], int(row["seed"])) for row in runs} == RUNS
+    assert all(float(row["steps_per_second"]) > 0 and int(row["steps"]) == 2048 for row in runs)
+
+    evaluations = read_csv(out / "evaluations.csv")
+    # --eval-freq 1024 over 2,048 steps: the zoo evaluates at 1,024 and 2,048 steps, 2 episodes each
+    per_run = {(e["algo"], e["env"], int(e["seed"]), int(e["timesteps"])) for e in evaluations}
+    assert per_run == {(*run, steps) for run in RUNS for steps in (1024, 2048)}
+    seconds = [float(e["wall_seconds"]) for e in evaluations]
+    assert all(s > 0 for s in seconds)
+    for row in runs:  # the final evaluation in runs.csv is the last one of that run in evaluations.csv
+        last = [e for e in evaluations if (e["algo"], e["seed"]) == (row["algo"], row["seed"])][-1]
+        assert float(row["final_score"]) == float(last["eval_mean"])
+
+    table = (out / "CartPole-v1.md").read_text()
+    for algo in ("REINFORCE", "PPO"):
+        (line,) = [line for line in table.splitlines() if line.startswith(f"| {algo} |")]
+        assert line.split("|")[2].strip() == "0 1"
+    assert (out / "summary.md").read_text() == table
+    for plot in ("CartPole-v1_steps.png", "CartPole-v1_wallclock.png"):
+        image = matplotlib.image.imread(out / plot)
+        assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
+
+    finished = {path: path.read_text() for path in out.glob("logs/*/*/benchmark.json")}
+    assert {(r["algo"], r["env"], r["seed"]) for r in map(json.loads, finished.values())} == RUNS
+    models = {path: path.stat().st_mtime_ns for path in out.glob("logs/*/*/CartPole-v1.zip")}
+    assert len(models) == len(RUNS)
+
+    second = run_quick(out)
+    assert second.count("reused ") == len(RUNS) and "trained " not in second
+    assert {path: path.read_text() for path in out.glob("logs/*/*/benchmark.json")} == finished
+    assert {path: path.stat().st_mtime_ns for path in out.glob("logs/*/*/CartPole-v1.zip")} == models
+    assert read_csv(out / "runs.csv") == runs
+
+
+def test_an_interrupted_run_is_redone(tmp_path):
+    out = tmp_path / "results"
+    run_quick(out)
+    (out / "logs" / "ppo" / "CartPole-v1_seed1" / "benchmark.json").unlink()  # as if killed before the end
+    again = run_quick(out)
+    assert again.count("reused ") == len(RUNS) - 1
+    assert "trained  ppo CartPole-v1_seed1" in again
