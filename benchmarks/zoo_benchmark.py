@@ -64,10 +64,10 @@ ALL_ALGOS = ("reinforce", "vpg", "a2c", "ppo", "trpo")
 SUITES = {
     suite.env_id: suite
     for suite in (
-        Suite("CartPole-v1", ALL_ALGOS, 100_000, 5_000, 10, 475.0),
-        Suite("Acrobot-v1", ALL_ALGOS, 200_000, 10_000, 10, -100.0),
-        Suite("InvertedPendulum-v5", ("vpg", "a2c", "ppo", "trpo"), 200_000, 10_000, 10, 950.0),
-        Suite("KarpathyPong-v0", ("reinforce", "a2c", "ppo"), 10**8, -1, 0, None, wall_seconds=600.0),
+        Suite("CartPole-v1", ALL_ALGOS, 100_000, 5_000, 5, 475.0),
+        Suite("Acrobot-v1", ALL_ALGOS, 200_000, 10_000, 5, -100.0),
+        Suite("InvertedPendulum-v5", ("vpg", "a2c", "ppo", "trpo"), 200_000, 10_000, 5, 950.0),
+        Suite("KarpathyPong-v0", ("reinforce", "a2c", "ppo"), 10**8, -1, 0, None, wall_seconds=480.0),
     )
 }
 QUICK_SUITE = Suite("CartPole-v1", ("reinforce", "ppo"), 2_048, 1_024, 2, 475.0)

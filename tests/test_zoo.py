@@ -191,3 +191,30 @@ def test_configs_ship_in_the_wheel(tmp_path):
         path = Path(line)
         assert path.is_relative_to(site) and path.is_file()
         assert "CartPole-v1" in yaml.safe_load(path.read_text())
+
+
+def shipped_entries() -> list[tuple[str, str]]:
+    """(algo, env id) of every shipped entry not trained elsewhere in this file; ``atari`` as Pong."""
+    entries = []
+    for algo in sorted(ZOO_ALGOS):
+        for key in yaml.safe_load(Path(default_config(algo)).read_text()):
+            if key not in ("default", "CartPole-v1", "KarpathyPong-v0"):
+                entries.append((algo, "PongNoFrameskip-v4" if key == "atari" else key))
+    return entries
+
+
+@pytest.mark.parametrize(("algo", "env_id"), shipped_entries())
+def test_every_shipped_entry_trains_through_the_zoo(algo, env_id, tmp_path):
+    train = zoo("train", "--algo", algo, "--env", env_id, "-f", "logs", "-n", "1", "--eval-freq", "-1", cwd=tmp_path)
+    assert train.returncode == 0, train.stderr[-3000:]
+    entries = yaml.safe_load(Path(default_config(algo)).read_text())
+    entry = entries["atari" if env_id.startswith("Pong") else env_id]
+    model = ZOO_ALGOS[algo].load(tmp_path / "logs" / algo / f"{env_id}_1" / f"{env_id}.zip")
+    # one rollout of the entry's size, with the entry's hyperparameters
+    assert model.n_envs == entry["n_envs"] and model.n_steps == entry["n_steps"]
+    assert model.num_timesteps == entry["n_envs"] * entry["n_steps"]
+    assert model.lr_schedule(1.0) == entry["learning_rate"]
+    assert model.use_baseline == entry.get("use_baseline", algo == "vpg")
+    assert (
+        type(model.policy).__name__ == {"MlpPolicy": "ActorCriticPolicy", "CnnPolicy": "ActorCriticCnnPolicy"}[entry["policy"]]
+    )
