@@ -9,7 +9,8 @@ from). Every algorithm gets the same step budget on an env (``-n``), except Karp
 same wall-clock budget (``StopTrainingOnWallClock``).
 
 Runs go in parallel (``--workers``), one torch thread each. A finished run (its folder holds ``benchmark.json``)
-is never redone, so an interrupted benchmark resumes where it stopped.
+is never redone, so an interrupted benchmark resumes where it stopped; a failed run is reported and retried by
+the next invocation. Start one runner per ``--out`` folder at a time.
 
 Outputs in ``--out`` (default ``benchmarks/results/zoo``):
 * ``runs.csv`` (one row per run) and ``evaluations.csv`` (one row per evaluation, with the wall-clock seconds
@@ -311,8 +312,10 @@ def wallclock_curves(suite: Suite, evaluations: list[dict], out: Path) -> None:
         if not seeds:
             continue
         per_seed = [[e for e in evaluations if e["algo"] == algo and e["seed"] == seed] for seed in seeds]
+        # from the time every seed has its first evaluation to the time the quickest seed finished
+        start = max(run[0]["wall_seconds"] for run in per_seed)
         end = min(run[-1]["wall_seconds"] for run in per_seed)
-        grid = np.linspace(0.0, end, 100)
+        grid = np.linspace(start, max(start, end), 100)
         curves = np.array(
             [np.interp(grid, [e["wall_seconds"] for e in run], [e["eval_mean"] for e in run]) for run in per_seed]
         )
@@ -398,10 +401,17 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     out = args.out.resolve()
     print(f"{len(runs)} runs, {args.workers} at a time, in {out}", flush=True)
+    failed = []
     with ThreadPoolExecutor(args.workers) as pool:
-        for message in pool.map(lambda run: execute(run, out), runs):
-            print(message, flush=True)
-    shutil.rmtree(out / "scratch", ignore_errors=True)
+        futures = {pool.submit(execute, run, out): run for run in runs}
+        for future, run in futures.items():
+            try:
+                print(future.result(), flush=True)
+            except Exception as error:  # the other runs go on; a rerun retries this one
+                print(f"FAILED   {run.algo} {run.name}: {error}", flush=True)
+                failed.append(run)
+    if failed:
+        raise SystemExit(f"{len(failed)} runs failed (see above); run the same command again to retry them")
     report(suites, runs, out)
     print(f"tables, CSV and plots written to {out}")
 
