@@ -30,17 +30,12 @@ RESULTS = Path(__file__).parent / "results"
 
 
 def make_env(config: str, seed: int = 0) -> Any:
-    import gymnasium as gym
-    from stable_baselines3.common.monitor import Monitor
-    from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
-
-    import sb3_vpg  # noqa: F401  (registers KarpathyPong-v0)
-    from sb3_vpg.common.vec_env import KarpathyPongVecEnv
+    """``single``: one ``KarpathyPong-v0`` in a DummyVecEnv; ``vector-N``: N games in ``KarpathyPongVecEnv``."""
+    from sb3_vpg import karpathy_pong
 
     if config == "single":
-        return DummyVecEnv([lambda: Monitor(gym.make("KarpathyPong-v0"))])
-    n_envs = int(config.split("-")[1])
-    return VecMonitor(KarpathyPongVecEnv(n_envs, seed=seed))
+        return karpathy_pong.make_env(1, seed)
+    return karpathy_pong.make_env(int(config.split("-")[1]), seed, vector_env=True)
 
 
 def raw_steps_per_second(config: str, steps: int) -> float:

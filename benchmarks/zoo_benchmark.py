@@ -139,30 +139,25 @@ def execute(run: Run, out: Path) -> str:
     return f"trained  {run.algo} {run.name} in {wall_seconds:.0f} s"
 
 
-def read_monitors(folder: Path) -> list[np.ndarray]:
-    """Per training env: rows of (episode reward, episode length, seconds since the start)."""
-    monitors = []
-    for path in sorted(folder.glob("*.monitor.csv")):
-        rows = np.loadtxt(path, delimiter=",", skiprows=2, ndmin=2, usecols=(0, 1, 2))
-        monitors.append(rows.reshape(-1, 3))
-    if not monitors:
+def read_episodes(folder: Path) -> np.ndarray:
+    """Every training env's episodes as rows of (reward, length, seconds since the start), in the order they ended."""
+    paths = sorted(folder.glob("*.monitor.csv"))
+    if not paths:
         raise FileNotFoundError(f"no training monitor files in {folder}")
-    return monitors
-
-
-def steps_to_seconds(monitors: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Total env steps finished against wall-clock seconds, from the episode ends of every training env."""
-    events = np.concatenate([monitor[:, [2, 1]] for monitor in monitors if len(monitor)])
-    events = events[np.argsort(events[:, 0], kind="stable")]
-    return np.concatenate([[0.0], np.cumsum(events[:, 1])]), np.concatenate([[0.0], events[:, 0]])
+    episodes = np.concatenate(
+        [np.loadtxt(path, delimiter=",", skiprows=2, ndmin=2, usecols=(0, 1, 2)).reshape(-1, 3) for path in paths]
+    )
+    return episodes[np.argsort(episodes[:, 2], kind="stable")]
 
 
 def collect(run: Run, out: Path) -> tuple[dict, list[dict]]:
     """One row for runs.csv and the rows of evaluations.csv of a finished run."""
     folder = run_dir(out / "logs", run)
     record = json.loads((folder / "benchmark.json").read_text())
-    monitors = read_monitors(folder)
-    steps_at, seconds_at = steps_to_seconds(monitors)
+    episodes = read_episodes(folder)
+    # total env steps finished against wall-clock seconds, from the episode ends of every training env
+    steps_at = np.concatenate([[0.0], np.cumsum(episodes[:, 1])])
+    seconds_at = np.concatenate([[0.0], episodes[:, 2]])
     total_steps = int(steps_at[-1])
     train_seconds = float(seconds_at[-1])
     row = {"algo": run.algo, "env": run.suite.env_id, "seed": run.seed, "wall_seconds": record["wall_seconds"]}
@@ -188,9 +183,7 @@ def collect(run: Run, out: Path) -> tuple[dict, list[dict]]:
         row["steps"] = evaluations[-1]["timesteps"]
         row["steps_to_threshold"] = reached[0]["timesteps"] if reached else ""
         row["seconds_to_threshold"] = round(reached[0]["wall_seconds"], 1) if reached else ""
-    else:  # scores of the last 20 training episodes, in the order they ended
-        episodes = np.concatenate(monitors)
-        episodes = episodes[np.argsort(episodes[:, 2], kind="stable")]
+    else:  # scores of the last 20 training episodes
         row["final_score"] = float(np.mean(episodes[-20:, 0]))
         row["steps"] = total_steps
         row["episodes"] = len(episodes)
@@ -282,9 +275,7 @@ def zoo_step_curves(suite: Suite, out: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for algo in algos:
         curve = results[f"{algo.upper()}-zoo"]
-        (line,) = ax.plot(curve["timesteps"], curve["mean"], label=algo.upper(), linewidth=2)
-        low, high = curve["mean"] - curve["std_error"], curve["mean"] + curve["std_error"]
-        ax.fill_between(curve["timesteps"], low, high, alpha=0.3, color=line.get_color())
+        band_plot(ax, curve["timesteps"], curve["mean"], curve["std_error"], algo.upper())
     ax.set(xlabel="env steps", ylabel="evaluation mean", title=f"{suite.env_id} (mean +- s.e. across seeds)")
     ax.legend()
     fig.tight_layout()
@@ -292,9 +283,8 @@ def zoo_step_curves(suite: Suite, out: Path) -> None:
     plt.close(fig)
 
 
-def band_plot(ax, x: np.ndarray, curves: np.ndarray, label: str) -> None:
-    mean = curves.mean(axis=0)
-    error = curves.std(axis=0) / math.sqrt(len(curves)) if len(curves) > 1 else np.zeros_like(mean)
+def band_plot(ax, x: np.ndarray, mean: np.ndarray, error: np.ndarray, label: str) -> None:
+    """A mean curve with a shaded +- error band in the same colour."""
     (line,) = ax.plot(x, mean, label=label, linewidth=2)
     ax.fill_between(x, mean - error, mean + error, alpha=0.3, color=line.get_color())
 
@@ -319,7 +309,8 @@ def wallclock_curves(suite: Suite, evaluations: list[dict], out: Path) -> None:
         curves = np.array(
             [np.interp(grid, [e["wall_seconds"] for e in run], [e["eval_mean"] for e in run]) for run in per_seed]
         )
-        band_plot(ax, grid, curves, f"{algo.upper()} ({len(seeds)} seeds)")
+        error = curves.std(axis=0) / math.sqrt(len(curves)) if len(curves) > 1 else np.zeros(len(grid))
+        band_plot(ax, grid, curves.mean(axis=0), error, f"{algo.upper()} ({len(seeds)} seeds)")
     ax.set(xlabel="wall-clock seconds", ylabel="evaluation mean", title=f"{suite.env_id} (mean +- s.e. across seeds)")
     ax.legend()
     fig.tight_layout()
@@ -336,8 +327,7 @@ def pong_curves(suite: Suite, runs: list[Run], out: Path) -> None:
 
     fig, (by_steps, by_seconds) = plt.subplots(1, 2, figsize=(11, 4.5))
     for run in runs:
-        episodes = np.concatenate(read_monitors(run_dir(out / "logs", run)))
-        episodes = episodes[np.argsort(episodes[:, 2], kind="stable")]
+        episodes = read_episodes(run_dir(out / "logs", run))
         running = np.empty(len(episodes))
         value = episodes[0, 0]
         for i, score in enumerate(episodes[:, 0]):
