@@ -53,6 +53,15 @@ def test_unknown_algo_gets_rl_zoo3_error(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_unknown_env_gets_rl_zoo3_error(tmp_path):
+    result = zoo("train", "--algo", "reinforce", "--env", "NopeEnv-v9", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "ValueError: NopeEnv-v9 not found in gym registry" in result.stderr
+    # raised by rl_zoo3's own check, as with `python -m rl_zoo3.train`, not from inside our code
+    last_frame = [line for line in result.stderr.splitlines() if line.strip().startswith("File ")][-1]
+    assert "rl_zoo3/train.py" in last_frame
+
+
 def test_unknown_command_prints_usage(tmp_path):
     result = zoo("fly", cwd=tmp_path)
     assert result.returncode == 2
