@@ -8,10 +8,12 @@ import pytest
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.torch_layers import FlattenExtractor
 
 from sb3_vpg import REINFORCE, karpathy_kwargs
 from sb3_vpg.common.atari_wrappers import FrameDifference, KarpathyPreprocess, TwoActionControl, karpathy_preprocess
 from sb3_vpg.common.policies import KarpathyPolicy
+from sb3_vpg.common.sparse import sparse_rows
 
 ale_py = pytest.importorskip("ale_py", reason="the [atari] extra installs ale-py")
 gym.register_envs(ale_py)
@@ -143,6 +145,88 @@ def test_sparse_first_layer_is_exact():
     features = th.as_tensor(np.random.default_rng(0).integers(-1, 2, size=(5, 6400)), dtype=th.float32)
     dense = th.relu(features @ policy.mlp_extractor.layer.weight.t() + policy.mlp_extractor.layer.bias)
     th.testing.assert_close(policy.mlp_extractor.forward_actor(features), dense)
+
+
+def sparse_frame_differences(n: int, seed: int = 0) -> np.ndarray:
+    """``n`` 80x80 int8 observations with ~1% of pixels at -1 or 1; the first is all zeros (a reset)."""
+    rng = np.random.default_rng(seed)
+    obs = ((rng.random((n, 80, 80)) < 0.01) * rng.choice([-1, 1], size=(n, 80, 80))).astype(np.int8)
+    obs[0] = 0
+    return obs
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_numpy_actor_is_the_torch_policy(bias):
+    """The rollout-time numpy forward gives the torch policy's logits, log-probs and (same seed) actions."""
+    policy = KarpathyPolicy(spaces.Box(-1, 1, (80, 80), np.int8), spaces.Discrete(2), lambda _: 1e-3, bias=bias)
+    if bias:  # non-zero biases, so that they are checked too
+        with th.no_grad():
+            policy.mlp_extractor.layer.bias.normal_(0, 0.1)
+            policy.action_net.bias.fill_(0.3)
+    obs = sparse_frame_differences(64)
+    actor = policy.numpy_actor()
+    assert actor is not None
+    with th.no_grad():
+        features = policy.extract_features(th.as_tensor(obs), policy.pi_features_extractor)
+        torch_logits = policy.action_net(policy.mlp_extractor.forward_actor(features)).squeeze(-1)
+        np.testing.assert_allclose(actor.logits(sparse_rows(obs)), torch_logits.numpy(), rtol=1e-5, atol=1e-6)
+        for seed in range(3):
+            th.manual_seed(seed)
+            actions, log_probs = actor.sample(sparse_rows(obs))
+            th.manual_seed(seed)
+            distribution = policy.get_distribution(th.as_tensor(obs))
+            torch_actions = distribution.get_actions()
+            np.testing.assert_array_equal(actions, torch_actions.numpy())
+            assert 0 < actions.mean() < 1  # both actions occur, so both log-prob branches are checked
+            np.testing.assert_allclose(log_probs, distribution.log_prob(torch_actions).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_fast_path_trains_exactly_like_the_torch_path(monkeypatch):
+    """
+    With the Karpathy configuration, rollouts act through the numpy actor and updates read the stored non-zero
+    pixels as sparse tensors. Without both (torch policy per step, dense int8 batches), the same seed takes the
+    same actions and ends with the same weights.
+    """
+
+    def train(fast: bool) -> tuple[list[np.ndarray], list[th.Tensor]]:
+        if not fast:
+            monkeypatch.setattr(KarpathyPolicy, "numpy_actor", lambda self: None)
+        model = REINFORCE(env=gym.make("KarpathyPong-v0"), seed=0, **karpathy_kwargs(n_episodes=1))
+        assert model.rollout_buffer.sparse_samples
+        if not fast:
+            model.rollout_buffer.sparse_samples = False
+        actions: list[np.ndarray] = []
+
+        def record(local_vars: dict[str, Any], _: dict[str, Any]) -> bool:
+            actions.append(np.array(local_vars["actions"]))
+            return True
+
+        model.learn(1500, callback=record)  # two one-episode updates
+        assert model._n_updates == 2
+        monkeypatch.undo()
+        return actions, [parameter.detach().clone() for parameter in model.policy.parameters()]
+
+    fast_actions, fast_weights = train(fast=True)
+    torch_actions, torch_weights = train(fast=False)
+    np.testing.assert_array_equal(np.concatenate(fast_actions), np.concatenate(torch_actions))
+    for fast, slow in zip(fast_weights, torch_weights, strict=True):
+        th.testing.assert_close(fast, slow, rtol=1e-5, atol=1e-7)
+
+
+def test_fast_path_only_where_it_computes_the_same_policy():
+    class ScaledExtractor(FlattenExtractor):
+        def forward(self, observations: th.Tensor) -> th.Tensor:
+            return 2 * super().forward(observations)
+
+    env = gym.make("KarpathyPong-v0")
+    kwargs = karpathy_kwargs()
+    default = REINFORCE(env=env, **kwargs)
+    assert default.policy.numpy_actor() is not None and default.rollout_buffer.sparse_samples
+    kwargs["policy_kwargs"] = {**kwargs["policy_kwargs"], "features_extractor_class": ScaledExtractor}
+    scaled = REINFORCE(env=env, **kwargs)
+    assert scaled.policy.numpy_actor() is None and not scaled.rollout_buffer.sparse_samples
+    scaled.learn(1)  # falls back to the torch policy and dense batches
+    assert scaled._n_updates == 1
 
 
 def test_karpathy_policy_rejects_other_action_spaces():

@@ -16,6 +16,7 @@ from sb3_vpg.common.returns import (
     normalize_per_group,
     point_ends,
 )
+from sb3_vpg.common.sparse import sparse_rows
 
 
 def horizon_end(ends: np.ndarray, t: int) -> int:
@@ -294,21 +295,27 @@ def test_sparse_observation_storage_serves_the_same_samples():
     dones = rng.random((n_steps, n_envs)) < 0.15
     buffers = [
         EpisodicRolloutBuffer(8, space, spaces.Discrete(2), "cpu", n_envs=n_envs, sparse_observations=sparse)
-        for sparse in (False, True)
+        for sparse in (False, True, True)
     ]
+    buffers[2].sparse_samples = True  # served as flattened sparse float tensors (what KarpathyPolicy trains on)
     for start, stop in ((0, 12), (12, 30)):  # two rollouts, so carried episodes are covered too
         for buffer in buffers:
             buffer.reset()
             for t in range(start, stop):
                 starts = np.ones(n_envs, bool) if t == 0 else dones[t - 1]
-                buffer.add(obs[t], rng.integers(0, 2, (n_envs, 1)), np.ones(n_envs), starts, None, th.zeros(n_envs))
+                # the third buffer is given the observations as their non-zero entries already
+                step_obs = sparse_rows(obs[t]) if buffer.sparse_samples else obs[t]
+                buffer.add(step_obs, np.zeros((n_envs, 1)), np.ones(n_envs), starts, None, th.zeros(n_envs))
             buffer.compute_returns_and_advantage(None, dones[stop - 1])
-        dense, sparse = ([batch for batch in buffer.get(batch_size=5)] for buffer in buffers)
-        assert len(dense) == len(sparse) > 0
-        for a, b in zip(dense, sparse, strict=True):
+        dense, sparse, sparse_tensors = ([batch for batch in buffer.get(batch_size=5)] for buffer in buffers)
+        assert len(dense) == len(sparse) == len(sparse_tensors) > 0
+        for a, b, c in zip(dense, sparse, sparse_tensors, strict=True):
             assert b.observations.dtype == th.int8
             assert th.equal(a.observations, b.observations)
             assert th.equal(a.returns, b.returns)
+            assert c.observations.is_sparse and c.observations.dtype == th.float32
+            assert th.equal(c.observations.to_dense(), a.observations.reshape(len(a.observations), -1).float())
+            assert th.equal(a.returns, c.returns)
 
 
 def test_sparse_observations_need_a_box_space():

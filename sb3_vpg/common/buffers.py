@@ -17,13 +17,13 @@ from sb3_vpg.common.returns import (
     normalize_per_group,
     point_ends,
 )
+from sb3_vpg.common.sparse import SparseRows, densify, sparse_batch, sparse_rows
 
 NormalizeMode = Literal["none", "batch", "episode"]
 NORMALIZE_MODES: tuple[str, ...] = ("none", "batch", "episode")
 
 # One env's observations: an array, a dict of arrays (Dict spaces), or, with ``sparse_observations``, a list of
 # (flat indices, values) pairs, one per step.
-SparseRows = list[tuple[np.ndarray, np.ndarray]]
 Observation = np.ndarray | dict[str, np.ndarray] | SparseRows
 # Per-step fields besides the observation, in the order they are stored.
 _FIELDS = ("actions", "rewards", "episode_starts", "values", "log_probs", "terminal_values")
@@ -47,6 +47,13 @@ def _slice_obs(obs: Observation, index: slice | int | np.ndarray) -> Observation
     if isinstance(obs, dict):
         return {key: value[index] for key, value in obs.items()}
     return obs[index]
+
+
+def _as_float32_row(values: th.Tensor | np.ndarray) -> np.ndarray:
+    """One value per env as a flat float32 array."""
+    if isinstance(values, th.Tensor):
+        values = values.detach().cpu().numpy()
+    return np.asarray(values, dtype=np.float32).reshape(-1)
 
 
 class EpisodicRolloutBuffer(RolloutBuffer):
@@ -82,6 +89,10 @@ class EpisodicRolloutBuffer(RolloutBuffer):
     :param sparse_observations: Store each observation as its non-zero entries (flat indices and values) and
         rebuild dense arrays only for the batch being trained on. For mostly-zero observations such as Pong frame
         differences (~1% non-zero) this stores a few bytes per step instead of one per pixel. Box spaces only.
+
+    With ``sparse_observations``, setting the attribute ``sparse_samples = True`` makes :meth:`get` serve the
+    observations as flattened float32 sparse COO tensors ``(batch, n_features)`` instead of dense arrays, for a
+    policy that takes them (``REINFORCE`` sets it for a :class:`~sb3_vpg.common.policies.KarpathyPolicy`).
     """
 
     def __init__(
@@ -101,6 +112,7 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         if sparse_observations and not isinstance(observation_space, spaces.Box):
             raise ValueError(f"sparse_observations needs a Box observation space, got {observation_space}")
         self.sparse_observations = sparse_observations
+        self.sparse_samples = False
         if normalize_advantage not in NORMALIZE_MODES:
             raise ValueError(f"normalize_advantage must be one of {NORMALIZE_MODES}, got {normalize_advantage!r}")
         self.bootstrap_incomplete = bootstrap_incomplete
@@ -135,13 +147,14 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         reward: np.ndarray,
         episode_start: np.ndarray,
         value: th.Tensor | None,
-        log_prob: th.Tensor,
+        log_prob: th.Tensor | np.ndarray,
         terminal_values: np.ndarray | None = None,
     ) -> None:
         """
         Store one vectorised step.
 
-        :param obs: Observations the actions were taken in, one per env
+        :param obs: Observations the actions were taken in, one per env (with ``sparse_observations``, also
+            accepted as their :func:`~sb3_vpg.common.sparse.sparse_rows`)
         :param action: Actions taken
         :param reward: Rewards received
         :param episode_start: True where ``obs`` is the first observation of an episode
@@ -155,11 +168,7 @@ class EpisodicRolloutBuffer(RolloutBuffer):
             obs_shapes: dict[str, tuple[int, ...]] = self.obs_shape  # type: ignore[assignment]
             obs_copy = {key: np.array(part).reshape((self.n_envs, *obs_shapes[key])) for key, part in obs.items()}
         elif self.sparse_observations:
-            flat = np.asarray(obs).reshape(self.n_envs, -1)
-            obs_copy = []
-            for row in flat:
-                indices = np.flatnonzero(row)
-                obs_copy.append((indices.astype(np.int32), row[indices]))
+            obs_copy = list(obs) if isinstance(obs, list) else sparse_rows(obs)
         else:
             obs_copy = np.array(obs).reshape((self.n_envs, *self.obs_shape))
         zeros = np.zeros(self.n_envs, dtype=np.float32)
@@ -170,20 +179,24 @@ class EpisodicRolloutBuffer(RolloutBuffer):
                 "actions": np.asarray(action, dtype=np.float32).reshape((self.n_envs, self.action_dim)),
                 "rewards": np.asarray(reward, dtype=np.float32).reshape(self.n_envs),
                 "episode_starts": np.asarray(episode_start, dtype=bool).reshape(self.n_envs),
-                "values": zeros if value is None else value.detach().cpu().numpy().astype(np.float32).flatten(),
-                "log_probs": log_prob.detach().cpu().numpy().astype(np.float32).flatten(),
+                "values": zeros if value is None else _as_float32_row(value),
+                "log_probs": _as_float32_row(log_prob),
                 "terminal_values": zeros if terminal_values is None else np.asarray(terminal_values, np.float32),
             }
         )
         self.pos += 1
 
-    def _env_column(self, env_idx: int) -> dict[str, Any]:
-        """This rollout's steps of one env, with the carried-over steps of the same env in front."""
+    def _env_columns(self) -> list[dict[str, Any]]:
+        """This rollout's steps, one column per env, with the carried-over steps of the same env in front."""
+        stacked = {field: np.stack([step[field] for step in self._steps]) for field in _FIELDS}  # (n_steps, n_envs)
+        return [self._env_column(env_idx, stacked) for env_idx in range(self.n_envs)]
+
+    def _env_column(self, env_idx: int, stacked: dict[str, np.ndarray]) -> dict[str, Any]:
         column: dict[str, Any] = {
             "obs": _concat_obs([_slice_obs(step["obs"], slice(env_idx, env_idx + 1)) for step in self._steps]),
         }
         for field in _FIELDS:
-            column[field] = np.stack([step[field][env_idx] for step in self._steps])
+            column[field] = stacked[field][:, env_idx]
         carried = self.carry[env_idx]
         if carried is not None and not column["episode_starts"][0]:
             # The env went on with the same episode: glue the carried steps in front.
@@ -198,7 +211,7 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         """Carry this (interrupted) rollout's steps whole into the next one, ended episodes included: the next
         ``compute_returns_and_advantage`` serves those that have ended by then, so nothing is lost or cut."""
         if self._steps:
-            self.carry = [self._env_column(env_idx) for env_idx in range(self.n_envs)]
+            self.carry = list(self._env_columns())
             self._steps = []
 
     def compute_returns_and_advantage(self, last_values: th.Tensor | None, dones: np.ndarray) -> None:
@@ -211,7 +224,7 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         if not self._steps:
             raise RuntimeError("compute_returns_and_advantage() called on an empty rollout")
         last = np.zeros(self.n_envs) if last_values is None else last_values.detach().cpu().numpy().flatten()
-        columns = [self._env_column(env_idx) for env_idx in range(self.n_envs)]
+        columns = self._env_columns()
         for step in self._steps:  # the columns hold the observations now: free the per-step copies
             del step["obs"]
         ready: list[dict[str, Any]] = []
@@ -269,12 +282,6 @@ class EpisodicRolloutBuffer(RolloutBuffer):
             advantages = normalize(advantages)
         self.advantages = advantages.astype(np.float32)
 
-    def _densify(self, rows: SparseRows) -> np.ndarray:
-        dense = np.zeros((len(rows), int(np.prod(self.obs_shape))), dtype=self.observation_space.dtype)
-        for dense_row, (indices, values) in zip(dense, rows, strict=True):
-            dense_row[indices] = values
-        return dense.reshape((len(rows), *self.obs_shape))
-
     def get(  # type: ignore[override]
         self, batch_size: int | None = None
     ) -> Generator[RolloutBufferSamples | DictRolloutBufferSamples, None, None]:
@@ -295,7 +302,9 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         tensors = tuple(self.to_torch(array[batch_inds]) for array in arrays)
         obs = _slice_obs(self.ready_observations, batch_inds)
         if isinstance(obs, list):
-            obs = self._densify(obs)
+            if self.sparse_samples:
+                return RolloutBufferSamples(sparse_batch(obs, int(np.prod(self.obs_shape)), self.device), *tensors)
+            obs = densify(obs, self.obs_shape, self.observation_space.dtype)  # type: ignore[arg-type]
         if isinstance(obs, dict):
             return DictRolloutBufferSamples({key: self.to_torch(value) for key, value in obs.items()}, *tensors)
         return RolloutBufferSamples(self.to_torch(obs), *tensors)

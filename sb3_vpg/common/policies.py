@@ -7,8 +7,12 @@ import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.distributions import Distribution
 from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.preprocessing import is_image_space
+from stable_baselines3.common.torch_layers import FlattenExtractor
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch import nn
+
+from sb3_vpg.common.sparse import SparseRows
 
 
 class BinaryActionDistribution(Distribution):
@@ -63,13 +67,60 @@ class KarpathyHidden(nn.Module):
     def forward_actor(self, features: th.Tensor) -> th.Tensor:
         # Frame differences are ~1% non-zero: a sparse product with the same weight is exact and cheaper
         # (measured here: 1.3x at batch 1, 2.3x at batch 8, 1.8x for forward+backward over 4096 steps).
-        pre_activation = th.sparse.mm(features.to_sparse(), self.layer.weight.t())
+        sparse_features = features if features.is_sparse else features.to_sparse()
+        pre_activation = th.sparse.mm(sparse_features, self.layer.weight.t())
         if self.layer.bias is not None:
             pre_activation = pre_activation + self.layer.bias
         return th.relu(pre_activation)
 
     def forward_critic(self, features: th.Tensor) -> th.Tensor:
         return self.forward_actor(features)
+
+
+class SparseNumpyActor:
+    """
+    Acting-time forward pass of a :class:`KarpathyPolicy` in numpy, for rollouts: per observation, only the
+    weight rows of its non-zero inputs are summed (a Pong frame difference has ~1% non-zero pixels), with none
+    of torch's per-call overhead. It is a snapshot of the weights when it was made: make a new one after the
+    weights change (REINFORCE makes one per rollout).
+
+    The actions are drawn as ``th.bernoulli`` draws them (one ``th.rand`` uniform per env, action 1 where it is
+    below ``sigmoid(logit)``), so with the same seed it takes the same actions as the torch policy, up to float32
+    rounding of the logit in the last bit.
+
+    :param policy: The policy to copy the weights from (on the CPU)
+    """
+
+    def __init__(self, policy: "KarpathyPolicy"):
+        hidden = policy.mlp_extractor.layer
+        logit = policy.action_net
+        assert isinstance(hidden, nn.Linear) and isinstance(logit, nn.Linear)
+        # One contiguous row of hidden weights per input pixel, so that gathering the non-zero pixels is cheap
+        self.hidden_weight_rows = hidden.weight.detach().cpu().numpy().T.copy()
+        self.hidden_bias = None if hidden.bias is None else hidden.bias.detach().cpu().numpy().copy()
+        self.logit_weight = logit.weight.detach().cpu().numpy()[0].copy()
+        self.logit_bias = 0.0 if logit.bias is None else float(logit.bias.item())
+
+    def logits(self, observations: SparseRows) -> np.ndarray:
+        """Logits of P(action 1) (float32) for a batch of observations given as their ``sparse_rows``."""
+        hidden = np.empty((len(observations), self.hidden_weight_rows.shape[1]), dtype=np.float32)
+        for (indices, values), out in zip(observations, hidden, strict=True):
+            np.dot(values.astype(np.float32), self.hidden_weight_rows[indices], out=out)
+        if self.hidden_bias is not None:
+            hidden += self.hidden_bias
+        np.maximum(hidden, 0.0, out=hidden)
+        return hidden @ self.logit_weight + np.float32(self.logit_bias)
+
+    def sample(self, observations: SparseRows) -> tuple[np.ndarray, np.ndarray]:
+        """Sample actions for observations given as their ``sparse_rows``: the actions (int64) and their
+        log-probabilities (float32)."""
+        logits = self.logits(observations)
+        probabilities = 1.0 / (1.0 + np.exp(-logits))
+        uniforms = th.rand(len(logits)).numpy()  # the draws th.bernoulli makes from the same generator
+        actions = (uniforms < probabilities).astype(np.int64)
+        # log sigmoid(z) = -softplus(-z) for action 1, log(1 - sigmoid(z)) = -softplus(z) for action 0
+        log_probs = -np.logaddexp(np.float32(0.0), (1 - 2 * actions) * logits, dtype=np.float32)
+        return actions, log_probs
 
 
 class KarpathyPolicy(ActorCriticPolicy):
@@ -136,6 +187,26 @@ class KarpathyPolicy(ActorCriticPolicy):
 
     def _get_action_dist_from_latent(self, latent_pi: th.Tensor) -> Distribution:
         return self.action_dist.proba_distribution(self.action_net(latent_pi))
+
+    @property
+    def takes_sparse_features(self) -> bool:
+        """
+        Whether its features are just the flattened observations as floats (the flattening extractor, no image
+        scaling), so that a batch may also be given as a sparse float tensor ``(batch, n_features)``, which SB3's
+        preprocessing and flattening pass through unchanged (``EpisodicRolloutBuffer``'s ``sparse_samples``).
+        """
+        return (
+            type(self.features_extractor) is FlattenExtractor
+            and isinstance(self.observation_space, spaces.Box)
+            and not (self.normalize_images and is_image_space(self.observation_space, check_channels=False))
+        )
+
+    def numpy_actor(self) -> SparseNumpyActor | None:
+        """
+        A :class:`SparseNumpyActor` with the current weights, or None where it would not compute the same
+        policy: off the CPU, or where :attr:`takes_sparse_features` is False.
+        """
+        return SparseNumpyActor(self) if self.device.type == "cpu" and self.takes_sparse_features else None
 
     def predict_values(self, obs: PyTorchObs) -> th.Tensor:
         if self.value_net is None:

@@ -65,18 +65,25 @@ def gae_advantages(
     :return: the advantages, float64, same shape
     """
     bootstrap = _bootstrap_or_zeros(rewards, bootstrap_values)
-    values = values.astype(np.float64)
     advantages = np.zeros_like(rewards, dtype=np.float64)
-    next_advantage = np.zeros(rewards.shape[1:], dtype=np.float64)
-    next_value = bootstrap[-1]
-    for t in reversed(range(len(rewards))):
-        horizon_ends = ends[t] | (t == len(rewards) - 1)
-        next_value = np.where(horizon_ends, bootstrap[t], next_value)
-        next_advantage = np.where(horizon_ends, 0.0, next_advantage)
-        delta = rewards[t] + gamma * next_value - values[t]
-        next_advantage = delta + gamma * gae_lambda * next_advantage
-        advantages[t] = next_advantage
-        next_value = values[t]
+    # One env at a time over Python floats (float64, as numpy would): per step that is far cheaper than numpy
+    # calls on (n_envs,) rows, and the rollout buffer passes one env's column at a time.
+    for env in range(rewards.shape[1]):
+        column_rewards = rewards[:, env].astype(np.float64).tolist()
+        column_values = values[:, env].astype(np.float64).tolist()
+        column_bootstrap = bootstrap[:, env].tolist()
+        column_ends = ends[:, env].tolist()
+        column_advantages = [0.0] * len(column_rewards)
+        next_advantage = 0.0
+        next_value = column_bootstrap[-1]
+        for t in reversed(range(len(column_rewards))):
+            if column_ends[t] or t == len(column_rewards) - 1:
+                next_value, next_advantage = column_bootstrap[t], 0.0
+            delta = column_rewards[t] + gamma * next_value - column_values[t]
+            next_advantage = delta + gamma * gae_lambda * next_advantage
+            column_advantages[t] = next_advantage
+            next_value = column_values[t]
+        advantages[:, env] = column_advantages
     return advantages
 
 

@@ -12,7 +12,8 @@ from stable_baselines3.common.utils import explained_variance, obs_as_tensor
 from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F
 
-from sb3_vpg.common.buffers import NORMALIZE_MODES, EpisodicRolloutBuffer, NormalizeMode
+from sb3_vpg.common.buffers import NORMALIZE_MODES, EpisodicRolloutBuffer, NormalizeMode, Observation
+from sb3_vpg.common.sparse import sparse_rows
 from sb3_vpg.reinforce.policies import CnnPolicy, KarpathyPolicy, MlpPolicy, MultiInputPolicy
 
 SelfREINFORCE = TypeVar("SelfREINFORCE", bound="REINFORCE")
@@ -219,6 +220,12 @@ class REINFORCE(OnPolicyAlgorithm):
             "normalize_advantage": self.normalize_advantage,
         }
         super()._setup_model()
+        # A KarpathyPolicy trains on the stored non-zero pixels directly, as a sparse tensor (no dense copy)
+        self.rollout_buffer.sparse_samples = (
+            self.rollout_buffer.sparse_observations
+            and isinstance(self.policy, KarpathyPolicy)
+            and self.policy.takes_sparse_features
+        )
         if self.use_baseline and getattr(self.policy, "value_net", None) is None:
             raise ValueError(
                 "use_baseline=True needs a policy with a value head (for KarpathyPolicy: policy_kwargs=dict(value_head=True))"
@@ -273,19 +280,26 @@ class REINFORCE(OnPolicyAlgorithm):
 
         callback.on_rollout_start()
 
+        # Without a baseline, a KarpathyPolicy acts through a numpy snapshot of its weights (the same policy and
+        # random draws, a fraction of torch's per-step overhead); the update recomputes the log-probabilities.
+        numpy_actor = None
+        if isinstance(self.policy, KarpathyPolicy) and not self.use_baseline:
+            numpy_actor = self.policy.numpy_actor()
+
         while not self._rollout_complete(n_steps, n_ended_episodes, n_rollout_steps):
             if self.use_sde and self.sde_sample_freq > 0 and n_steps % self.sde_sample_freq == 0:
                 self.policy.reset_noise(env.num_envs)
 
-            with th.no_grad():
-                obs_tensor = obs_as_tensor(self._last_obs, self.device)  # type: ignore[arg-type]
-                if self.use_baseline:
-                    actions, values, log_probs = self.policy(obs_tensor)
-                else:
-                    distribution = self.policy.get_distribution(obs_tensor)
-                    actions = distribution.get_actions()
-                    values, log_probs = None, distribution.log_prob(actions)
-            actions = actions.cpu().numpy()
+            observations: Observation = self._last_obs  # type: ignore[assignment]
+            values: th.Tensor | None = None
+            log_probs: th.Tensor | np.ndarray
+            if numpy_actor is not None:
+                rows = sparse_rows(self._last_obs)  # type: ignore[arg-type]
+                actions, log_probs = numpy_actor.sample(rows)
+                if rollout_buffer.sparse_observations:
+                    observations = rows  # stored as they are, not scanned for non-zero pixels a second time
+            else:
+                actions, values, log_probs = self._act(self._last_obs)  # type: ignore[arg-type]
 
             clipped_actions = actions
             if isinstance(self.action_space, spaces.Box):
@@ -320,7 +334,7 @@ class REINFORCE(OnPolicyAlgorithm):
                             terminal_values[idx] = self.policy.predict_values(terminal_obs)[0].item()
 
             rollout_buffer.add(
-                self._last_obs,  # type: ignore[arg-type]
+                observations,
                 actions,
                 rewards,
                 self._last_episode_starts,  # type: ignore[arg-type]
@@ -347,6 +361,18 @@ class REINFORCE(OnPolicyAlgorithm):
         callback.on_rollout_end()
 
         return True
+
+    def _act(self, observations: np.ndarray | dict[str, np.ndarray]) -> tuple[np.ndarray, th.Tensor | None, th.Tensor]:
+        """Sample actions with the torch policy: the actions, their values (None without a baseline), log-probs."""
+        with th.no_grad():
+            obs_tensor = obs_as_tensor(observations, self.device)
+            if self.use_baseline:
+                actions, values, log_probs = self.policy(obs_tensor)
+            else:
+                distribution = self.policy.get_distribution(obs_tensor)
+                actions = distribution.get_actions()
+                values, log_probs = None, distribution.log_prob(actions)
+        return actions.cpu().numpy(), values, log_probs
 
     def _optimizer_step(self) -> None:
         if self.max_grad_norm is not None:
