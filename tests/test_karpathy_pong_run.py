@@ -1,4 +1,5 @@
-"""The long-run command stops, checkpoints and resumes with counters, optimizer state and running reward intact."""
+"""The long-run command stops, checkpoints and resumes with counters, optimizer state and running reward intact;
+the Pong throughput benchmark writes its tables."""
 
 import csv
 import itertools
@@ -56,3 +57,23 @@ def test_vector_env_run(tmp_path: Path):
     assert model.n_envs == 2 and model._n_updates >= 1
     with open(tmp_path / "run" / "episodes.csv") as file:
         assert len(list(csv.DictReader(file))) >= 1
+
+
+def test_pong_throughput_benchmark_writes_its_tables(tmp_path):
+    """benchmarks/pong_throughput.py on a small budget: every measurement in the CSV, ratios in the table."""
+    script = Path(__file__).parents[1] / "benchmarks" / "pong_throughput.py"
+    command = [sys.executable, str(script), "--configs", "vector-2", "--reps", "2", "--steps", "300", "--no-memory"]
+    result = subprocess.run([*command, "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(tmp_path / "pong_throughput.csv") as file:
+        rows = list(csv.DictReader(file))
+    measured = [(int(row["rep"]), row["what"], row["config"]) for row in rows]
+    expected = [(rep, what, config) for rep in (0, 1) for what, config in
+                (("seed-000-numpy-loop", "single"), ("raw-emulator", "vector-2"), ("our-training", "vector-2"))]  # fmt: skip
+    assert measured == expected
+    assert all(float(row["steps_per_s"]) > 0 for row in rows)
+    speed = {(int(row["rep"]), row["what"]): float(row["steps_per_s"]) for row in rows}
+    to_raw = sorted(speed[rep, "our-training"] / speed[rep, "raw-emulator"] for rep in (0, 1))
+    table = (tmp_path / "pong_throughput.md").read_text()
+    # the median of two per-repetition ratios is their mean; the range is the two of them
+    assert f"| {(to_raw[0] + to_raw[1]) / 2:.2f} [{to_raw[0]:.2f}, {to_raw[1]:.2f}] |" in table
