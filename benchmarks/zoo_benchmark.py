@@ -44,6 +44,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from sb3_vpg.common.returns import running_reward
+
 BENCHMARKS = Path(__file__).resolve().parent
 CONFIGS = BENCHMARKS / "configs"
 
@@ -329,10 +331,9 @@ def pong_curves(suite: Suite, runs: list[Run], out: Path) -> None:
     for run in runs:
         episodes = read_episodes(run_dir(out / "logs", run))
         running = np.empty(len(episodes))
-        value = episodes[0, 0]
+        value = None
         for i, score in enumerate(episodes[:, 0]):
-            value = value * 0.99 + score * 0.01
-            running[i] = value
+            value = running[i] = running_reward(value, float(score))
         label = f"{run.algo.upper()} seed {run.seed}"
         by_steps.plot(np.cumsum(episodes[:, 1]), running, label=label)
         by_seconds.plot(episodes[:, 2], running, label=label)

@@ -25,6 +25,7 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from sb3_vpg import REINFORCE, karpathy_kwargs
+from sb3_vpg.common.returns import running_reward
 
 CSV_FIELDS = ("episode", "steps", "wall_seconds", "score", "running_reward")
 
@@ -70,8 +71,7 @@ class ProgressLog(BaseCallback):
         for info in self.locals["infos"]:
             if "episode" in info:
                 score = float(info["episode"]["r"])
-                running = self.state["running_reward"]
-                self.state["running_reward"] = score if running is None else 0.99 * running + 0.01 * score
+                self.state["running_reward"] = running_reward(self.state["running_reward"], score)
                 self.state["episodes"] += 1
                 rows.append((self.state["episodes"], self.num_timesteps, round(self.wall_seconds(), 1), score,
                              round(self.state["running_reward"], 4)))  # fmt: skip

@@ -15,6 +15,7 @@ from sb3_vpg.common.returns import (
     n_complete_steps,
     normalize_per_group,
     point_ends,
+    running_reward,
 )
 from sb3_vpg.common.sparse import sparse_rows
 
@@ -321,3 +322,14 @@ def test_sparse_observation_storage_serves_the_same_samples():
 def test_sparse_observations_need_a_box_space():
     with pytest.raises(ValueError, match="sparse_observations needs a Box observation space"):
         EpisodicRolloutBuffer(4, spaces.Discrete(3), spaces.Discrete(2), "cpu", sparse_observations=True)
+
+
+def test_running_reward_is_seed_000s():
+    scores = [-21.0, -20.0, -19.0, 3.0]
+    value, expected = None, scores[0]
+    for score in scores:
+        value = running_reward(value, score)
+        expected = expected * 0.99 + score * 0.01  # seed 000, started at the first score
+        assert value == pytest.approx(expected, rel=1e-12)
+    assert running_reward(None, 5.0) == 5.0
+    assert running_reward(10.0, 0.0, decay=0.9) == pytest.approx(9.0)

@@ -116,3 +116,8 @@ def normalize_per_group(x: np.ndarray, groups: np.ndarray, eps: float = 1e-8) ->
         mask = groups == group
         out[mask] = normalize(x[mask], eps)
     return out
+
+
+def running_reward(previous: float | None, episode_score: float, decay: float = 0.99) -> float:
+    """Seed 000's running reward: the first episode's score, then ``decay * previous + (1 - decay) * score``."""
+    return episode_score if previous is None else decay * previous + (1 - decay) * episode_score
