@@ -62,8 +62,8 @@ class KarpathyPongVecEnv(VecEnv):
             max_num_frames_per_episode=max_num_frames_per_episode,
             autoreset_mode="SameStep",
         )
-        gym.register_envs(ale_py)
-        meanings = gym.make("ALE/Pong-v5").unwrapped.get_action_meanings()  # type: ignore[attr-defined]
+        # The game's action set, as ale-py's AtariEnv.get_action_meanings() names it
+        meanings = [action.name for action in self.ale.ale.get_action_set()]
         # Action 0 = DOWN (LEFT), 1 = UP (RIGHT), as TwoActionControl
         self.game_actions = np.array([meanings.index("LEFT"), meanings.index("RIGHT")], dtype=np.int64)
         super().__init__(n_envs, spaces.Box(-1, 1, KARPATHY_FRAME_SHAPE, np.int8), spaces.Discrete(2))
