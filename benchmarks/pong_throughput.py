@@ -6,12 +6,15 @@ For each env configuration (``single``: one ``KarpathyPong-v0`` in a DummyVecEnv
 * raw emulator throughput: random UP/DOWN actions through the same env configuration, no policy;
 * our training throughput: ``REINFORCE`` with the Karpathy configuration (updates every 10 episodes included);
 and, once per repetition, seed 000's numpy loop (one env, a float64 forward per step, backward per episode,
-RMSProp every 10 episodes), written out below. Then one process per configuration measures the peak RSS that
-collecting and training on one 10-episode batch adds, per stored pixel (6400 per step).
+RMSProp every 10 episodes), written out below, twice: with numpy's default BLAS threads (as a user would run
+it) and in a fresh process with one BLAS thread (our training uses one torch thread). Training and raw are
+timed from reset envs. Ratios are taken within a repetition; the table gives their median and range. Then one
+process per configuration measures the peak RSS that collecting and training on one 10-episode batch adds, per
+stored pixel (6400 per step).
 
-Outputs in benchmarks/results/: pong_throughput.csv, pong_throughput.md.
+Outputs in benchmarks/results/ (or --out): pong_throughput.csv, pong_throughput.md.
 
-    python benchmarks/pong_throughput.py --reps 3 --steps 6000
+    python benchmarks/pong_throughput.py --reps 5 --steps 6000
 """
 
 import argparse
@@ -20,6 +23,8 @@ import multiprocessing
 import os
 import resource
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -152,6 +157,19 @@ def seed_000_loop_steps_per_second(steps: int) -> float:
     return steps / (time.perf_counter() - start)
 
 
+def seed_000_loop_one_blas_thread(steps: int) -> float:
+    """The same loop in a fresh process whose numpy BLAS has one thread (it reads the setting at import)."""
+    one_thread = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    result = subprocess.run(
+        [sys.executable, __file__, "--seed-loop-only", "--steps", str(steps)],
+        env={**os.environ, **one_thread},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(result.stdout.split()[-1])
+
+
 def current_rss() -> int:
     with open("/proc/self/statm") as file:
         return int(file.read().split()[1]) * resource.getpagesize()
@@ -195,7 +213,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=6000)
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--out", default=str(RESULTS), help="folder for pong_throughput.csv and .md")
+    parser.add_argument("--seed-loop-only", action="store_true", help=argparse.SUPPRESS)  # one measurement, printed
     args = parser.parse_args()
+    if args.seed_loop_only:
+        print(seed_000_loop_steps_per_second(args.steps))
+        return
     import torch as th
 
     th.set_num_threads(1)
@@ -207,6 +229,14 @@ def main() -> None:
                 "what": "seed-000-numpy-loop",
                 "config": "single",
                 "steps_per_s": seed_000_loop_steps_per_second(args.steps),
+            }
+        )
+        rows.append(
+            {
+                "rep": rep,
+                "what": "seed-000-numpy-loop-one-blas-thread",
+                "config": "single",
+                "steps_per_s": seed_000_loop_one_blas_thread(args.steps),
             }
         )
         for config in args.configs:
@@ -248,24 +278,32 @@ def main() -> None:
         by_rep = {(r["rep"], r["what"], r["config"]): r["steps_per_s"] for r in rows}
         return [by_rep[rep, what, config] / by_rep[rep, baseline, baseline_config] for rep in range(args.reps)]
 
+    def ratio_cell(values: list[float]) -> str:
+        return f"{statistics.median(values):.2f} [{min(values):.2f}, {max(values):.2f}]"
+
     seed_loop = median("seed-000-numpy-loop", "single")
+    seed_loop_one_thread = median("seed-000-numpy-loop-one-blas-thread", "single")
     lines = [
         f"# Karpathy Pong throughput ({args.reps} repetitions of {args.steps} agent steps, medians)",
         "",
         f"Machine: {os.cpu_count()} cores; date {time.strftime('%Y-%m-%d')}; one torch thread.",
-        f"Seed 000's numpy loop: {seed_loop:,.0f} steps/s.",
+        f"Seed 000's numpy loop: {seed_loop:,.0f} steps/s with numpy's default BLAS threads, "
+        f"{seed_loop_one_thread:,.0f} with one.",
         "Ratios: median over the repetitions of (ours / baseline measured in the same repetition), [min, max].",
         "",
-        "| env configuration | raw emulator steps/s | our training steps/s | training / raw | training / seed loop |",
-        "|---|---|---|---|---|",
+        "| env configuration | raw emulator steps/s | our training steps/s | training / raw | training / seed loop "
+        "| training / seed loop (one BLAS thread) | raw / seed loop |",
+        "|---|---|---|---|---|---|---|",
     ]
     for config in args.configs:
         raw, ours = median("raw-emulator", config), median("our-training", config)
         to_raw = ratios("our-training", config, "raw-emulator", config)
         to_seed = ratios("our-training", config, "seed-000-numpy-loop", "single")
+        to_seed_one_thread = ratios("our-training", config, "seed-000-numpy-loop-one-blas-thread", "single")
+        raw_to_seed = ratios("raw-emulator", config, "seed-000-numpy-loop", "single")
         lines.append(
-            f"| {config} | {raw:,.0f} | {ours:,.0f} | {statistics.median(to_raw):.2f} [{min(to_raw):.2f}, {max(to_raw):.2f}] "
-            f"| {statistics.median(to_seed):.2f} [{min(to_seed):.2f}, {max(to_seed):.2f}] |"
+            f"| {config} | {raw:,.0f} | {ours:,.0f} | {ratio_cell(to_raw)} | {ratio_cell(to_seed)} "
+            f"| {ratio_cell(to_seed_one_thread)} | {ratio_cell(raw_to_seed)} |"
         )
     if memory:
         header = "| env configuration | steps in the 10-episode batch | episodes | peak RSS added per stored pixel (bytes) |"

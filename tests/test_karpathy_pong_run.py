@@ -69,7 +69,8 @@ def test_pong_throughput_benchmark_writes_its_tables(tmp_path):
         rows = list(csv.DictReader(file))
     measured = [(int(row["rep"]), row["what"], row["config"]) for row in rows]
     expected = [(rep, what, config) for rep in (0, 1) for what, config in
-                (("seed-000-numpy-loop", "single"), ("raw-emulator", "vector-2"), ("our-training", "vector-2"))]  # fmt: skip
+                (("seed-000-numpy-loop", "single"), ("seed-000-numpy-loop-one-blas-thread", "single"),
+                 ("raw-emulator", "vector-2"), ("our-training", "vector-2"))]  # fmt: skip
     assert measured == expected
     assert all(float(row["steps_per_s"]) > 0 for row in rows)
     speed = {(int(row["rep"]), row["what"]): float(row["steps_per_s"]) for row in rows}
@@ -77,3 +78,4 @@ def test_pong_throughput_benchmark_writes_its_tables(tmp_path):
     table = (tmp_path / "pong_throughput.md").read_text()
     # the median of two per-repetition ratios is their mean; the range is the two of them
     assert f"| {(to_raw[0] + to_raw[1]) / 2:.2f} [{to_raw[0]:.2f}, {to_raw[1]:.2f}] |" in table
+    assert table.count("| vector-2 |") == 1
