@@ -259,8 +259,9 @@ class REINFORCE(OnPolicyAlgorithm):
         """
         Collect experience with the current policy until ``n_rollout_steps`` steps per env have been taken
         (or ``n_episodes`` episodes have ended), then compute the returns. As SB3's version, except that the
-        value head is only evaluated with a baseline, and time-limit bootstraps are passed to the buffer
-        separately instead of being added to the rewards.
+        value head is only evaluated with a baseline, time-limit bootstraps are passed to the buffer
+        separately instead of being added to the rewards, and a ``KarpathyPolicy`` without a baseline acts through
+        its ``numpy_actor()`` (a snapshot of the weights taken after ``on_rollout_start``).
 
         :param env: The training environment
         :param callback: Callback called at each step (and at the beginning and end of the rollout)
