@@ -168,7 +168,7 @@ class EpisodicRolloutBuffer(RolloutBuffer):
             obs_shapes: dict[str, tuple[int, ...]] = self.obs_shape  # type: ignore[assignment]
             obs_copy = {key: np.array(part).reshape((self.n_envs, *obs_shapes[key])) for key, part in obs.items()}
         elif self.sparse_observations:
-            obs_copy = list(obs) if isinstance(obs, list) else sparse_rows(obs)
+            obs_copy = obs if isinstance(obs, list) else sparse_rows(obs)  # rows are fresh arrays: no copy needed
         else:
             obs_copy = np.array(obs).reshape((self.n_envs, *self.obs_shape))
         zeros = np.zeros(self.n_envs, dtype=np.float32)
