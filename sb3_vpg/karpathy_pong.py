@@ -1,13 +1,15 @@
 """
-Long, resumable training of the Karpathy configuration on ``KarpathyPong-v0``.
+Long, resumable training of the Karpathy configuration on Karpathy Pong.
 
     python -m sb3_vpg.karpathy_pong train --out runs/karpathy --hours 2     # resumes if runs/karpathy exists
     python -m sb3_vpg.karpathy_pong plot --out runs/karpathy                # learning_curve.png from the CSV
 
-``<out>/checkpoint.zip`` (model, optimizer state, step and update counters) and ``<out>/state.json`` (episodes,
-running reward, wall seconds) are written every ``--checkpoint-every`` updates and at the end;
-``<out>/episodes.csv`` gets one row per finished episode: episode, steps, wall_seconds, score, running_reward
-(seed 000's ``running_reward = 0.99 * running_reward + 0.01 * reward_sum``).
+A checkpoint is ``<out>/model-<update>.zip`` (model, optimizer state, step and update counters) plus
+``<out>/state.json`` (which model file, episodes, running reward, wall seconds, env id), written every
+``--checkpoint-every`` updates and at the end. ``state.json`` is replaced atomically after its model file is
+complete, so a run killed at any moment resumes from the last complete checkpoint. ``<out>/episodes.csv`` gets
+one row per finished episode: episode, steps, wall_seconds, score, running_reward (seed 000's
+``running_reward = 0.99 * running_reward + 0.01 * reward_sum``).
 """
 
 import argparse
@@ -25,13 +27,22 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from sb3_vpg import REINFORCE, karpathy_kwargs
+from sb3_vpg.common.atari_wrappers import KARPATHY_PONG_CLASSIC_ID, KARPATHY_PONG_ID
 from sb3_vpg.common.returns import running_reward
 
 CSV_FIELDS = ("episode", "steps", "wall_seconds", "score", "running_reward")
+ENV_IDS = (KARPATHY_PONG_ID, KARPATHY_PONG_CLASSIC_ID)
+STATE_FILE = "state.json"
+LEGACY_MODEL_FILE = "checkpoint.zip"  # runs checkpointed before state.json named its model file
 
 
-def make_env(n_envs: int, seed: int, vector_env: bool = False) -> VecEnv:
+def make_env(n_envs: int, seed: int, vector_env: bool = False, env_id: str = KARPATHY_PONG_ID) -> VecEnv:
     if vector_env:  # several games on ale-py's C++ threads
+        if env_id != KARPATHY_PONG_ID:
+            raise ValueError(
+                f"--vector-env runs {KARPATHY_PONG_ID} only (ale-py's vector env has a fixed frameskip); "
+                f"for {env_id} use --n-envs without --vector-env (SubprocVecEnv)"
+            )
         from stable_baselines3.common.vec_env import VecMonitor
 
         from sb3_vpg.common.vec_env import KarpathyPongVecEnv
@@ -40,7 +51,7 @@ def make_env(n_envs: int, seed: int, vector_env: bool = False) -> VecEnv:
 
     def make(rank: int) -> Any:
         def _init() -> gym.Env:
-            env = Monitor(gym.make("KarpathyPong-v0"))
+            env = Monitor(gym.make(env_id))
             env.reset(seed=seed + rank)
             return env
 
@@ -50,18 +61,56 @@ def make_env(n_envs: int, seed: int, vector_env: bool = False) -> VecEnv:
     return SubprocVecEnv(factories) if n_envs > 1 else DummyVecEnv(factories)
 
 
-class ProgressLog(BaseCallback):
-    """Appends each finished episode to the CSV; checkpoints every few updates; stops after a wall-clock budget."""
+def checkpoint_model_path(out: Path) -> Path | None:
+    """The model file of the last complete checkpoint in ``out``, or None if there is none."""
+    if not (out / STATE_FILE).exists():
+        return None
+    state = json.loads((out / STATE_FILE).read_text())
+    return out / state.get("model", LEGACY_MODEL_FILE)
 
-    def __init__(self, out: Path, state: dict[str, Any], checkpoint_every: int, seconds: float):
+
+def write_checkpoint(out: Path, model: REINFORCE, state: dict[str, Any]) -> None:
+    """
+    Save ``model`` as ``model-<update>.zip``, then point ``state.json`` at it by an atomic replace, then delete
+    the older model files. A kill at any moment leaves ``state.json`` whole and naming a complete model file.
+    """
+    model_file = f"model-{model._n_updates}.zip"
+    model.save(out / model_file)
+    state = {**state, "model": model_file}
+    temporary = out / (STATE_FILE + ".tmp")
+    with open(temporary, "w") as file:
+        json.dump(state, file)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, out / STATE_FILE)
+    for path in [*out.glob("model-*.zip"), out / LEGACY_MODEL_FILE]:
+        if path.name != model_file and path.exists():
+            path.unlink()
+
+
+class ProgressLog(BaseCallback):
+    """
+    Appends each finished episode to the CSV, prints a progress line every ``print_every`` updates, checkpoints
+    every ``checkpoint_every`` updates, and stops after a wall-clock budget.
+    """
+
+    def __init__(self, out: Path, state: dict[str, Any], checkpoint_every: int, seconds: float, print_every: int = 1):
         super().__init__()
         self.out = out
         self.state = state
         self.checkpoint_every = checkpoint_every
+        self.print_every = print_every
         self.deadline = time.monotonic() + seconds
         self.session_start = time.monotonic()
         self.wall_at_start = state["wall_seconds"]
         self.updates_at_checkpoint = 0
+        self.updates_at_print = 0
+        self.steps_at_print = 0
+        self.time_at_print = self.session_start
+
+    def _on_training_start(self) -> None:
+        self.updates_at_checkpoint = self.updates_at_print = self.model._n_updates
+        self.steps_at_print = self.model.num_timesteps
 
     def wall_seconds(self) -> float:
         return self.wall_at_start + time.monotonic() - self.session_start
@@ -82,26 +131,44 @@ class ProgressLog(BaseCallback):
 
     def _on_rollout_start(self) -> None:
         # After the previous update: a checkpoint here holds the model that the next rollout uses.
+        if self.model._n_updates - self.updates_at_print >= self.print_every:
+            self.print_progress()
         if self.model._n_updates - self.updates_at_checkpoint >= self.checkpoint_every:
             self.save()
+
+    def print_progress(self) -> None:
+        now = time.monotonic()
+        steps_per_second = (self.model.num_timesteps - self.steps_at_print) / max(now - self.time_at_print, 1e-9)
+        reward = self.state["running_reward"]
+        elapsed = int(self.wall_seconds())
+        print(
+            f"update {self.model._n_updates:,} | episodes {self.state['episodes']:,} | steps {self.model.num_timesteps:,}"
+            f" | running reward {'-' if reward is None else f'{reward:.2f}'} | {steps_per_second:,.0f} steps/s"
+            f" | elapsed {elapsed // 3600}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d}",
+            flush=True,
+        )
+        self.updates_at_print, self.steps_at_print, self.time_at_print = self.model._n_updates, self.model.num_timesteps, now
 
     def save(self) -> None:
         self.updates_at_checkpoint = self.model._n_updates
         self.state["wall_seconds"] = self.wall_seconds()
-        self.model.save(self.out / "checkpoint_tmp.zip")
-        os.replace(self.out / "checkpoint_tmp.zip", self.out / "checkpoint.zip")
-        (self.out / "state.json").write_text(json.dumps(self.state))
+        write_checkpoint(self.out, self.model, self.state)  # type: ignore[arg-type]
 
 
 def train(args: argparse.Namespace) -> None:
     th.set_num_threads(1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    env = make_env(args.n_envs, args.seed, args.vector_env)
-    if (out / "checkpoint.zip").exists():
-        state = json.loads((out / "state.json").read_text())
-        model = REINFORCE.load(out / "checkpoint.zip", env=env)
-        print(f"resuming at {model.num_timesteps} steps, episode {state['episodes']}, update {model._n_updates}")
+    model_path = checkpoint_model_path(out)
+    if model_path is not None:
+        state = json.loads((out / STATE_FILE).read_text())
+        state.setdefault("env_id", KARPATHY_PONG_ID)  # runs from before the env was recorded
+        if args.env is not None and args.env != state["env_id"]:
+            raise ValueError(f"--env {args.env}: the run in {out} trains on {state['env_id']}")
+        env = make_env(args.n_envs, args.seed, args.vector_env, state["env_id"])
+        model = REINFORCE.load(model_path, env=env)
+        print(f"resuming {state['env_id']} at {model.num_timesteps:,} steps, episode {state['episodes']:,}, "
+              f"update {model._n_updates:,}", flush=True)  # fmt: skip
         # Drop CSV rows of episodes that ended after the checkpoint: they are replayed from the checkpoint.
         with open(out / "episodes.csv") as file:
             rows = [row for row in csv.reader(file)][1:]
@@ -110,15 +177,19 @@ def train(args: argparse.Namespace) -> None:
             writer.writerow(CSV_FIELDS)
             writer.writerows(row for row in rows if int(row[0]) <= state["episodes"])
     else:
-        state = {"episodes": 0, "running_reward": None, "wall_seconds": 0.0}
+        env_id = args.env or KARPATHY_PONG_ID
+        state = {"episodes": 0, "running_reward": None, "wall_seconds": 0.0, "env_id": env_id}
+        env = make_env(args.n_envs, args.seed, args.vector_env, env_id)
         model = REINFORCE(env=env, seed=args.seed, verbose=0, **karpathy_kwargs(n_episodes=args.n_episodes))
+        print(f"new run on {env_id} in {out}", flush=True)
         with open(out / "episodes.csv", "w", newline="") as file:
             csv.writer(file).writerow(CSV_FIELDS)
-    log = ProgressLog(out, state, args.checkpoint_every, args.hours * 3600)
+    log = ProgressLog(out, state, args.checkpoint_every, args.hours * 3600, args.print_every)
     model.learn(args.max_steps, callback=log, reset_num_timesteps=False, log_interval=None)  # type: ignore[arg-type]
     log.save()
     env.close()
-    print(f"stopped at {model.num_timesteps} steps, episode {state['episodes']}, running reward {state['running_reward']}")
+    log.print_progress()
+    print(f"stopped; checkpoint in {out}", flush=True)
 
 
 def plot(args: argparse.Namespace) -> None:
@@ -130,35 +201,42 @@ def plot(args: argparse.Namespace) -> None:
     out = Path(args.out)
     with open(out / "episodes.csv") as file:
         rows = list(csv.DictReader(file))
+    env_id = json.loads((out / STATE_FILE).read_text()).get("env_id", KARPATHY_PONG_ID) if (out / STATE_FILE).exists() else ""
     episodes = [int(row["episode"]) for row in rows]
     fig, ax = plt.subplots(figsize=(8, 4))
     ax.plot(episodes, [float(row["score"]) for row in rows], ".", markersize=2, alpha=0.3, label="episode score")
     ax.plot(episodes, [float(row["running_reward"]) for row in rows], label="running reward (0.99)")
     hours = float(rows[-1]["wall_seconds"]) / 3600 if rows else 0.0
-    ax.set_title(f"Karpathy configuration on KarpathyPong-v0: {len(rows)} episodes, {hours:.1f} h")
+    ax.set_title(f"Karpathy configuration on {env_id}: {len(rows)} episodes, {hours:.1f} h")
     ax.set_xlabel("episode")
     ax.set_ylabel("game score (-21..21)")
     ax.axhline(0, color="grey", linestyle=":")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out / "learning_curve.png", dpi=100)
+    path = out / "learning_curve.png"
+    fig.savefig(path, dpi=100)
+    print(f"wrote {path}")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    defaults = argparse.ArgumentDefaultsHelpFormatter
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    train_parser = commands.add_parser("train")
-    train_parser.add_argument("--out", required=True)
+    train_parser = commands.add_parser("train", help="train (or resume) a run", formatter_class=defaults)
+    train_parser.add_argument("--out", required=True, help="run folder: checkpoint, state.json, episodes.csv")
+    env_help = f"env of a new run ({KARPATHY_PONG_ID} if not given); a resumed run keeps its own"
+    train_parser.add_argument("--env", choices=ENV_IDS, default=None, help=env_help)
     train_parser.add_argument("--hours", type=float, default=1.0, help="wall-clock budget of this session")
     train_parser.add_argument("--max-steps", type=int, default=10**9, help="total agent-step budget over all sessions")
-    train_parser.add_argument("--n-envs", type=int, default=1)
+    train_parser.add_argument("--n-envs", type=int, default=1, help="games played at once")
     train_parser.add_argument("--n-episodes", type=int, default=10, help="episodes per update (seed 000: 10)")
     train_parser.add_argument("--vector-env", action="store_true", help="KarpathyPongVecEnv instead of Dummy/SubprocVecEnv")
-    train_parser.add_argument("--seed", type=int, default=0)
+    train_parser.add_argument("--seed", type=int, default=0, help="seed of a new run (envs get seed, seed + 1, ...)")
     train_parser.add_argument("--checkpoint-every", type=int, default=10, help="updates between checkpoints")
-    plot_parser = commands.add_parser("plot")
-    plot_parser.add_argument("--out", required=True)
-    args = parser.parse_args()
+    train_parser.add_argument("--print-every", type=int, default=1, help="updates between progress lines")
+    plot_parser = commands.add_parser("plot", help="draw <out>/learning_curve.png from episodes.csv", formatter_class=defaults)
+    plot_parser.add_argument("--out", required=True, help="run folder")
+    args = parser.parse_args(argv)
     train(args) if args.command == "train" else plot(args)
 
 

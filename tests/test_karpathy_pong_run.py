@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from sb3_vpg import REINFORCE
+from sb3_vpg.karpathy_pong import checkpoint_model_path
 
 pytest.importorskip("ale_py", reason="the [atari] extra installs ale-py")
 
@@ -26,13 +27,13 @@ def test_stop_and_resume(tmp_path: Path):
     out = str(tmp_path / "run")
     train = ("train", "--out", out, "--n-episodes", "1", "--checkpoint-every", "1")
     run(*train, "--hours", "0.003")
-    first = REINFORCE.load(tmp_path / "run" / "checkpoint.zip")
+    first = REINFORCE.load(checkpoint_model_path(tmp_path / "run"))
     state = json.loads((tmp_path / "run" / "state.json").read_text())
     assert first._n_updates >= 1 and state["episodes"] >= 1
     assert first.policy.optimizer.state_dict()["state"], "the RMSProp state is saved"
 
     run(*train, "--hours", "0.003")
-    second = REINFORCE.load(tmp_path / "run" / "checkpoint.zip")
+    second = REINFORCE.load(checkpoint_model_path(tmp_path / "run"))
     assert second.num_timesteps > first.num_timesteps
     assert second._n_updates > first._n_updates
     with open(tmp_path / "run" / "episodes.csv") as file:
@@ -53,7 +54,7 @@ def test_vector_env_run(tmp_path: Path):
     out = str(tmp_path / "run")
     run("train", "--out", out, "--vector-env", "--n-envs", "2", "--n-episodes", "1", "--checkpoint-every", "1",
         "--hours", "0.002")  # fmt: skip
-    model = REINFORCE.load(tmp_path / "run" / "checkpoint.zip")
+    model = REINFORCE.load(checkpoint_model_path(tmp_path / "run"))
     assert model.n_envs == 2 and model._n_updates >= 1
     with open(tmp_path / "run" / "episodes.csv") as file:
         assert len(list(csv.DictReader(file))) >= 1

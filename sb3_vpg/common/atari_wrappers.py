@@ -108,23 +108,41 @@ class TwoActionControl(gym.ActionWrapper):
         return self.game_actions[int(action)]
 
 
-def make_karpathy_pong(**ale_kwargs: Any) -> gym.Env:
+def make_karpathy_pong(game_id: str = "ALE/Pong-v5", **ale_kwargs: Any) -> gym.Env:
     """
     ``ALE/Pong-v5`` (frameskip 4, sticky actions 0.25, minimal action set) -> two-action control -> Karpathy
     preprocessing -> frame difference. Rewards are untouched, so any ``Monitor`` logs the game score (-21..21).
 
-    :param ale_kwargs: Passed to ``gymnasium.make("ALE/Pong-v5", ...)`` (e.g. ``repeat_action_probability``)
+    :param game_id: The ALE id to wrap (``"Pong-v0"`` for Karpathy's own settings, see
+        :func:`make_karpathy_pong_classic`)
+    :param ale_kwargs: Passed to ``gymnasium.make(game_id, ...)`` (e.g. ``repeat_action_probability``)
     """
     import ale_py
 
     gym.register_envs(ale_py)
-    env = gym.make("ALE/Pong-v5", **ale_kwargs)
+    env = gym.make(game_id, **ale_kwargs)
     return FrameDifference(KarpathyPreprocess(TwoActionControl(env)))
 
 
+def make_karpathy_pong_classic(**ale_kwargs: Any) -> gym.Env:
+    """
+    Karpathy's own environment: gym's ``Pong-v0`` as ale-py still registers it (every agent step repeats the
+    action for a frameskip drawn uniformly from 2, 3, 4; sticky actions 0.25; minimal action set; episodes cut
+    at 108,000 frames as in v5), with the same wrappers as ``KarpathyPong-v0``. ``ale_py.AtariVectorEnv`` takes
+    only a fixed frameskip, so several of these run in a ``SubprocVecEnv``.
+
+    :param ale_kwargs: Passed to ``gymnasium.make("Pong-v0", ...)``
+    """
+    return make_karpathy_pong("Pong-v0", **ale_kwargs)
+
+
 KARPATHY_PONG_ID = "KarpathyPong-v0"
+# Karpathy's gym Pong-v0 settings (frameskip drawn from 2-4 at every step) through the same wrappers
+KARPATHY_PONG_CLASSIC_ID = "KarpathyPongClassic-v0"
 
 
 def register_karpathy_pong() -> None:
     if KARPATHY_PONG_ID not in gym.registry:
         gym.register(KARPATHY_PONG_ID, entry_point="sb3_vpg.common.atari_wrappers:make_karpathy_pong")
+    if KARPATHY_PONG_CLASSIC_ID not in gym.registry:
+        gym.register(KARPATHY_PONG_CLASSIC_ID, entry_point="sb3_vpg.common.atari_wrappers:make_karpathy_pong_classic")
