@@ -37,7 +37,7 @@ RESULTS = Path(__file__).parent / "results"
 
 def make_env(config: str, seed: int = 0) -> Any:
     """``single``: one ``KarpathyPong-v0`` in a DummyVecEnv; ``vector-N``: N games in ``KarpathyPongVecEnv``."""
-    from sb3_vpg import karpathy_pong
+    from sb3_vpg.pong import cli as karpathy_pong
 
     if config == "single":
         return karpathy_pong.make_env(1, seed)

@@ -11,9 +11,9 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.torch_layers import FlattenExtractor
 
 from sb3_vpg import REINFORCE, karpathy_kwargs
-from sb3_vpg.common.atari_wrappers import FrameDifference, KarpathyPreprocess, TwoActionControl, karpathy_preprocess
-from sb3_vpg.common.policies import KarpathyPolicy
 from sb3_vpg.common.sparse import sparse_rows
+from sb3_vpg.pong.policies import KarpathyPolicy
+from sb3_vpg.pong.wrappers import FrameDifference, KarpathyPreprocess, TwoActionControl, karpathy_preprocess
 
 ale_py = pytest.importorskip("ale_py", reason="the [atari] extra installs ale-py")
 gym.register_envs(ale_py)
@@ -156,7 +156,7 @@ def sparse_frame_differences(n: int, seed: int = 0) -> np.ndarray:
 
 
 @pytest.mark.parametrize("bias", [False, True])
-def test_numpy_actor_is_the_torch_policy(bias):
+def test_rollout_actor_is_the_torch_policy(bias):
     """The rollout-time numpy forward gives the torch policy's logits, log-probs and (same seed) actions."""
     policy = KarpathyPolicy(spaces.Box(-1, 1, (80, 80), np.int8), spaces.Discrete(2), lambda _: 1e-3, bias=bias)
     if bias:  # non-zero biases, so that they are checked too
@@ -164,7 +164,7 @@ def test_numpy_actor_is_the_torch_policy(bias):
             policy.mlp_extractor.layer.bias.normal_(0, 0.1)
             policy.action_net.bias.fill_(0.3)
     obs = sparse_frame_differences(64)
-    actor = policy.numpy_actor()
+    actor = policy.rollout_actor()
     assert actor is not None
     with th.no_grad():
         features = policy.extract_features(th.as_tensor(obs), policy.pi_features_extractor)
@@ -190,7 +190,7 @@ def test_fast_path_trains_exactly_like_the_torch_path(monkeypatch):
 
     def train(fast: bool) -> tuple[list[np.ndarray], list[th.Tensor]]:
         if not fast:
-            monkeypatch.setattr(KarpathyPolicy, "numpy_actor", lambda self: None)
+            monkeypatch.setattr(KarpathyPolicy, "rollout_actor", lambda self: None)
         model = REINFORCE(env=gym.make("KarpathyPong-v0"), seed=0, **karpathy_kwargs(n_episodes=1))
         assert model.rollout_buffer.sparse_samples
         if not fast:
@@ -221,10 +221,10 @@ def test_fast_path_only_where_it_computes_the_same_policy():
     env = gym.make("KarpathyPong-v0")
     kwargs = karpathy_kwargs()
     default = REINFORCE(env=env, **kwargs)
-    assert default.policy.numpy_actor() is not None and default.rollout_buffer.sparse_samples
+    assert default.policy.rollout_actor() is not None and default.rollout_buffer.sparse_samples
     kwargs["policy_kwargs"] = {**kwargs["policy_kwargs"], "features_extractor_class": ScaledExtractor}
     scaled = REINFORCE(env=env, **kwargs)
-    assert scaled.policy.numpy_actor() is None and not scaled.rollout_buffer.sparse_samples
+    assert scaled.policy.rollout_actor() is None and not scaled.rollout_buffer.sparse_samples
     scaled.learn(1)  # falls back to the torch policy and dense batches
     assert scaled._n_updates == 1
 
@@ -261,7 +261,7 @@ def play(env_step, actions, n_episodes):
 
 
 def test_vector_env_matches_the_single_env_path():
-    from sb3_vpg.common.vec_env import KarpathyPongVecEnv
+    from sb3_vpg.pong.vec_env import KarpathyPongVecEnv
 
     actions = np.random.default_rng(0).integers(0, 2, size=5000)
     single = gym.make("KarpathyPong-v0", repeat_action_probability=0.0)
@@ -301,7 +301,7 @@ def test_vector_env_matches_the_single_env_path():
 def test_vector_env_trains_with_reinforce():
     from stable_baselines3.common.vec_env import VecMonitor
 
-    from sb3_vpg.common.vec_env import KarpathyPongVecEnv
+    from sb3_vpg.pong.vec_env import KarpathyPongVecEnv
 
     env = VecMonitor(KarpathyPongVecEnv(2, seed=0))
     model = REINFORCE(env=env, seed=0, **karpathy_kwargs(n_episodes=2))

@@ -11,15 +11,13 @@ from pathlib import Path
 import pytest
 
 from sb3_vpg import REINFORCE
-from sb3_vpg.karpathy_pong import checkpoint_model_path
+from sb3_vpg.pong.cli import checkpoint_model_path
 
 pytest.importorskip("ale_py", reason="the [atari] extra installs ale-py")
 
 
 def run(*args: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "sb3_vpg.karpathy_pong", *args], capture_output=True, text=True, timeout=600
-    )
+    result = subprocess.run([sys.executable, "-m", "sb3_vpg.pong", *args], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
 
 

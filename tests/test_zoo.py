@@ -170,7 +170,7 @@ def test_pong_smoke_run_with_our_id(tmp_path):
                 "n_episodes:1", "--eval-freq", "-1", "--num-threads", "1", cwd=tmp_path)  # fmt: skip
     assert train.returncode == 0, train.stderr[-3000:]
     from sb3_vpg import REINFORCE
-    from sb3_vpg.common.policies import KarpathyPolicy
+    from sb3_vpg.pong.policies import KarpathyPolicy
 
     model = REINFORCE.load(tmp_path / "logs" / "reinforce" / "KarpathyPong-v0_1" / "KarpathyPong-v0.zip")
     assert isinstance(model.policy, KarpathyPolicy) and model._n_updates == 1

@@ -92,7 +92,7 @@ class EpisodicRolloutBuffer(RolloutBuffer):
 
     With ``sparse_observations``, setting the attribute ``sparse_samples = True`` makes :meth:`get` serve the
     observations as flattened float32 sparse COO tensors ``(batch, n_features)`` instead of dense arrays, for a
-    policy that takes them (``REINFORCE`` sets it for a :class:`~sb3_vpg.common.policies.KarpathyPolicy`).
+    policy that takes them (``REINFORCE`` sets it for a :class:`~sb3_vpg.pong.policies.KarpathyPolicy`).
     """
 
     def __init__(

@@ -13,8 +13,9 @@ from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F
 
 from sb3_vpg.common.buffers import NORMALIZE_MODES, EpisodicRolloutBuffer, NormalizeMode, Observation
+from sb3_vpg.common.capabilities import rollout_actor, takes_sparse_features
 from sb3_vpg.common.sparse import sparse_rows
-from sb3_vpg.reinforce.policies import CnnPolicy, KarpathyPolicy, MlpPolicy, MultiInputPolicy
+from sb3_vpg.reinforce.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
 
 SelfREINFORCE = TypeVar("SelfREINFORCE", bound="REINFORCE")
 
@@ -109,7 +110,6 @@ class REINFORCE(OnPolicyAlgorithm):
         "MlpPolicy": MlpPolicy,
         "CnnPolicy": CnnPolicy,
         "MultiInputPolicy": MultiInputPolicy,
-        "KarpathyPolicy": KarpathyPolicy,
     }
     rollout_buffer: EpisodicRolloutBuffer
 
@@ -220,15 +220,12 @@ class REINFORCE(OnPolicyAlgorithm):
             "normalize_advantage": self.normalize_advantage,
         }
         super()._setup_model()
-        # A KarpathyPolicy trains on the stored non-zero pixels directly, as a sparse tensor (no dense copy)
-        self.rollout_buffer.sparse_samples = (
-            self.rollout_buffer.sparse_observations
-            and isinstance(self.policy, KarpathyPolicy)
-            and self.policy.takes_sparse_features
-        )
+        # A policy that takes sparse features trains on the stored non-zero entries directly (no dense copy)
+        self.rollout_buffer.sparse_samples = self.rollout_buffer.sparse_observations and takes_sparse_features(self.policy)
         if self.use_baseline and getattr(self.policy, "value_net", None) is None:
             raise ValueError(
-                "use_baseline=True needs a policy with a value head (for KarpathyPolicy: policy_kwargs=dict(value_head=True))"
+                f"use_baseline=True needs a policy with a value head; {type(self.policy).__name__} has none "
+                "(for KarpathyPolicy: policy_kwargs=dict(value_head=True))"
             )
 
     def _setup_learn(
@@ -260,8 +257,9 @@ class REINFORCE(OnPolicyAlgorithm):
         Collect experience with the current policy until ``n_rollout_steps`` steps per env have been taken
         (or ``n_episodes`` episodes have ended), then compute the returns. As SB3's version, except that the
         value head is only evaluated with a baseline, time-limit bootstraps are passed to the buffer
-        separately instead of being added to the rewards, and a ``KarpathyPolicy`` without a baseline acts through
-        its ``numpy_actor()`` (a snapshot of the weights taken after ``on_rollout_start``).
+        separately instead of being added to the rewards, and without a baseline a policy that offers a
+        ``rollout_actor()`` acts through it (see :mod:`sb3_vpg.common.capabilities`; a snapshot of the weights
+        taken after ``on_rollout_start``).
 
         :param env: The training environment
         :param callback: Callback called at each step (and at the beginning and end of the rollout)
@@ -281,11 +279,9 @@ class REINFORCE(OnPolicyAlgorithm):
 
         callback.on_rollout_start()
 
-        # Without a baseline, a KarpathyPolicy acts through a numpy snapshot of its weights (the same policy and
-        # random draws, a fraction of torch's per-step overhead); the update recomputes the log-probabilities.
-        numpy_actor = None
-        if isinstance(self.policy, KarpathyPolicy) and not self.use_baseline:
-            numpy_actor = self.policy.numpy_actor()
+        # Without a baseline, a policy may act through its fast rollout actor (the same policy and random draws,
+        # a fraction of torch's per-step overhead); the update recomputes the log-probabilities.
+        actor = None if self.use_baseline else rollout_actor(self.policy)
 
         while not self._rollout_complete(n_steps, n_ended_episodes, n_rollout_steps):
             if self.use_sde and self.sde_sample_freq > 0 and n_steps % self.sde_sample_freq == 0:
@@ -294,9 +290,9 @@ class REINFORCE(OnPolicyAlgorithm):
             observations: Observation = self._last_obs  # type: ignore[assignment]
             values: th.Tensor | None = None
             log_probs: th.Tensor | np.ndarray
-            if numpy_actor is not None:
+            if actor is not None:
                 rows = sparse_rows(self._last_obs)  # type: ignore[arg-type]
-                actions, log_probs = numpy_actor.sample(rows)
+                actions, log_probs = actor.sample(rows)
                 if rollout_buffer.sparse_observations:
                     observations = rows  # stored as they are, not scanned for non-zero pixels a second time
             else:
@@ -373,6 +369,9 @@ class REINFORCE(OnPolicyAlgorithm):
                 distribution = self.policy.get_distribution(obs_tensor)
                 actions = distribution.get_actions()
                 values, log_probs = None, distribution.log_prob(actions)
+                # The distribution's actions are flat (n_envs, action_dim): the env gets its own shape, as in
+                # ActorCriticPolicy.forward
+                actions = actions.reshape((-1, *self.action_space.shape))  # type: ignore[misc]
         return actions.cpu().numpy(), values, log_probs
 
     def _optimizer_step(self) -> None:

@@ -1,8 +1,8 @@
 """
 Long, resumable training of the Karpathy configuration on Karpathy Pong.
 
-    python -m sb3_vpg.karpathy_pong train --out runs/karpathy --hours 2     # resumes if runs/karpathy exists
-    python -m sb3_vpg.karpathy_pong plot --out runs/karpathy                # learning_curve.png from the CSV
+    python -m sb3_vpg.pong train --out runs/karpathy --hours 2     # resumes if runs/karpathy exists
+    python -m sb3_vpg.pong plot --out runs/karpathy                # learning_curve.png from the CSV
 
 A checkpoint is ``<out>/model-<update>.zip`` (model, optimizer state, step and update counters) plus
 ``<out>/state.json`` (which model file, episodes, running reward, wall seconds, env id), written every
@@ -27,8 +27,8 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from sb3_vpg import REINFORCE, karpathy_kwargs
-from sb3_vpg.common.atari_wrappers import KARPATHY_PONG_CLASSIC_ID, KARPATHY_PONG_ID
 from sb3_vpg.common.returns import running_reward
+from sb3_vpg.pong.wrappers import KARPATHY_PONG_CLASSIC_ID, KARPATHY_PONG_ID
 
 CSV_FIELDS = ("episode", "steps", "wall_seconds", "score", "running_reward")
 ENV_IDS = (KARPATHY_PONG_ID, KARPATHY_PONG_CLASSIC_ID)
@@ -45,7 +45,7 @@ def make_env(n_envs: int, seed: int, vector_env: bool = False, env_id: str = KAR
             )
         from stable_baselines3.common.vec_env import VecMonitor
 
-        from sb3_vpg.common.vec_env import KarpathyPongVecEnv
+        from sb3_vpg.pong.vec_env import KarpathyPongVecEnv
 
         return VecMonitor(KarpathyPongVecEnv(n_envs, seed=seed))
 

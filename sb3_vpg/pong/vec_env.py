@@ -8,7 +8,7 @@ import numpy as np
 from gymnasium import spaces
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
-from sb3_vpg.common.atari_wrappers import KARPATHY_FRAME_SHAPE, karpathy_foreground
+from sb3_vpg.pong.wrappers import KARPATHY_FRAME_SHAPE, karpathy_foreground
 
 
 class KarpathyPongVecEnv(VecEnv):

@@ -126,7 +126,7 @@ class SparseNumpyActor:
 class KarpathyPolicy(ActorCriticPolicy):
     """
     Seed 000's network: flattened input -> ``hidden_size`` ReLU units -> one logit -> sigmoid = P(action 1).
-    With :class:`~sb3_vpg.common.atari_wrappers.TwoActionControl`, action 1 is UP, as in seed 000.
+    With :class:`~sb3_vpg.pong.wrappers.TwoActionControl`, action 1 is UP, as in seed 000.
 
     :param observation_space: Observation space (flattened, e.g. 80x80 frame differences -> 6400)
     :param action_space: Must be ``Discrete(2)``
@@ -201,10 +201,11 @@ class KarpathyPolicy(ActorCriticPolicy):
             and not (self.normalize_images and is_image_space(self.observation_space, check_channels=False))
         )
 
-    def numpy_actor(self) -> SparseNumpyActor | None:
+    def rollout_actor(self) -> SparseNumpyActor | None:
         """
-        A :class:`SparseNumpyActor` with the current weights, or None where it would not compute the same
-        policy: off the CPU, or where :attr:`takes_sparse_features` is False.
+        A :class:`SparseNumpyActor` with the current weights (REINFORCE's rollout-actor contract, see
+        :mod:`sb3_vpg.common.capabilities`), or None where it would not compute the same policy: off the CPU, or
+        where :attr:`takes_sparse_features` is False.
         """
         return SparseNumpyActor(self) if self.device.type == "cpu" and self.takes_sparse_features else None
 

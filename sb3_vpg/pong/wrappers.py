@@ -143,6 +143,6 @@ KARPATHY_PONG_CLASSIC_ID = "KarpathyPongClassic-v0"
 
 def register_karpathy_pong() -> None:
     if KARPATHY_PONG_ID not in gym.registry:
-        gym.register(KARPATHY_PONG_ID, entry_point="sb3_vpg.common.atari_wrappers:make_karpathy_pong")
+        gym.register(KARPATHY_PONG_ID, entry_point="sb3_vpg.pong.wrappers:make_karpathy_pong")
     if KARPATHY_PONG_CLASSIC_ID not in gym.registry:
-        gym.register(KARPATHY_PONG_CLASSIC_ID, entry_point="sb3_vpg.common.atari_wrappers:make_karpathy_pong_classic")
+        gym.register(KARPATHY_PONG_CLASSIC_ID, entry_point="sb3_vpg.pong.wrappers:make_karpathy_pong_classic")

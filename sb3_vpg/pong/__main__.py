@@ -1,0 +1,3 @@
+from sb3_vpg.pong.cli import main
+
+main()
