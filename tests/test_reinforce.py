@@ -342,6 +342,27 @@ def test_bad_arguments_raise_at_construction(kwargs, message):
         REINFORCE("MlpPolicy", "CartPole-v1", **kwargs)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            dict(),
+            r"VPG's default gae_lambda=0.97 and n_value_steps=80 need the learned baseline; pass gae_lambda=1.0 and "
+            r"n_value_steps=1 as well \(that is REINFORCE\), or keep use_baseline=True",
+        ),
+        (dict(gae_lambda=1.0), "VPG's default n_value_steps=80 needs the learned baseline"),
+        (dict(n_value_steps=1), "VPG's default gae_lambda=0.97 needs the learned baseline"),
+        # a lambda the user chose gets REINFORCE's message about it
+        (dict(gae_lambda=0.9, n_value_steps=1), r"gae_lambda < 1 \(got 0.9\) needs a learned baseline"),
+    ],
+)
+def test_vpg_without_baseline_names_its_defaults(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        VPG("MlpPolicy", "CartPole-v1", use_baseline=False, **kwargs)
+    model = VPG("MlpPolicy", "CartPole-v1", use_baseline=False, gae_lambda=1.0, n_value_steps=1)
+    assert not model.use_baseline and not model.bootstrap_incomplete
+
+
 def test_unsupported_spaces_raise():
     class TupleActionEnv(IdentityEnv):
         def __init__(self) -> None:

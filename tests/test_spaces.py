@@ -86,3 +86,85 @@ def test_other_action_spaces_keep_their_shape(config: str, space: spaces.Space):
     assert all(action.shape == space.shape and space.contains(action.astype(space.dtype)) for action in received)
     actions, _ = model.predict(np.zeros((5, 4), np.float32))
     assert actions.shape == (5, *space.shape)
+
+
+class SampledObservations(gym.Env):
+    """Observations drawn from ``observation_space`` (mostly zero for a Box), a reward for action 1 on odd steps."""
+
+    def __init__(self, observation_space: spaces.Space, action_space: spaces.Space):
+        self.observation_space, self.action_space = observation_space, action_space
+        self.t = 0
+
+    def observe(self) -> Any:
+        if isinstance(self.observation_space, spaces.Box):
+            shape, dtype = self.observation_space.shape, self.observation_space.dtype
+            mask = self.np_random.random(shape) < 0.2
+            return (mask * self.np_random.choice([-1, 1], size=shape)).astype(dtype)
+        return self.observation_space.sample()
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
+        super().reset(seed=seed)
+        if seed is not None:  # seed(None) would draw a random seed
+            self.observation_space.seed(seed)
+        self.t = 0
+        return self.observe(), {}
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
+        self.t += 1
+        reward = float(np.sum(action) % 2 == self.t % 2)
+        return self.observe(), reward, self.t >= 6, False, {}
+
+
+def train_weights(algo: type, observation_space: spaces.Space, action_space: spaces.Space, **kwargs: Any) -> list:
+    env = DummyVecEnv([lambda: SampledObservations(observation_space, action_space)] * 2)
+    env.seed(0)
+    model = algo(env=env, n_steps=12, seed=0, **kwargs)
+    model.learn(96)
+    assert model._n_updates == 4
+    return [parameter.detach().clone() for parameter in model.policy.parameters()]
+
+
+@pytest.mark.parametrize(
+    "observation_space",
+    [
+        spaces.Box(-1.0, 1.0, (3,), np.float32),
+        spaces.Box(-1, 1, (2, 3), np.int8),
+        spaces.Discrete(4),
+        spaces.MultiBinary(3),
+        spaces.MultiDiscrete([2, 3]),
+    ],
+    ids=["Box-float", "Box-int8-2d", "Discrete", "MultiBinary", "MultiDiscrete"],
+)
+def test_karpathy_policy_rollout_actor_on_every_observation_space(monkeypatch, observation_space):
+    """The numpy rollout actor acts only where it computes the torch policy; either way training is the same."""
+    import torch as th
+
+    from sb3_vpg.pong.policies import KarpathyPolicy
+
+    model = REINFORCE("KarpathyPolicy", SampledObservations(observation_space, spaces.Discrete(2)))
+    # only Box observations are offered the actor (Discrete and MultiDiscrete are one-hot encoded by SB3's
+    # preprocessing, so the features are not the flattened observation)
+    assert (model.policy.rollout_actor() is not None) == isinstance(observation_space, spaces.Box)
+    fast = train_weights(REINFORCE, observation_space, spaces.Discrete(2), policy="KarpathyPolicy")
+    monkeypatch.setattr(KarpathyPolicy, "rollout_actor", lambda self: None)
+    torch = train_weights(REINFORCE, observation_space, spaces.Discrete(2), policy="KarpathyPolicy")
+    for a, b in zip(fast, torch, strict=True):
+        th.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+@pytest.mark.parametrize(
+    "action_space",
+    [spaces.Discrete(3), spaces.Box(-1.0, 1.0, (2, 2), np.float32), spaces.MultiDiscrete([2, 3]), spaces.MultiBinary(3)],
+    ids=["Discrete", "Box-2x2", "MultiDiscrete", "MultiBinary"],
+)
+def test_sparse_storage_trains_like_dense_storage(config, action_space):
+    import torch as th
+
+    algo, kwargs = CONFIGS[config]
+    observation_space = spaces.Box(-1, 1, (4, 5), np.int8)
+    dense = train_weights(algo, observation_space, action_space, policy="MlpPolicy", **kwargs)
+    sparse = train_weights(algo, observation_space, action_space, policy="MlpPolicy",
+                           rollout_buffer_kwargs=dict(sparse_observations=True), **kwargs)  # fmt: skip
+    for a, b in zip(dense, sparse, strict=True):
+        assert th.equal(a, b)

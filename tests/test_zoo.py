@@ -62,10 +62,23 @@ def test_unknown_env_gets_rl_zoo3_error(tmp_path):
     assert "rl_zoo3/train.py" in last_frame
 
 
-def test_unknown_command_prints_usage(tmp_path):
+def test_unknown_command_says_so(tmp_path):
     result = zoo("fly", cwd=tmp_path)
     assert result.returncode == 2
     assert "usage: python -m sb3_vpg.zoo" in result.stderr
+    assert "error: unknown command 'fly'; choose one of train, enjoy, record_video" in result.stderr
+    result = zoo(cwd=tmp_path)
+    assert result.returncode == 2 and "error: no command given" in result.stderr
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_lists_the_commands(tmp_path, flag):
+    result = zoo(flag, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    for command in ("train", "enjoy", "record_video", "plot_train", "all_plots", "plot_from_file"):
+        assert f"\n  {command} " in result.stdout
+    assert "rl_zoo3.enjoy" in result.stdout and "--algo reinforce / vpg" in result.stdout
 
 
 def latest_run(folder: Path) -> Path:

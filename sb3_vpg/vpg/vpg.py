@@ -44,6 +44,17 @@ class VPG(REINFORCE):
         n_value_steps: int = 80,
         **kwargs: Any,
     ):
+        if not use_baseline:
+            # VPG's defaults below need the baseline: name them, rather than REINFORCE's errors about values the
+            # user never set
+            spinning_up_defaults = (("gae_lambda", gae_lambda, 0.97), ("n_value_steps", n_value_steps, 80))
+            at_default = [f"{name}={value}" for name, value, default in spinning_up_defaults if value == default]
+            if at_default:
+                verb = "needs" if len(at_default) == 1 else "need"
+                raise ValueError(
+                    f"VPG(use_baseline=False): VPG's default {' and '.join(at_default)} {verb} the learned baseline; "
+                    "pass gae_lambda=1.0 and n_value_steps=1 as well (that is REINFORCE), or keep use_baseline=True"
+                )
         if kwargs.get("n_episodes") is not None and n_steps == 4000:
             n_steps = None  # batching by episodes replaces the default n_steps
         super().__init__(

@@ -16,8 +16,27 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from sb3_vpg import REINFORCE, VPG
 
 ZOO_ALGOS: dict[str, type[BaseAlgorithm]] = {"reinforce": REINFORCE, "vpg": VPG}
-COMMANDS = ("train", "enjoy", "record_video", "plot_train", "plot_from_file", "all_plots")
+# rl_zoo3's commands that we hand over to, and what each does
+COMMANDS = {
+    "train": "train an agent, or tune its hyperparameters with -optimize (rl_zoo3.train)",
+    "enjoy": "run a trained agent and report its episode rewards (rl_zoo3.enjoy)",
+    "record_video": "record a video of a trained agent (rl_zoo3.record_video)",
+    "plot_train": "show the training curves of one run in a window (rl_zoo3.plots.plot_train)",
+    "all_plots": "gather the evaluations of several runs, print a table, and pickle them with -o (rl_zoo3.plots.all_plots)",
+    "plot_from_file": "plot a pickle written by all_plots; -o saves its last figure (rl_zoo3.plots.plot_from_file)",
+}
 USAGE = f"usage: python -m sb3_vpg.zoo {{{','.join(COMMANDS)}}} [rl_zoo3 arguments]"
+HELP = "\n".join(
+    [
+        USAGE,
+        "",
+        "rl-baselines3-zoo with REINFORCE and VPG added as --algo reinforce / vpg; every argument after the",
+        "command goes to rl_zoo3 unchanged ('python -m sb3_vpg.zoo <command> --help' lists them).",
+        "",
+        "commands:",
+        *(f"  {name:<15} {description}" for name, description in COMMANDS.items()),
+    ]
+)
 
 
 def register() -> None:
@@ -57,8 +76,12 @@ def with_default_config(args: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in ("-h", "--help"):
+        print(HELP)
+        raise SystemExit(0)
     if not args or args[0] not in COMMANDS:
-        print(USAGE, file=sys.stderr)
+        problem = f"unknown command {args[0]!r}" if args else "no command given"
+        print(f"{HELP}\n\npython -m sb3_vpg.zoo: error: {problem}; choose one of {', '.join(COMMANDS)}", file=sys.stderr)
         raise SystemExit(2)
     command, args = args[0], args[1:]
     register()
