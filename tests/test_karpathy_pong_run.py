@@ -4,6 +4,7 @@ the Pong throughput benchmark writes its tables."""
 import csv
 import itertools
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -78,3 +79,115 @@ def test_pong_throughput_benchmark_writes_its_tables(tmp_path):
     # the median of two per-repetition ratios is their mean; the range is the two of them
     assert f"| {(to_raw[0] + to_raw[1]) / 2:.2f} [{to_raw[0]:.2f}, {to_raw[1]:.2f}] |" in table
     assert table.count("| vector-2 |") == 1
+
+
+# Runs the long-run command in a process that SIGKILLs itself in the middle of its second checkpoint.
+KILL_MID_SAVE = """
+import json, os, signal, sys
+from sb3_vpg.pong import cli
+
+stage, out = sys.argv[1], sys.argv[2]
+calls = []
+
+def die():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+if stage == "model":  # the new model file half written
+    save = cli.REINFORCE.save
+    def torn_save(self, path, *args, **kwargs):
+        calls.append(path)
+        if len(calls) == 2:
+            with open(path, "wb") as file:
+                file.write(b"PK\\x03\\x04 torn")
+            die()
+        save(self, path, *args, **kwargs)
+    cli.REINFORCE.save = torn_save
+elif stage == "state":  # the model complete, the new state.json half written
+    dump = json.dump
+    def torn_dump(obj, file, *args, **kwargs):
+        calls.append(obj)
+        if len(calls) == 2:
+            file.write('{"episodes": ')
+            file.flush()
+            die()
+        dump(obj, file, *args, **kwargs)
+    json.dump = torn_dump
+elif stage == "cleanup":  # state.json replaced, the old model file not deleted yet
+    replace = os.replace
+    def replace_then_die(source, target):
+        replace(source, target)
+        calls.append(target)
+        if len(calls) == 2:
+            die()
+    os.replace = replace_then_die
+cli.main(["train", "--out", out, "--n-episodes", "1", "--checkpoint-every", "1", "--hours", "1"])
+"""
+
+
+@pytest.mark.parametrize("stage", ["model", "state", "cleanup"])
+def test_kill_in_the_middle_of_a_checkpoint_resumes_from_the_last_complete_one(tmp_path: Path, stage: str):
+    out = tmp_path / "run"
+    killed = subprocess.run([sys.executable, "-c", KILL_MID_SAVE, stage, str(out)], capture_output=True, text=True,
+                            timeout=600)  # fmt: skip
+    assert killed.returncode == -9, killed.stderr[-3000:]
+    state = json.loads((out / "state.json").read_text())  # whole, never torn
+    # before the replace the first checkpoint stands; after it, the second
+    complete = 2 if stage == "cleanup" else 1
+    assert state["model"] == f"model-{complete}.zip" and state["episodes"] == complete
+    model = REINFORCE.load(checkpoint_model_path(out))
+    assert model._n_updates == complete
+    if stage == "model":
+        assert (out / "model-2.zip").read_bytes().endswith(b"torn")
+
+    run("train", "--out", str(out), "--n-episodes", "1", "--checkpoint-every", "1", "--hours", "0.002")
+    state = json.loads((out / "state.json").read_text())
+    resumed = REINFORCE.load(checkpoint_model_path(out))
+    assert resumed._n_updates > complete and state["episodes"] - resumed._n_updates in (0, 1)  # as in the legacy test
+    assert [path.name for path in out.glob("model-*.zip")] == [state["model"]]  # stale and torn files are gone
+    with open(out / "episodes.csv") as file:
+        assert [int(row["episode"]) for row in csv.DictReader(file)] == list(range(1, state["episodes"] + 1))
+
+
+def test_progress_lines_help_and_plot_message(tmp_path: Path):
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "sb3_vpg.pong", "train", "--out", str(out), "--n-episodes", "1", "--hours", "0.002"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = [line for line in result.stdout.splitlines() if line.startswith("update ")]
+    assert len(lines) >= 2
+    fields = re.fullmatch(r"update (\d+) \| episodes (\d+) \| steps ([\d,]+) \| running reward (-?\d+\.\d\d) \| "
+                          r"([\d,]+) steps/s \| elapsed \d+:\d\d:\d\d", lines[0])  # fmt: skip
+    assert fields is not None, lines[0]
+    with open(out / "episodes.csv") as file:
+        first = next(csv.DictReader(file))
+    # update 1 came after the first episode: the line shows its steps and seed 000's running reward (= its score)
+    assert (fields[1], fields[2], fields[3].replace(",", "")) == ("1", "1", first["steps"])
+    assert float(fields[4]) == pytest.approx(float(first["score"]))
+
+    plotted = subprocess.run([sys.executable, "-m", "sb3_vpg.pong", "plot", "--out", str(out)], capture_output=True,
+                             text=True, timeout=600)  # fmt: skip
+    assert plotted.stdout.strip() == f"wrote {out / 'learning_curve.png'}"
+
+    train_help, plot_help = (
+        " ".join(subprocess.run([sys.executable, "-m", "sb3_vpg.pong", name, "--help"], capture_output=True, text=True,
+                                timeout=600).stdout.split())
+        for name in ("train", "plot")
+    )  # fmt: skip
+    for option, default in (("--hours", "1.0"), ("--checkpoint-every", "10"), ("--print-every", "1"), ("--n-episodes", "10")):
+        assert re.search(f"{option} [A-Z_]+ (?:(?! --).)*?\\(default: {default}\\)", train_help), option
+    assert "--out OUT run folder" in plot_help and plot_help.startswith("usage: python -m sb3_vpg.pong plot")
+
+
+def test_legacy_checkpoint_resumes(tmp_path: Path):
+    """A run checkpointed before state.json named its model file (checkpoint.zip, no env id) resumes."""
+    out = tmp_path / "run"
+    run("train", "--out", str(out), "--n-episodes", "1", "--hours", "0.001")
+    state = json.loads((out / "state.json").read_text())
+    (out / state.pop("model")).rename(out / "checkpoint.zip")
+    del state["env_id"]
+    (out / "state.json").write_text(json.dumps(state))
+    run("train", "--out", str(out), "--n-episodes", "1", "--hours", "0.001")
+    state = json.loads((out / "state.json").read_text())
+    assert state["env_id"] == "KarpathyPong-v0" and not (out / "checkpoint.zip").exists()
+    # one episode per update; the episode that ends on the step where the time runs out is logged, not trained on
+    assert state["episodes"] - REINFORCE.load(out / state["model"])._n_updates in (0, 1)

@@ -43,6 +43,16 @@ def test_old_imports_work_with_a_deprecation_warning(old_module, name, new_modul
     assert value is getattr(new_module, name)
 
 
+def test_numpy_actor_is_rollout_actor_with_a_warning():
+    from gymnasium import spaces
+
+    policy = policies.KarpathyPolicy(spaces.Box(-1, 1, (4,), np.int8), spaces.Discrete(2), lambda _: 1e-3)
+    with pytest.warns(DeprecationWarning, match=r"numpy_actor\(\) is now rollout_actor\(\)"):
+        actor = policy.numpy_actor()
+    assert isinstance(actor, policies.SparseNumpyActor)
+    np.testing.assert_array_equal(actor.hidden_weight_rows, policy.rollout_actor().hidden_weight_rows)
+
+
 def test_unknown_names_of_old_modules_are_still_errors():
     with pytest.raises(AttributeError, match="no attribute 'MlpPolicy2'"):
         importlib.import_module("sb3_vpg.reinforce.policies").MlpPolicy2  # noqa: B018

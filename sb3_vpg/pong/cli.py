@@ -220,7 +220,9 @@ def plot(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     defaults = argparse.ArgumentDefaultsHelpFormatter
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        "python -m sb3_vpg.pong", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     train_parser = commands.add_parser("train", help="train (or resume) a run", formatter_class=defaults)
     train_parser.add_argument("--out", required=True, help="run folder: checkpoint, state.json, episodes.csv")

@@ -1,5 +1,6 @@
 """Karpathy's "Pong from Pixels" policy (seed 000) as an SB3 policy."""
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -208,6 +209,11 @@ class KarpathyPolicy(ActorCriticPolicy):
         where :attr:`takes_sparse_features` is False.
         """
         return SparseNumpyActor(self) if self.device.type == "cpu" and self.takes_sparse_features else None
+
+    def numpy_actor(self) -> SparseNumpyActor | None:
+        """Deprecated name of :meth:`rollout_actor`."""
+        warnings.warn("KarpathyPolicy.numpy_actor() is now rollout_actor()", DeprecationWarning, stacklevel=2)
+        return self.rollout_actor()
 
     def predict_values(self, obs: PyTorchObs) -> th.Tensor:
         if self.value_net is None:
