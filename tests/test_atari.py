@@ -309,3 +309,21 @@ def test_vector_env_trains_with_reinforce():
     assert model._n_updates >= 1
     assert all(-21 <= info["r"] <= 21 for info in model.ep_info_buffer)
     env.close()
+
+
+@pytest.mark.parametrize(("env_id", "frameskips"), [("KarpathyPongClassic-v0", {2, 3, 4}), ("KarpathyPong-v0", {4})])
+def test_karpathy_env_settings(env_id, frameskips):
+    """KarpathyPongClassic-v0 is gym's Pong-v0 as Karpathy used it: every step repeats the action for a frameskip
+    drawn uniformly from 2-4, sticky actions 0.25; KarpathyPong-v0 keeps v5's fixed frameskip 4."""
+    env = gym.make(env_id)
+    env.reset(seed=0)
+    assert env.unwrapped.ale.getFloat("repeat_action_probability") == 0.25
+    assert env.observation_space == spaces.Box(-1, 1, (80, 80), np.int8) and env.action_space == spaces.Discrete(2)
+    frames = [0]
+    for _ in range(600):
+        _, _, terminated, truncated, info = env.step(env.action_space.sample())
+        assert not (terminated or truncated)
+        frames.append(info["episode_frame_number"])
+    skips, counts = np.unique(np.diff(frames), return_counts=True)
+    assert set(skips.tolist()) == frameskips
+    assert all(counts > 600 / len(skips) * 0.75)  # roughly uniform (each expected 200 of 600 for the classic env)

@@ -191,3 +191,37 @@ def test_legacy_checkpoint_resumes(tmp_path: Path):
     assert state["env_id"] == "KarpathyPong-v0" and not (out / "checkpoint.zip").exists()
     # one episode per update; the episode that ends on the step where the time runs out is logged, not trained on
     assert state["episodes"] - REINFORCE.load(out / state["model"])._n_updates in (0, 1)
+
+
+def test_play_and_record_a_saved_agent(tmp_path: Path):
+    """play: full games with seed 000's stochastic actions, each score and the mean, reproducible by seed;
+    record: a GIF of the end of the best game when none is won."""
+    out = tmp_path / "run"
+    run("train", "--out", str(out), "--n-episodes", "1", "--hours", "0.001")
+    model = str(checkpoint_model_path(out))
+    played = [
+        subprocess.run([sys.executable, "-m", "sb3_vpg.pong", "play", "--model", model, "--games", "2", "--seed", "3",
+                        "--env", "KarpathyPong-v0"], capture_output=True, text=True, timeout=600)
+        for _ in range(2)
+    ]  # fmt: skip
+    assert played[0].returncode == 0, played[0].stderr[-3000:]
+    assert played[0].stdout == played[1].stdout  # the same seed, the same games
+    lines = played[0].stdout.splitlines()
+    games = [re.fullmatch(r"game (\d): score ([+-]\d+) \((won|lost) (\d+)-(\d+)\)", line) for line in lines[:2]]
+    assert all(games), lines
+    for game in games:
+        agent, ai = int(game[4]), int(game[5])
+        assert int(game[2]) == agent - ai and 21 in (agent, ai) and (game[3] == "won") == (agent > ai)
+    mean = sum(int(game[2]) for game in games) / 2
+    assert lines[2] == f"mean score over 2 games: {mean:+.2f} (won {sum(game[3] == 'won' for game in games)} of 2)"
+
+    gif = tmp_path / "game.gif"
+    recorded = subprocess.run([sys.executable, "-m", "sb3_vpg.pong", "record", "--model", model, "--out", str(gif),
+                               "--tries", "1", "--seconds", "2", "--fps", "10", "--env", "KarpathyPong-v0"],
+                              capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert recorded.returncode == 0, recorded.stderr[-3000:]
+    from PIL import Image
+
+    with Image.open(gif) as image:
+        assert (image.n_frames, image.size) == (20, (160, 210))
+    assert "no game won in 1: its best game" in recorded.stdout or "a game it won" in recorded.stdout

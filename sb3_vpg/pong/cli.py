@@ -3,6 +3,8 @@ Long, resumable training of the Karpathy configuration on Karpathy Pong.
 
     python -m sb3_vpg.pong train --out runs/karpathy --hours 2     # resumes if runs/karpathy exists
     python -m sb3_vpg.pong plot --out runs/karpathy                # learning_curve.png from the CSV
+    python -m sb3_vpg.pong play --model agent.zip --games 20          # full games, each score and the mean
+    python -m sb3_vpg.pong record --model agent.zip --out game.gif    # the end of a game it wins
 
 A checkpoint is ``<out>/model-<update>.zip`` (model, optimizer state, step and update counters) plus
 ``<out>/state.json`` (which model file, episodes, running reward, wall seconds, env id), written every
@@ -17,17 +19,23 @@ import csv
 import json
 import os
 import time
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from sb3_vpg import REINFORCE, karpathy_kwargs
+from sb3_vpg.common.capabilities import rollout_actor
 from sb3_vpg.common.returns import running_reward
+from sb3_vpg.common.sparse import sparse_rows
 from sb3_vpg.pong.wrappers import KARPATHY_PONG_CLASSIC_ID, KARPATHY_PONG_ID
 
 CSV_FIELDS = ("episode", "steps", "wall_seconds", "score", "running_reward")
@@ -218,6 +226,87 @@ def plot(args: argparse.Namespace) -> None:
     print(f"wrote {path}")
 
 
+def load_agent(path: str) -> REINFORCE:
+    """A saved REINFORCE or VPG Pong agent (VPG is a REINFORCE with other defaults: the same acting code)."""
+    return REINFORCE.load(path, device="cpu")
+
+
+def stochastic_actions(model: REINFORCE) -> Callable[[np.ndarray], int]:
+    """
+    Seed 000's way of playing: each action sampled from the policy (UP with probability P(UP)), with torch's
+    global generator. Through the policy's rollout actor where it offers one (the same draws, far less overhead).
+    """
+    actor = rollout_actor(model.policy)  # a snapshot: the weights do not change while playing
+
+    def act(observation: np.ndarray) -> int:
+        if actor is not None:
+            actions, _ = actor.sample(sparse_rows(observation[np.newaxis]))
+            return int(actions[0])
+        action, _ = model.predict(observation, deterministic=False)
+        return int(action)
+
+    return act
+
+
+def play_game(env: gym.Env, act: Callable[[np.ndarray], int], seed: int | None = None,
+              on_step: Callable[[], None] | None = None) -> tuple[int, int]:  # fmt: skip
+    """One full game; the points won by the agent and by the built-in AI."""
+    observation, _ = env.reset(seed=seed)
+    points = [0, 0]
+    done = False
+    while not done:
+        observation, reward, terminated, truncated, _ = env.step(act(observation))
+        if reward != 0:
+            points[0 if float(reward) > 0 else 1] += 1
+        if on_step is not None:
+            on_step()
+        done = terminated or truncated
+    return points[0], points[1]
+
+
+def play(args: argparse.Namespace) -> None:
+    th.set_num_threads(1)
+    set_random_seed(args.seed)
+    act = stochastic_actions(load_agent(args.model))
+    env = gym.make(args.env)
+    scores = []
+    for game in range(1, args.games + 1):
+        agent, ai = play_game(env, act, seed=args.seed if game == 1 else None)
+        scores.append(agent - ai)
+        print(f"game {game}: score {agent - ai:+d} ({'won' if agent > ai else 'lost'} {agent}-{ai})", flush=True)
+    won = sum(score > 0 for score in scores)
+    print(f"mean score over {len(scores)} games: {np.mean(scores):+.2f} (won {won} of {len(scores)})")
+
+
+def record(args: argparse.Namespace) -> None:
+    """Play games until the agent wins one (or --tries games), then write the end of that game as a GIF."""
+    from PIL import Image
+
+    th.set_num_threads(1)
+    set_random_seed(args.seed)
+    act = stochastic_actions(load_agent(args.model))
+    env = gym.make(args.env, render_mode="rgb_array")
+    n_frames = int(args.seconds * args.fps)
+    best: tuple[int, list[np.ndarray]] | None = None
+    for game in range(1, args.tries + 1):
+        frames: deque[np.ndarray] = deque(maxlen=n_frames * args.every)  # the end of the game only
+
+        def keep_frame(frames: deque[np.ndarray] = frames) -> None:
+            frames.append(env.render())  # type: ignore[arg-type]
+
+        agent, ai = play_game(env, act, seed=args.seed if game == 1 else None, on_step=keep_frame)
+        print(f"game {game}: score {agent - ai:+d} ({'won' if agent > ai else 'lost'} {agent}-{ai})", flush=True)
+        if best is None or agent - ai > best[0]:
+            best = (agent - ai, list(frames)[:: args.every])
+        if agent > ai:
+            break
+    assert best is not None
+    images = [Image.fromarray(frame).quantize(colors=32) for frame in best[1]]
+    images[0].save(args.out, save_all=True, append_images=images[1:], duration=round(1000 / args.fps), loop=0)
+    what = "a game it won" if best[0] > 0 else f"no game won in {args.tries}: its best game"
+    print(f"wrote {args.out}: the last {len(images) / args.fps:.0f} s of {what} (score {best[0]:+d})")
+
+
 def main(argv: list[str] | None = None) -> None:
     defaults = argparse.ArgumentDefaultsHelpFormatter
     parser = argparse.ArgumentParser(
@@ -238,8 +327,22 @@ def main(argv: list[str] | None = None) -> None:
     train_parser.add_argument("--print-every", type=int, default=1, help="updates between progress lines")
     plot_parser = commands.add_parser("plot", help="draw <out>/learning_curve.png from episodes.csv", formatter_class=defaults)
     plot_parser.add_argument("--out", required=True, help="run folder")
+    play_parser = commands.add_parser("play", help="play full games with a saved agent, print each score and the mean",
+                                      formatter_class=defaults)  # fmt: skip
+    record_parser = commands.add_parser("record", help="record the end of a game the agent wins as a GIF",
+                                        formatter_class=defaults)  # fmt: skip
+    for game_parser in (play_parser, record_parser):
+        game_parser.add_argument("--model", required=True, help="a saved REINFORCE/VPG Pong agent (.zip)")
+        game_parser.add_argument("--env", choices=ENV_IDS, default=KARPATHY_PONG_CLASSIC_ID, help="env to play on")
+        game_parser.add_argument("--seed", type=int, default=0, help="seed of the env and of the action sampling")
+    play_parser.add_argument("--games", type=int, default=20, help="full games (to 21 points) to play")
+    record_parser.add_argument("--out", required=True, help="GIF file to write")
+    record_parser.add_argument("--tries", type=int, default=10, help="games to play at most until one is won")
+    record_parser.add_argument("--seconds", type=float, default=20.0, help="length of the GIF (the end of the game)")
+    record_parser.add_argument("--fps", type=float, default=15.0, help="GIF frames per second")
+    record_parser.add_argument("--every", type=int, default=2, help="keep every N-th agent step as a frame")
     args = parser.parse_args(argv)
-    train(args) if args.command == "train" else plot(args)
+    {"train": train, "plot": plot, "play": play, "record": record}[args.command](args)
 
 
 if __name__ == "__main__":
