@@ -225,3 +225,25 @@ def test_play_and_record_a_saved_agent(tmp_path: Path):
     with Image.open(gif) as image:
         assert (image.n_frames, image.size) == (20, (160, 210))
     assert "no game won in 1: its best game" in recorded.stdout or "a game it won" in recorded.stdout
+
+
+def test_long_run_report_finds_first_passes(tmp_path: Path):
+    """benchmarks/pong_long_runs.py on a synthetic run: the first episode above each threshold, or 'not yet'."""
+    folder = tmp_path / "run"
+    folder.mkdir()
+    running = [-21.0, -15.0, -14.5, -16.0, -9.0, -5.0, -4.99]  # -15 itself does not pass -15
+    with open(folder / "episodes.csv", "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(("episode", "steps", "wall_seconds", "score", "running_reward"))
+        writer.writerows((i + 1, 1000 * (i + 1), 360.0 * (i + 1), -21, value) for i, value in enumerate(running))
+    (folder / "state.json").write_text(json.dumps({"env_id": "KarpathyPongClassic-v0"}))
+    script = Path(__file__).parents[1] / "benchmarks" / "pong_long_runs.py"
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, str(script), "--run", f"a={folder}", "--run", f"b={folder}=Other-v0",
+                             "--out", str(out)], capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = (out / "long_runs.md").read_text()
+    expected = "| 7 | 7,000 | 0.70 | -4.99 | -4.99 | 3 / 3,000 / 0.30 | 5 / 5,000 / 0.50 | 7 / 7,000 / 0.70 | not yet |"
+    assert f"| a | KarpathyPongClassic-v0 {expected}" in table and f"| b | Other-v0 {expected}" in table
+    assert (out / "a" / "episodes.csv").read_text() == (folder / "episodes.csv").read_text()
+    assert (out / "long_runs.png").stat().st_size > 10_000
