@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch as th
 
 from sb3_vpg import REINFORCE
 from sb3_vpg.pong.cli import checkpoint_model_path
@@ -214,6 +215,22 @@ def test_play_and_record_a_saved_agent(tmp_path: Path):
         assert int(game[2]) == agent - ai and 21 in (agent, ai) and (game[3] == "won") == (agent > ai)
     mean = sum(int(game[2]) for game in games) / 2
     assert lines[2] == f"mean score over 2 games: {mean:+.2f} (won {sum(game[3] == 'won' for game in games)} of 2)"
+
+    exported = tmp_path / "agent.zip"
+    result = subprocess.run([sys.executable, "-m", "sb3_vpg.pong", "export", "--model", model, "--out", str(exported)],
+                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    original, agent = REINFORCE.load(model), REINFORCE.load(exported)
+    assert agent.policy.optimizer.state_dict()["state"] == {} and original.policy.optimizer.state_dict()["state"]
+    assert type(agent.policy.optimizer) is th.optim.RMSprop
+    assert agent.policy.optimizer.defaults == original.policy.optimizer.defaults
+    assert (agent.num_timesteps, agent._n_updates) == (original.num_timesteps, original._n_updates)
+    assert exported.stat().st_size < 0.6 * Path(model).stat().st_size
+    for a, b in zip(agent.policy.parameters(), original.policy.parameters(), strict=True):
+        assert th.equal(a, b)
+    replay = ["play", "--model", str(exported), "--games", "2", "--seed", "3", "--env", "KarpathyPong-v0"]
+    replayed = subprocess.run([sys.executable, "-m", "sb3_vpg.pong", *replay], capture_output=True, text=True, timeout=600)
+    assert replayed.stdout == played[0].stdout  # the same weights play the same games
 
     gif = tmp_path / "game.gif"
     recorded = subprocess.run([sys.executable, "-m", "sb3_vpg.pong", "record", "--model", model, "--out", str(gif),

@@ -5,6 +5,7 @@ Long, resumable training of the Karpathy configuration on Karpathy Pong.
     python -m sb3_vpg.pong plot --out runs/karpathy                # learning_curve.png from the CSV
     python -m sb3_vpg.pong play --model agent.zip --games 20          # full games, each score and the mean
     python -m sb3_vpg.pong record --model agent.zip --out game.gif    # the end of a game it wins
+    python -m sb3_vpg.pong export --model runs/karpathy/model-800.zip --out agent.zip   # weights only
 
 A checkpoint is ``<out>/model-<update>.zip`` (model, optimizer state, step and update counters) plus
 ``<out>/state.json`` (which model file, episodes, running reward, wall seconds, env id), written every
@@ -307,6 +308,20 @@ def record(args: argparse.Namespace) -> None:
     print(f"wrote {args.out}: the last {len(images) / args.fps:.0f} s of {what} (score {best[0]:+d})")
 
 
+def export(args: argparse.Namespace) -> None:
+    """
+    Write a saved agent without its optimizer state (RMSProp's running averages are as large as the weights): the
+    policy weights, its settings and counters, and a fresh optimizer of the same kind. ``REINFORCE.load`` reads it
+    as any saved model; training it further starts the optimizer afresh.
+    """
+    model = load_agent(args.model)
+    optimizer = model.policy.optimizer
+    model.policy.optimizer = type(optimizer)(model.policy.parameters(), **optimizer.defaults)
+    model.save(args.out)
+    print(f"wrote {args.out} ({Path(args.out).stat().st_size / 1e6:.1f} MB; {args.model}: "
+          f"{Path(args.model).stat().st_size / 1e6:.1f} MB)")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> None:
     defaults = argparse.ArgumentDefaultsHelpFormatter
     parser = argparse.ArgumentParser(
@@ -341,8 +356,12 @@ def main(argv: list[str] | None = None) -> None:
     record_parser.add_argument("--seconds", type=float, default=20.0, help="length of the GIF (the end of the game)")
     record_parser.add_argument("--fps", type=float, default=15.0, help="GIF frames per second")
     record_parser.add_argument("--every", type=int, default=2, help="keep every N-th agent step as a frame")
+    export_parser = commands.add_parser("export", help="a saved agent without its optimizer state (policy weights only)",
+                                        formatter_class=defaults)  # fmt: skip
+    export_parser.add_argument("--model", required=True, help="a saved REINFORCE/VPG Pong agent or checkpoint (.zip)")
+    export_parser.add_argument("--out", required=True, help="the .zip to write")
     args = parser.parse_args(argv)
-    {"train": train, "plot": plot, "play": play, "record": record}[args.command](args)
+    {"train": train, "plot": plot, "play": play, "record": record, "export": export}[args.command](args)
 
 
 if __name__ == "__main__":
