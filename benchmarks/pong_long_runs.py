@@ -7,7 +7,8 @@ curves against episodes and against wall-clock hours.
     python benchmarks/pong_long_runs.py --run classic-seed1=runs/classic_seed1 --run classic-seed2=runs/classic_seed2 \
         --run v5-seed0=benchmarks/results/karpathy_pong/v5-seed0=KarpathyPong-v0
 
-A run is ``LABEL=FOLDER`` (its env id read from ``FOLDER/state.json``) or ``LABEL=FOLDER=ENV_ID``.
+A run is ``LABEL=FOLDER`` (its env id read from ``FOLDER/state.json``) or ``LABEL=FOLDER=ENV_ID``. Episodes after
+the run's last checkpoint are left out: a resumed run replays them.
 
 Writes ``<out>/long_runs.md``, ``<out>/long_runs.png`` and ``<out>/<label>/episodes.csv``
 (default ``<out>``: ``benchmarks/results/karpathy_pong``).
@@ -16,7 +17,6 @@ Writes ``<out>/long_runs.md``, ``<out>/long_runs.png`` and ``<out>/<label>/episo
 import argparse
 import csv
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,11 +34,24 @@ class Run:
     running_reward: list[float]
 
 
-def read_run(label: str, folder: Path, env_id: str | None = None) -> Run:
+def copy_up_to_checkpoint(run_folder: Path, out: Path) -> None:
+    """Copy the run's episodes.csv to ``out``, up to its last checkpoint (where a resumed run goes on from)."""
+    with open(run_folder / "episodes.csv") as file:
+        rows = list(csv.reader(file))
+    if (run_folder / "state.json").exists():
+        checkpointed = json.loads((run_folder / "state.json").read_text())["episodes"]
+        rows = rows[:1] + [row for row in rows[1:] if int(row[0]) <= checkpointed]
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "episodes.csv", "w", newline="") as file:
+        csv.writer(file).writerows(rows)
+
+
+def read_run(label: str, folder: Path, env_id: str | Path) -> Run:
+    """A run's episodes.csv in ``folder``; ``env_id`` or the run folder whose state.json names it."""
     with open(folder / "episodes.csv") as file:
         rows = list(csv.DictReader(file))
-    if env_id is None:
-        env_id = json.loads((folder / "state.json").read_text()).get("env_id", "KarpathyPong-v0")
+    if isinstance(env_id, Path):
+        env_id = json.loads((env_id / "state.json").read_text()).get("env_id", "KarpathyPong-v0")
     return Run(
         label,
         env_id,
@@ -111,10 +124,8 @@ def main() -> None:
     runs = []
     for spec in args.run:
         label, folder, *env_id = spec.split("=")
-        (out / label).mkdir(parents=True, exist_ok=True)
-        if (Path(folder) / "episodes.csv").resolve() != (out / label / "episodes.csv").resolve():
-            shutil.copyfile(Path(folder) / "episodes.csv", out / label / "episodes.csv")
-        runs.append(read_run(label, Path(folder), env_id[0] if env_id else None))
+        copy_up_to_checkpoint(Path(folder), out / label)
+        runs.append(read_run(label, out / label, env_id[0] if env_id else Path(folder)))
     (out / "long_runs.md").write_text(markdown(runs))
     plot(runs, out / "long_runs.png")
     print((out / "long_runs.md").read_text())

@@ -5,6 +5,7 @@ import csv
 import itertools
 import json
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -253,7 +254,10 @@ def test_long_run_report_finds_first_passes(tmp_path: Path):
         writer = csv.writer(file)
         writer.writerow(("episode", "steps", "wall_seconds", "score", "running_reward"))
         writer.writerows((i + 1, 1000 * (i + 1), 360.0 * (i + 1), -21, value) for i, value in enumerate(running))
-    (folder / "state.json").write_text(json.dumps({"env_id": "KarpathyPongClassic-v0"}))
+    # one more episode after the last checkpoint: left out of the report
+    with open(folder / "episodes.csv", "a", newline="") as file:
+        csv.writer(file).writerow((8, 8000, 2880.0, 21, 5.0))
+    (folder / "state.json").write_text(json.dumps({"env_id": "KarpathyPongClassic-v0", "episodes": 7}))
     script = Path(__file__).parents[1] / "benchmarks" / "pong_long_runs.py"
     out = tmp_path / "out"
     result = subprocess.run([sys.executable, str(script), "--run", f"a={folder}", "--run", f"b={folder}=Other-v0",
@@ -262,5 +266,23 @@ def test_long_run_report_finds_first_passes(tmp_path: Path):
     table = (out / "long_runs.md").read_text()
     expected = "| 7 | 7,000 | 0.70 | -4.99 | -4.99 | 3 / 3,000 / 0.30 | 5 / 5,000 / 0.50 | 7 / 7,000 / 0.70 | not yet |"
     assert f"| a | KarpathyPongClassic-v0 {expected}" in table and f"| b | Other-v0 {expected}" in table
-    assert (out / "a" / "episodes.csv").read_text() == (folder / "episodes.csv").read_text()
+    assert (out / "a" / "episodes.csv").read_text().splitlines() == (folder / "episodes.csv").read_text().splitlines()[:-1]
     assert (out / "long_runs.png").stat().st_size > 10_000
+
+
+def test_sigterm_stops_with_a_final_checkpoint(tmp_path: Path):
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "sb3_vpg.pong", "train", "--out", str(out), "--n-episodes", "1", "--hours", "1"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("update 2 "):  # two updates done, no checkpoint yet (every 10)
+            break
+    process.send_signal(signal.SIGTERM)
+    stdout, _ = process.communicate(timeout=600)
+    assert process.returncode == 0
+    assert stdout.rstrip().endswith(f"stopped; checkpoint in {out}")
+    state = json.loads((out / "state.json").read_text())
+    with open(out / "episodes.csv") as file:
+        assert len(list(csv.DictReader(file))) == state["episodes"] >= 2
+    assert REINFORCE.load(checkpoint_model_path(out))._n_updates >= 2

@@ -10,7 +10,8 @@ Long, resumable training of the Karpathy configuration on Karpathy Pong.
 A checkpoint is ``<out>/model-<update>.zip`` (model, optimizer state, step and update counters) plus
 ``<out>/state.json`` (which model file, episodes, running reward, wall seconds, env id), written every
 ``--checkpoint-every`` updates and at the end. ``state.json`` is replaced atomically after its model file is
-complete, so a run killed at any moment resumes from the last complete checkpoint. ``<out>/episodes.csv`` gets
+complete, so a run killed at any moment resumes from the last complete checkpoint; SIGTERM (``kill <pid>``) stops
+it at the next step with a final checkpoint. ``<out>/episodes.csv`` gets
 one row per finished episode: episode, steps, wall_seconds, score, running_reward (seed 000's
 ``running_reward = 0.99 * running_reward + 0.01 * reward_sum``).
 """
@@ -19,6 +20,7 @@ import argparse
 import csv
 import json
 import os
+import signal
 import time
 from collections import deque
 from collections.abc import Callable
@@ -116,6 +118,11 @@ class ProgressLog(BaseCallback):
         self.updates_at_print = 0
         self.steps_at_print = 0
         self.time_at_print = self.session_start
+        self.stop_requested = False
+
+    def request_stop(self, *_: Any) -> None:
+        """Stop at the next step, then checkpoint as at the end of the budget (the SIGTERM handler)."""
+        self.stop_requested = True
 
     def _on_training_start(self) -> None:
         self.updates_at_checkpoint = self.updates_at_print = self.model._n_updates
@@ -136,7 +143,7 @@ class ProgressLog(BaseCallback):
         if rows:
             with open(self.out / "episodes.csv", "a", newline="") as file:
                 csv.writer(file).writerows(rows)
-        return time.monotonic() < self.deadline
+        return time.monotonic() < self.deadline and not self.stop_requested
 
     def _on_rollout_start(self) -> None:
         # After the previous update: a checkpoint here holds the model that the next rollout uses.
@@ -194,6 +201,7 @@ def train(args: argparse.Namespace) -> None:
         with open(out / "episodes.csv", "w", newline="") as file:
             csv.writer(file).writerow(CSV_FIELDS)
     log = ProgressLog(out, state, args.checkpoint_every, args.hours * 3600, args.print_every)
+    signal.signal(signal.SIGTERM, log.request_stop)  # `kill <pid>`: stop cleanly with a final checkpoint
     model.learn(args.max_steps, callback=log, reset_num_timesteps=False, log_interval=None)  # type: ignore[arg-type]
     log.save()
     env.close()
