@@ -286,3 +286,29 @@ def test_sigterm_stops_with_a_final_checkpoint(tmp_path: Path):
     with open(out / "episodes.csv") as file:
         assert len(list(csv.DictReader(file))) == state["episodes"] >= 2
     assert REINFORCE.load(checkpoint_model_path(out))._n_updates >= 2
+
+
+def test_fast_preset_is_karpathys_agent_with_another_training():
+    from sb3_vpg import karpathy_kwargs
+    from sb3_vpg.pong import fast_karpathy_kwargs
+
+    fast, exact = fast_karpathy_kwargs(), karpathy_kwargs()
+    # the same agent (input, 200 ReLU units without biases, one Bernoulli logit) and returns; lr 10x
+    assert {key for key in fast if fast[key] != exact[key]} == {"learning_rate"}
+    assert fast["learning_rate"] == 1e-3 and fast_karpathy_kwargs(learning_rate=5e-4)["learning_rate"] == 5e-4
+
+
+def test_fast_preset_run_keeps_its_envs_across_a_resume(tmp_path: Path):
+    out = tmp_path / "run"
+    run("train", "--out", str(out), "--config", "fast", "--n-episodes", "2", "--hours", "0.002", "--seed", "5")
+    state = json.loads((out / "state.json").read_text())
+    assert {key: state[key] for key in ("config", "n_envs", "vector_env", "seed", "env_id")} == {
+        "config": "fast", "n_envs": 4, "vector_env": True, "seed": 5, "env_id": "KarpathyPong-v0"}  # fmt: skip
+    model = REINFORCE.load(checkpoint_model_path(out))
+    assert model.n_envs == 4 and model.learning_rate == 1e-3 and model._n_updates >= 1
+    run("train", "--out", str(out), "--n-episodes", "2", "--hours", "0.002")  # no --config, no --n-envs
+    resumed = REINFORCE.load(checkpoint_model_path(out))
+    assert resumed.n_envs == 4 and resumed._n_updates > model._n_updates
+    result = subprocess.run([sys.executable, "-m", "sb3_vpg.pong", "train", "--out", str(out), "--config", "karpathy"],
+                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert result.returncode == 1 and "--config karpathy: the run in" in result.stderr and "has config fast" in result.stderr

@@ -177,6 +177,23 @@ def test_zoo_karpathy_entry_is_the_karpathy_configuration():
     assert entry == karpathy_kwargs()
 
 
+def test_zoo_fast_pong_module_is_the_fast_preset(tmp_path):
+    pytest.importorskip("ale_py")
+    from sb3_vpg.zoo_configs.karpathy_pong_fast import hyperparams
+
+    from sb3_vpg.pong.configs import FAST_N_ENVS, fast_karpathy_kwargs
+
+    assert hyperparams["KarpathyPong-v0"] == {"n_envs": FAST_N_ENVS, "n_timesteps": 20_000_000, **fast_karpathy_kwargs()}
+    train = zoo("train", "--algo", "reinforce", "--env", "KarpathyPong-v0", "-conf", "sb3_vpg.zoo_configs.karpathy_pong_fast",
+                "-f", "logs", "-n", "300", "-params", "n_episodes:1", "--eval-freq", "-1", "--num-threads", "1",
+                cwd=tmp_path)  # fmt: skip
+    assert train.returncode == 0, train.stderr[-3000:]
+    from sb3_vpg import REINFORCE
+
+    model = REINFORCE.load(tmp_path / "logs" / "reinforce" / "KarpathyPong-v0_1" / "KarpathyPong-v0.zip")
+    assert model.n_envs == FAST_N_ENVS and model.lr_schedule(1.0) == 1e-3 and model._n_updates == 1
+
+
 def test_pong_smoke_run_with_our_id(tmp_path):
     pytest.importorskip("ale_py")
     train = zoo("train", "--algo", "reinforce", "--env", "KarpathyPong-v0", "-f", "logs", "-n", "300", "-params",

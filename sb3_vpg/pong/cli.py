@@ -1,5 +1,5 @@
 """
-Long, resumable training of the Karpathy configuration on Karpathy Pong.
+Long, resumable training of the Karpathy configuration (or the fast preset, ``--config fast``) on Karpathy Pong.
 
     python -m sb3_vpg.pong train --out runs/karpathy --hours 2     # resumes if runs/karpathy exists
     python -m sb3_vpg.pong plot --out runs/karpathy                # learning_curve.png from the CSV
@@ -35,10 +35,11 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
-from sb3_vpg import REINFORCE, karpathy_kwargs
+from sb3_vpg import REINFORCE
 from sb3_vpg.common.capabilities import rollout_actor
 from sb3_vpg.common.returns import running_reward
 from sb3_vpg.common.sparse import sparse_rows
+from sb3_vpg.pong.configs import CONFIGS, FAST_N_ENVS
 from sb3_vpg.pong.wrappers import KARPATHY_PONG_CLASSIC_ID, KARPATHY_PONG_ID
 
 CSV_FIELDS = ("episode", "steps", "wall_seconds", "score", "running_reward")
@@ -178,13 +179,19 @@ def train(args: argparse.Namespace) -> None:
     model_path = checkpoint_model_path(out)
     if model_path is not None:
         state = json.loads((out / STATE_FILE).read_text())
-        state.setdefault("env_id", KARPATHY_PONG_ID)  # runs from before the env was recorded
-        if args.env is not None and args.env != state["env_id"]:
-            raise ValueError(f"--env {args.env}: the run in {out} trains on {state['env_id']}")
-        env = make_env(args.n_envs, args.seed, args.vector_env, state["env_id"])
+        # what a new run records (older runs lack some: their defaults then, or what this command line says)
+        recorded = {"env_id": KARPATHY_PONG_ID, "config": "karpathy", "n_envs": 1, "vector_env": False, "seed": args.seed}
+        for key, value in recorded.items():
+            state.setdefault(key, value)
+        for option, key in (("env", "env_id"), ("config", "config")):
+            if getattr(args, option) is not None and getattr(args, option) != state[key]:
+                raise ValueError(f"--{option} {getattr(args, option)}: the run in {out} has {key} {state[key]}")
+        state["n_envs"], state["vector_env"] = args.n_envs or state["n_envs"], args.vector_env or state["vector_env"]
+        # fresh env random streams after every resume, reproducible from the run's seed
+        env = make_env(state["n_envs"], state["seed"] + state["episodes"], state["vector_env"], state["env_id"])
         model = REINFORCE.load(model_path, env=env)
-        print(f"resuming {state['env_id']} at {model.num_timesteps:,} steps, episode {state['episodes']:,}, "
-              f"update {model._n_updates:,}", flush=True)  # fmt: skip
+        print(f"resuming {state['env_id']} ({state['config']}) at {model.num_timesteps:,} steps, episode "
+              f"{state['episodes']:,}, update {model._n_updates:,}", flush=True)  # fmt: skip
         # Drop CSV rows of episodes that ended after the checkpoint: they are replayed from the checkpoint.
         with open(out / "episodes.csv") as file:
             rows = [row for row in csv.reader(file)][1:]
@@ -193,11 +200,16 @@ def train(args: argparse.Namespace) -> None:
             writer.writerow(CSV_FIELDS)
             writer.writerows(row for row in rows if int(row[0]) <= state["episodes"])
     else:
-        env_id = args.env or KARPATHY_PONG_ID
-        state = {"episodes": 0, "running_reward": None, "wall_seconds": 0.0, "env_id": env_id}
-        env = make_env(args.n_envs, args.seed, args.vector_env, env_id)
-        model = REINFORCE(env=env, seed=args.seed, verbose=0, **karpathy_kwargs(n_episodes=args.n_episodes))
-        print(f"new run on {env_id} in {out}", flush=True)
+        env_id, config = args.env or KARPATHY_PONG_ID, args.config or "karpathy"
+        n_envs, vector_env = args.n_envs or 1, args.vector_env
+        if config == "fast" and args.n_envs is None:  # its games on ale-py's threads where the env allows
+            n_envs, vector_env = FAST_N_ENVS, vector_env or env_id == KARPATHY_PONG_ID
+        state = {"episodes": 0, "running_reward": None, "wall_seconds": 0.0, "env_id": env_id, "config": config,
+                 "n_envs": n_envs, "vector_env": vector_env, "seed": args.seed}  # fmt: skip
+        env = make_env(n_envs, args.seed, vector_env, env_id)
+        kwargs = CONFIGS[config]() if args.n_episodes is None else CONFIGS[config](n_episodes=args.n_episodes)
+        model = REINFORCE(env=env, seed=args.seed, verbose=0, **kwargs)
+        print(f"new run on {env_id} ({config}, {n_envs} game{'s' * (n_envs > 1)}) in {out}", flush=True)
         with open(out / "episodes.csv", "w", newline="") as file:
             csv.writer(file).writerow(CSV_FIELDS)
     log = ProgressLog(out, state, args.checkpoint_every, args.hours * 3600, args.print_every)
@@ -218,13 +230,14 @@ def plot(args: argparse.Namespace) -> None:
     out = Path(args.out)
     with open(out / "episodes.csv") as file:
         rows = list(csv.DictReader(file))
-    env_id = json.loads((out / STATE_FILE).read_text()).get("env_id", KARPATHY_PONG_ID) if (out / STATE_FILE).exists() else ""
+    state = json.loads((out / STATE_FILE).read_text()) if (out / STATE_FILE).exists() else {}
+    env_id, config = state.get("env_id", KARPATHY_PONG_ID), state.get("config", "karpathy")
     episodes = [int(row["episode"]) for row in rows]
     fig, ax = plt.subplots(figsize=(8, 4))
     ax.plot(episodes, [float(row["score"]) for row in rows], ".", markersize=2, alpha=0.3, label="episode score")
     ax.plot(episodes, [float(row["running_reward"]) for row in rows], label="running reward (0.99)")
     hours = float(rows[-1]["wall_seconds"]) / 3600 if rows else 0.0
-    ax.set_title(f"Karpathy configuration on {env_id}: {len(rows)} episodes, {hours:.1f} h")
+    ax.set_title(f"{config} configuration on {env_id}: {len(rows)} episodes, {hours:.1f} h")
     ax.set_xlabel("episode")
     ax.set_ylabel("game score (-21..21)")
     ax.axhline(0, color="grey", linestyle=":")
@@ -342,10 +355,14 @@ def main(argv: list[str] | None = None) -> None:
     train_parser.add_argument("--env", choices=ENV_IDS, default=None, help=env_help)
     train_parser.add_argument("--hours", type=float, default=1.0, help="wall-clock budget of this session")
     train_parser.add_argument("--max-steps", type=int, default=10**9, help="total agent-step budget over all sessions")
-    train_parser.add_argument("--n-envs", type=int, default=1, help="games played at once")
-    train_parser.add_argument("--n-episodes", type=int, default=10, help="episodes per update (seed 000: 10)")
+    config_help = "a new run's: karpathy_kwargs() (seed 000 exactly; if not given) or fast_karpathy_kwargs()"
+    train_parser.add_argument("--config", choices=tuple(CONFIGS), default=None, help=config_help)
+    n_envs_help = f"games played at once (default 1; {FAST_N_ENVS} on KarpathyPongVecEnv with --config fast)"
+    train_parser.add_argument("--n-envs", type=int, default=None, help=n_envs_help)
+    train_parser.add_argument("--n-episodes", type=int, default=None, help="episodes per update (default: the config's, 10)")
     train_parser.add_argument("--vector-env", action="store_true", help="KarpathyPongVecEnv instead of Dummy/SubprocVecEnv")
-    train_parser.add_argument("--seed", type=int, default=0, help="seed of a new run (envs get seed, seed + 1, ...)")
+    seed_help = "seed of a new run (its envs get seed, seed + 1, ...; after a resume seed + episodes, ...)"
+    train_parser.add_argument("--seed", type=int, default=0, help=seed_help)
     train_parser.add_argument("--checkpoint-every", type=int, default=10, help="updates between checkpoints")
     train_parser.add_argument("--print-every", type=int, default=1, help="updates between progress lines")
     plot_parser = commands.add_parser("plot", help="draw <out>/learning_curve.png from episodes.csv", formatter_class=defaults)
