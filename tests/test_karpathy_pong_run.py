@@ -312,3 +312,27 @@ def test_fast_preset_run_keeps_its_envs_across_a_resume(tmp_path: Path):
     result = subprocess.run([sys.executable, "-m", "sb3_vpg.pong", "train", "--out", str(out), "--config", "karpathy"],
                             capture_output=True, text=True, timeout=600)  # fmt: skip
     assert result.returncode == 1 and "--config karpathy: the run in" in result.stderr and "has config fast" in result.stderr
+
+
+def test_fast_preset_report(tmp_path: Path):
+    """benchmarks/pong_fast_preset.py --report-only on two synthetic 1-hour runs: values at 15/30/60 minutes,
+    minutes to -10/-5/0, and their medians (a seed that never got there counts as later than all)."""
+    running = {0: [-20.0, -12.0, -9.0, -4.0, 0.5], 1: [-20.0, -15.0, -11.0, -9.5, -6.0]}  # at 12, 24, 36, 48, 60 min
+    for seed, values in running.items():
+        folder = tmp_path / "runs" / f"seed{seed}"
+        folder.mkdir(parents=True)
+        with open(folder / "episodes.csv", "w", newline="") as file:
+            writer = csv.writer(file)
+            writer.writerow(("episode", "steps", "wall_seconds", "score", "running_reward"))
+            writer.writerows((i + 1, 10_000 * (i + 1), 720.0 * (i + 1), 0, value) for i, value in enumerate(values))
+        (folder / "state.json").write_text(json.dumps({"env_id": "KarpathyPong-v0", "episodes": 5, "wall_seconds": 3600.0}))
+    script = Path(__file__).parents[1] / "benchmarks" / "pong_fast_preset.py"
+    out = tmp_path / "out"
+    command = [sys.executable, str(script), "--seeds", "0", "1", "--report-only", "--runs", str(tmp_path / "runs")]
+    result = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = (out / "fast_preset.md").read_text()
+    assert "| seed0 | 5 | 50,000 | 1.00 | -20.00 | -12.00 | 0.50 | 36 | 48 | 60 |" in table
+    assert "| seed1 | 5 | 50,000 | 1.00 | -20.00 | -15.00 | -6.00 | 48 | not reached | not reached |" in table
+    assert "| median of 2 | | | | -20.00 | -13.50 | -2.75 | 42 | not reached | not reached |" in table
+    assert (out / "seed1" / "episodes.csv").exists() and (out / "fast_preset.png").stat().st_size > 10_000
