@@ -175,7 +175,9 @@ def test_progress_lines_help_and_plot_message(tmp_path: Path):
                                 timeout=600).stdout.split())
         for name in ("train", "plot")
     )  # fmt: skip
-    for option, default in (("--hours", "1.0"), ("--checkpoint-every", "10"), ("--print-every", "1"), ("--n-episodes", "10")):
+    assert "--n-episodes N_EPISODES episodes per update (default: the config's: 10) --vector-env" in train_help
+    assert "(default: None)" not in train_help  # options without a default say what happens without them
+    for option, default in (("--hours", "1.0"), ("--checkpoint-every", "10"), ("--print-every", "1"), ("--seed", "0")):
         assert re.search(f"{option} [A-Z_]+ (?:(?! --).)*?\\(default: {default}\\)", train_help), option
     assert "--out OUT run folder" in plot_help and plot_help.startswith("usage: python -m sb3_vpg.pong plot")
 

@@ -343,8 +343,15 @@ def export(args: argparse.Namespace) -> None:
           f"{Path(args.model).stat().st_size / 1e6:.1f} MB)")  # fmt: skip
 
 
+class _ShowDefaults(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except None (those options say in their help what happens without them)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        return action.help if action.default is None else super()._get_help_string(action)
+
+
 def main(argv: list[str] | None = None) -> None:
-    defaults = argparse.ArgumentDefaultsHelpFormatter
+    defaults = _ShowDefaults
     parser = argparse.ArgumentParser(
         "python -m sb3_vpg.pong", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -359,7 +366,7 @@ def main(argv: list[str] | None = None) -> None:
     train_parser.add_argument("--config", choices=tuple(CONFIGS), default=None, help=config_help)
     n_envs_help = f"games played at once (default 1; {FAST_N_ENVS} on KarpathyPongVecEnv with --config fast)"
     train_parser.add_argument("--n-envs", type=int, default=None, help=n_envs_help)
-    train_parser.add_argument("--n-episodes", type=int, default=None, help="episodes per update (default: the config's, 10)")
+    train_parser.add_argument("--n-episodes", type=int, default=None, help="episodes per update (default: the config's: 10)")
     train_parser.add_argument("--vector-env", action="store_true", help="KarpathyPongVecEnv instead of Dummy/SubprocVecEnv")
     seed_help = "seed of a new run (its envs get seed, seed + 1, ...; after a resume seed + episodes, ...)"
     train_parser.add_argument("--seed", type=int, default=0, help=seed_help)

@@ -1,0 +1,47 @@
+"""
+Pilot runs that chose the fast Pong preset: candidate configurations of Karpathy's agent side by side, each on
+its own ``KarpathyPongVecEnv``, logged like the long runs (``episodes.csv`` with seed 000's running reward).
+Compare them at equal agent steps and episodes; wall-clock figures depend on what else shared the machine.
+
+    python benchmarks/pong_fast_pilots.py A-lr1e-3 0 2 0.75 &    # candidate, seed, games, hours
+    python benchmarks/pong_fast_pilots.py C-lr1e-3-4episodes 0 2 0.75 &
+
+Writes ``benchmarks/results/pong_fast/pilots/<candidate>_seed<N>/episodes.csv``.
+"""
+
+import sys
+from pathlib import Path
+
+import torch as th
+
+from sb3_vpg import REINFORCE, karpathy_kwargs
+from sb3_vpg.pong.cli import CSV_FIELDS, ProgressLog, make_env
+
+CANDIDATES = {
+    "A-lr1e-3": lambda: karpathy_kwargs(learning_rate=1e-3),
+    "B-lr1e-3-baseline": lambda: karpathy_kwargs(
+        learning_rate=1e-3,
+        use_baseline=True,
+        normalize_advantage="batch",
+        vf_coef=0.5,
+        policy_kwargs={**karpathy_kwargs()["policy_kwargs"], "value_head": True},
+    ),
+    "C-lr1e-3-4episodes": lambda: karpathy_kwargs(learning_rate=1e-3, n_episodes=4),
+}
+
+
+def main() -> None:
+    name, seed, n_envs, hours = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+    th.set_num_threads(1)
+    out = Path(__file__).parent / "results" / "pong_fast" / "pilots" / f"{name}_seed{seed}"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "episodes.csv").write_text(",".join(CSV_FIELDS) + "\n")
+    model = REINFORCE(env=make_env(n_envs, seed, vector_env=True), seed=seed, **CANDIDATES[name]())
+    state = {"episodes": 0, "running_reward": None, "wall_seconds": 0.0, "env_id": "KarpathyPong-v0"}
+    log = ProgressLog(out, state, checkpoint_every=10**9, seconds=hours * 3600, print_every=10)  # no checkpoints
+    model.learn(10**9, callback=log, log_interval=None)
+    log.print_progress()
+
+
+if __name__ == "__main__":
+    main()
