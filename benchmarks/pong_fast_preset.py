@@ -43,9 +43,10 @@ def train(seed: int, folder: Path, hours: float) -> None:
     subprocess.run(command, check=True)
 
 
-def running_reward_at(run: Run, minutes: float) -> float | None:
-    """The running reward after the last episode that ended within ``minutes`` (None if the run is shorter)."""
-    if not run.hours or run.hours[-1] * 60 < minutes:
+def running_reward_at(run: Run, minutes: float, run_minutes: float) -> float | None:
+    """The running reward after the last episode that ended within ``minutes`` of a run that lasted
+    ``run_minutes`` (its checkpoint's wall clock); None if the run is shorter."""
+    if not run.hours or run_minutes < minutes:
         return None
     index = max(i for i, hours in enumerate(run.hours) if hours * 60 <= minutes)
     return run.running_reward[index]
@@ -65,15 +66,16 @@ def median_minutes(values: list[float | None]) -> float | None:
     return None if math.isinf(median) else median
 
 
-def markdown(runs: list[Run], hours: float) -> str:
+def markdown(runs: list[Run], run_minutes: dict[str, float], hours: float) -> str:
     header = "| seed | episodes | agent steps | wall hours |"
     header += "".join(f" running reward at {minutes} min |" for minutes in CHECKPOINT_MINUTES)
     header += "".join(f" minutes to > {threshold:g} |" for threshold in THRESHOLDS)
     lines = [header, "|" + "---|" * (4 + len(CHECKPOINT_MINUTES) + len(THRESHOLDS))]
-    at = {run.label: [running_reward_at(run, minutes) for minutes in CHECKPOINT_MINUTES] for run in runs}
+    at = {run.label: [running_reward_at(run, minutes, run_minutes[run.label]) for minutes in CHECKPOINT_MINUTES]
+          for run in runs}  # fmt: skip
     to = {run.label: list(minutes_to(run).values()) for run in runs}
     for run in runs:
-        row = f"| {run.label} | {run.episodes[-1]:,} | {run.steps[-1]:,} | {run.hours[-1]:.2f} |"
+        row = f"| {run.label} | {run.episodes[-1]:,} | {run.steps[-1]:,} | {run_minutes[run.label] / 60:.2f} |"
         row += "".join(f" {cell(value)} |" for value in at[run.label])
         row += "".join(f" {cell(value, '{:.0f}', 'not reached')} |" for value in to[run.label])
         lines.append(row)
@@ -119,7 +121,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "pong_fast"))
     parser.add_argument("--report-only", action="store_true", help="no training: report the runs as they are")
     args = parser.parse_args()
-    out, runs = Path(args.out), []
+    out, runs, run_minutes = Path(args.out), [], {}
     for seed in args.seeds:
         folder = Path(args.runs) / f"seed{seed}"
         if not args.report_only:
@@ -127,7 +129,8 @@ def main() -> None:
         if (folder / "episodes.csv").exists():
             copy_up_to_checkpoint(folder, out / f"seed{seed}")
             runs.append(read_run(f"seed{seed}", out / f"seed{seed}", folder))
-    (out / "fast_preset.md").write_text(markdown(runs, args.hours))
+            run_minutes[f"seed{seed}"] = wall_hours_done(folder) * 60
+    (out / "fast_preset.md").write_text(markdown(runs, run_minutes, args.hours))
     plot(runs, out / "fast_preset.png")
     print((out / "fast_preset.md").read_text())
 

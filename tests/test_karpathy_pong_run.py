@@ -114,19 +114,31 @@ elif stage == "state":  # the model complete, the new state.json half written
             die()
         dump(obj, file, *args, **kwargs)
     json.dump = torn_dump
+elif stage == "resave":  # stopped right after the checkpoint at update 1: the final save of update 1, torn
+    save = cli.REINFORCE.save
+    def save_then_stop_then_tear(self, path, *args, **kwargs):
+        calls.append(path)
+        if len(calls) == 2:
+            with open(path, "wb") as file:
+                file.write(b"PK\\x03\\x04 torn")
+            die()
+        save(self, path, *args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)  # the run stops at its next step, before update 2
+    cli.REINFORCE.save = save_then_stop_then_tear
 elif stage == "cleanup":  # state.json replaced, the old model file not deleted yet
     replace = os.replace
     def replace_then_die(source, target):
         replace(source, target)
-        calls.append(target)
-        if len(calls) == 2:
-            die()
+        if os.path.basename(target) == "state.json":
+            calls.append(target)
+            if len(calls) == 2:
+                die()
     os.replace = replace_then_die
 cli.main(["train", "--out", out, "--n-episodes", "1", "--checkpoint-every", "1", "--hours", "1"])
 """
 
 
-@pytest.mark.parametrize("stage", ["model", "state", "cleanup"])
+@pytest.mark.parametrize("stage", ["model", "state", "cleanup", "resave"])
 def test_kill_in_the_middle_of_a_checkpoint_resumes_from_the_last_complete_one(tmp_path: Path, stage: str):
     out = tmp_path / "run"
     killed = subprocess.run([sys.executable, "-c", KILL_MID_SAVE, stage, str(out)], capture_output=True, text=True,
@@ -138,14 +150,15 @@ def test_kill_in_the_middle_of_a_checkpoint_resumes_from_the_last_complete_one(t
     assert state["model"] == f"model-{complete}.zip" and state["episodes"] == complete
     model = REINFORCE.load(checkpoint_model_path(out))
     assert model._n_updates == complete
-    if stage == "model":
-        assert (out / "model-2.zip").read_bytes().endswith(b"torn")
+    if stage in ("model", "resave"):  # the torn file is a temporary one; the file state.json names is whole
+        torn = f"model-{2 if stage == 'model' else 1}.zip"
+        assert (out / f"{torn}.tmp").read_bytes().endswith(b"torn") and (stage == "resave") == (out / torn).exists()
 
     run("train", "--out", str(out), "--n-episodes", "1", "--checkpoint-every", "1", "--hours", "0.002")
     state = json.loads((out / "state.json").read_text())
     resumed = REINFORCE.load(checkpoint_model_path(out))
     assert resumed._n_updates > complete and state["episodes"] - resumed._n_updates in (0, 1)  # as in the legacy test
-    assert [path.name for path in out.glob("model-*.zip")] == [state["model"]]  # stale and torn files are gone
+    assert [path.name for path in out.glob("model-*")] == [state["model"]]  # stale and torn files are gone
     with open(out / "episodes.csv") as file:
         assert [int(row["episode"]) for row in csv.DictReader(file)] == list(range(1, state["episodes"] + 1))
 
@@ -319,14 +332,17 @@ def test_fast_preset_run_keeps_its_envs_across_a_resume(tmp_path: Path):
 def test_fast_preset_report(tmp_path: Path):
     """benchmarks/pong_fast_preset.py --report-only on two synthetic 1-hour runs: values at 15/30/60 minutes,
     minutes to -10/-5/0, and their medians (a seed that never got there counts as later than all)."""
-    running = {0: [-20.0, -12.0, -9.0, -4.0, 0.5], 1: [-20.0, -15.0, -11.0, -9.5, -6.0]}  # at 12, 24, 36, 48, 60 min
+    # at 12, 24, 36, 48 and 59 minutes of runs that lasted an hour (the last episode ends before the hour does)
+    running = {0: [-20.0, -12.0, -9.0, -4.0, 0.5], 1: [-20.0, -15.0, -11.0, -9.5, -6.0]}
     for seed, values in running.items():
         folder = tmp_path / "runs" / f"seed{seed}"
         folder.mkdir(parents=True)
         with open(folder / "episodes.csv", "w", newline="") as file:
             writer = csv.writer(file)
             writer.writerow(("episode", "steps", "wall_seconds", "score", "running_reward"))
-            writer.writerows((i + 1, 10_000 * (i + 1), 720.0 * (i + 1), 0, value) for i, value in enumerate(values))
+            writer.writerows(
+                (i + 1, 10_000 * (i + 1), min(720.0 * (i + 1), 3540.0), 0, value) for i, value in enumerate(values)
+            )
         (folder / "state.json").write_text(json.dumps({"env_id": "KarpathyPong-v0", "episodes": 5, "wall_seconds": 3600.0}))
     script = Path(__file__).parents[1] / "benchmarks" / "pong_fast_preset.py"
     out = tmp_path / "out"
@@ -334,7 +350,12 @@ def test_fast_preset_report(tmp_path: Path):
     result = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     table = (out / "fast_preset.md").read_text()
-    assert "| seed0 | 5 | 50,000 | 1.00 | -20.00 | -12.00 | 0.50 | 36 | 48 | 60 |" in table
+    assert "| seed0 | 5 | 50,000 | 1.00 | -20.00 | -12.00 | 0.50 | 36 | 48 | 59 |" in table
     assert "| seed1 | 5 | 50,000 | 1.00 | -20.00 | -15.00 | -6.00 | 48 | not reached | not reached |" in table
     assert "| median of 2 | | | | -20.00 | -13.50 | -2.75 | 42 | not reached | not reached |" in table
+    # a run stopped before the hour has no value at 60 minutes
+    state = tmp_path / "runs" / "seed1" / "state.json"
+    state.write_text(json.dumps({**json.loads(state.read_text()), "wall_seconds": 3000.0}))
+    subprocess.run([*command, "--out", str(out)], check=True, capture_output=True, timeout=600)
+    assert "| seed1 | 5 | 50,000 | 0.83 | -20.00 | -15.00 | - |" in (out / "fast_preset.md").read_text()
     assert (out / "seed1" / "episodes.csv").exists() and (out / "fast_preset.png").stat().st_size > 10_000

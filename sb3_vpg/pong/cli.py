@@ -83,11 +83,13 @@ def checkpoint_model_path(out: Path) -> Path | None:
 
 def write_checkpoint(out: Path, model: REINFORCE, state: dict[str, Any]) -> None:
     """
-    Save ``model`` as ``model-<update>.zip``, then point ``state.json`` at it by an atomic replace, then delete
-    the older model files. A kill at any moment leaves ``state.json`` whole and naming a complete model file.
+    Save ``model`` as ``model-<update>.zip``, then point ``state.json`` at it, each by writing a temporary file and
+    replacing atomically, then delete the older model files. A kill at any moment leaves ``state.json`` whole and
+    naming a complete model file (also when the model file it names is saved again at the same update).
     """
     model_file = f"model-{model._n_updates}.zip"
-    model.save(out / model_file)
+    model.save(out / f"{model_file}.tmp")
+    os.replace(out / f"{model_file}.tmp", out / model_file)
     state = {**state, "model": model_file}
     temporary = out / (STATE_FILE + ".tmp")
     with open(temporary, "w") as file:
@@ -95,8 +97,8 @@ def write_checkpoint(out: Path, model: REINFORCE, state: dict[str, Any]) -> None
         file.flush()
         os.fsync(file.fileno())
     os.replace(temporary, out / STATE_FILE)
-    for path in [*out.glob("model-*.zip"), out / LEGACY_MODEL_FILE]:
-        if path.name != model_file and path.exists():
+    for path in [*out.glob("model-*.zip"), *out.glob("model-*.zip.tmp"), out / LEGACY_MODEL_FILE]:
+        if path.name != model_file and path.exists():  # older checkpoints, and files torn by a kill
             path.unlink()
 
 
@@ -380,7 +382,9 @@ def main(argv: list[str] | None = None) -> None:
                                         formatter_class=defaults)  # fmt: skip
     for game_parser in (play_parser, record_parser):
         game_parser.add_argument("--model", required=True, help="a saved REINFORCE/VPG Pong agent (.zip)")
-        game_parser.add_argument("--env", choices=ENV_IDS, default=KARPATHY_PONG_CLASSIC_ID, help="env to play on")
+        game_parser.add_argument(
+            "--env", choices=ENV_IDS, default=KARPATHY_PONG_ID, help="env to play on (the one it trained on)"
+        )
         game_parser.add_argument("--seed", type=int, default=0, help="seed of the env and of the action sampling")
     play_parser.add_argument("--games", type=int, default=20, help="full games (to 21 points) to play")
     record_parser.add_argument("--out", required=True, help="GIF file to write")
