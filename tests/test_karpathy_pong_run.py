@@ -94,7 +94,9 @@ calls = []
 def die():
     os.kill(os.getpid(), signal.SIGKILL)
 
-if stage == "model":  # the new model file half written
+# The second model save writes a torn file and the process dies; with stop_after_first the run is asked to stop
+# (SIGTERM) right after the first save, so that the second is the final save at the same update.
+def tear_second_save(stop_after_first):
     save = cli.REINFORCE.save
     def torn_save(self, path, *args, **kwargs):
         calls.append(path)
@@ -103,7 +105,12 @@ if stage == "model":  # the new model file half written
                 file.write(b"PK\\x03\\x04 torn")
             die()
         save(self, path, *args, **kwargs)
+        if stop_after_first:
+            os.kill(os.getpid(), signal.SIGTERM)  # the run stops at its next step, before update 2
     cli.REINFORCE.save = torn_save
+
+if stage == "model":  # the new model file half written
+    tear_second_save(stop_after_first=False)
 elif stage == "state":  # the model complete, the new state.json half written
     dump = json.dump
     def torn_dump(obj, file, *args, **kwargs):
@@ -115,16 +122,7 @@ elif stage == "state":  # the model complete, the new state.json half written
         dump(obj, file, *args, **kwargs)
     json.dump = torn_dump
 elif stage == "resave":  # stopped right after the checkpoint at update 1: the final save of update 1, torn
-    save = cli.REINFORCE.save
-    def save_then_stop_then_tear(self, path, *args, **kwargs):
-        calls.append(path)
-        if len(calls) == 2:
-            with open(path, "wb") as file:
-                file.write(b"PK\\x03\\x04 torn")
-            die()
-        save(self, path, *args, **kwargs)
-        os.kill(os.getpid(), signal.SIGTERM)  # the run stops at its next step, before update 2
-    cli.REINFORCE.save = save_then_stop_then_tear
+    tear_second_save(stop_after_first=True)
 elif stage == "cleanup":  # state.json replaced, the old model file not deleted yet
     replace = os.replace
     def replace_then_die(source, target):
