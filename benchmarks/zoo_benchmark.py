@@ -1,12 +1,12 @@
 """
 REINFORCE and VPG against SB3's A2C and PPO and sb3-contrib's TRPO, every run trained through our zoo entry
 point (``python -m sb3_vpg.zoo train``) with the zoo's own evaluation (``--eval-freq``, deterministic
-evaluation episodes, ``evaluations.npz``, monitor files).
+evaluation episodes, ``evaluations.npz``, monitor files). Karpathy Pong, which is compared on wall clock, has a
+script of its own built on this one: ``benchmarks/pong_comparison.py``.
 
 Hyperparameters: our ``zoo_configs/`` for REINFORCE/VPG; rl_zoo3's published entries for A2C/PPO/TRPO, except
 for the envs the zoo publishes none for (``benchmarks/configs/<algo>.yml``, each entry says where it comes
-from). Every algorithm gets the same step budget on an env (``-n``), except Karpathy Pong, where each gets the
-same wall-clock budget (``StopTrainingOnWallClock``).
+from). Every algorithm gets the same step budget on an env (``-n``).
 
 Runs go in parallel (``--workers``), one torch thread each. A finished run (its folder holds ``benchmark.json``)
 is never redone, so an interrupted benchmark resumes where it stopped; a failed run is reported and retried by
@@ -20,8 +20,6 @@ Outputs in ``--out`` (default ``benchmarks/results/zoo``):
 * ``<env>_steps.png`` (mean +- standard error across seeds, as merged by rl_zoo3's ``all_plots``) and
   ``<env>_wallclock.png`` (the same against wall-clock seconds, which the zoo does not plot);
 * ``summary.md``: every table.
-Karpathy Pong has no evaluation runs (a game is 1,000+ steps); its table and curves use the training episodes'
-game scores and seed 000's running reward.
 
     python benchmarks/zoo_benchmark.py --workers 2             # the full benchmark
     python benchmarks/zoo_benchmark.py --quick --out /tmp/q    # a minute: CartPole, 2 algorithms, 2 seeds
@@ -44,8 +42,6 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from sb3_vpg.common.returns import running_reward
-
 BENCHMARKS = Path(__file__).resolve().parent
 CONFIGS = BENCHMARKS / "configs"
 
@@ -63,6 +59,9 @@ class Suite:
     wall_seconds: float | None = None  # a wall-clock budget instead of a step budget
 
 
+# benchmark names that are one of the zoo's algorithms with a zoo config of their own: name -> (--algo, -conf)
+VARIANTS = {"reinforce-fast": ("reinforce", "sb3_vpg.zoo_configs.karpathy_pong_fast")}
+
 ALL_ALGOS = ("reinforce", "vpg", "a2c", "ppo", "trpo")
 SUITES = {
     suite.env_id: suite
@@ -70,7 +69,6 @@ SUITES = {
         Suite("CartPole-v1", ALL_ALGOS, 100_000, 5_000, 5, 475.0),
         Suite("Acrobot-v1", ALL_ALGOS, 200_000, 10_000, 5, -100.0),
         Suite("InvertedPendulum-v5", ("vpg", "a2c", "ppo", "trpo"), 200_000, 10_000, 5, 950.0),
-        Suite("KarpathyPong-v0", ("reinforce", "a2c", "ppo"), 10**8, -1, 0, None, wall_seconds=480.0),
     )
 }
 QUICK_SUITE = Suite("CartPole-v1", ("reinforce", "ppo"), 2_048, 1_024, 2, 475.0)
@@ -93,14 +91,21 @@ def has_benchmark_config(algo: str, env_id: str) -> bool:
     return path.exists() and env_id in (yaml.safe_load(path.read_text()) or {})
 
 
+def zoo_algo(name: str) -> str:
+    """The zoo's ``--algo`` of a benchmark name (a name of ``VARIANTS`` or an algorithm)."""
+    return VARIANTS[name][0] if name in VARIANTS else name
+
+
 def train_command(run: Run, scratch: Path) -> list[str]:
     suite = run.suite
-    command = [sys.executable, "-m", "sb3_vpg.zoo", "train", "--algo", run.algo, "--env", suite.env_id]
+    command = [sys.executable, "-m", "sb3_vpg.zoo", "train", "--algo", zoo_algo(run.algo), "--env", suite.env_id]
     command += ["--seed", str(run.seed), "-f", str(scratch), "--num-threads", "1", "-n", str(suite.n_timesteps)]
     command += ["--eval-freq", str(suite.eval_freq), "--log-interval", "-1"]
     if suite.eval_freq > 0:
         command += ["--eval-episodes", str(suite.eval_episodes), "--n-eval-envs", "1"]
-    if has_benchmark_config(run.algo, suite.env_id):
+    if run.algo in VARIANTS:
+        command += ["-conf", VARIANTS[run.algo][1]]
+    elif has_benchmark_config(run.algo, suite.env_id):
         command += ["-conf", str(CONFIGS / f"{run.algo}.yml")]
     if suite.wall_seconds is not None:
         callback = f"[{{'sb3_vpg.common.callbacks.StopTrainingOnWallClock': {{'max_seconds': {suite.wall_seconds}}}}}]"
@@ -129,7 +134,7 @@ def execute(run: Run, out: Path) -> str:
     if result.returncode != 0:
         tail = (scratch / "train.log").read_text()[-3000:]
         raise RuntimeError(f"{' '.join(command)} failed with exit code {result.returncode}:\n{tail}")
-    (zoo_dir,) = (scratch / run.algo).glob(f"{run.suite.env_id}_*")
+    (zoo_dir,) = (scratch / zoo_algo(run.algo)).glob(f"{run.suite.env_id}_*")
     shutil.move(scratch / "train.log", zoo_dir / "train.log")
     final.parent.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(final, ignore_errors=True)
@@ -139,6 +144,22 @@ def execute(run: Run, out: Path) -> str:
     record["command"] = " ".join(command[1:])
     (final / "benchmark.json").write_text(json.dumps(record, indent=1))
     return f"trained  {run.algo} {run.name} in {wall_seconds:.0f} s"
+
+
+def train_all(runs: list[Run], out: Path, workers: int) -> None:
+    """Train every run not finished yet, ``workers`` at a time in the order given; exit if any failed."""
+    print(f"{len(runs)} runs, {workers} at a time, in {out}", flush=True)
+    failed = []
+    with ThreadPoolExecutor(workers) as pool:
+        futures = {pool.submit(execute, run, out): run for run in runs}
+        for future, run in futures.items():
+            try:
+                print(future.result(), flush=True)
+            except Exception as error:  # the other runs go on; a rerun retries this one
+                print(f"FAILED   {run.algo} {run.name}: {error}", flush=True)
+                failed.append(run)
+    if failed:
+        raise SystemExit(f"{len(failed)} runs failed (see above); run the same command again to retry them")
 
 
 def read_episodes(folder: Path) -> np.ndarray:
@@ -165,30 +186,25 @@ def collect(run: Run, out: Path) -> tuple[dict, list[dict]]:
     row = {"algo": run.algo, "env": run.suite.env_id, "seed": run.seed, "wall_seconds": record["wall_seconds"]}
     row["steps_per_second"] = total_steps / train_seconds if train_seconds > 0 else math.nan
     evaluations: list[dict] = []
-    if run.suite.eval_freq > 0:
-        log = np.load(folder / "evaluations.npz")
-        for timesteps, results in zip(log["timesteps"], log["results"], strict=True):
-            seconds = float(np.interp(timesteps, steps_at, seconds_at))
-            evaluations.append(
-                {
-                    "algo": run.algo,
-                    "env": run.suite.env_id,
-                    "seed": run.seed,
-                    "timesteps": int(timesteps),
-                    "wall_seconds": seconds,
-                    "eval_mean": float(np.mean(results)),
-                    "eval_std": float(np.std(results)),
-                }
-            )
-        reached = [e for e in evaluations if run.suite.threshold is not None and e["eval_mean"] >= run.suite.threshold]
-        row["final_score"] = evaluations[-1]["eval_mean"]
-        row["steps"] = evaluations[-1]["timesteps"]
-        row["steps_to_threshold"] = reached[0]["timesteps"] if reached else ""
-        row["seconds_to_threshold"] = round(reached[0]["wall_seconds"], 1) if reached else ""
-    else:  # scores of the last 20 training episodes
-        row["final_score"] = float(np.mean(episodes[-20:, 0]))
-        row["steps"] = total_steps
-        row["episodes"] = len(episodes)
+    log = np.load(folder / "evaluations.npz")
+    for timesteps, results in zip(log["timesteps"], log["results"], strict=True):
+        seconds = float(np.interp(timesteps, steps_at, seconds_at))
+        evaluations.append(
+            {
+                "algo": run.algo,
+                "env": run.suite.env_id,
+                "seed": run.seed,
+                "timesteps": int(timesteps),
+                "wall_seconds": seconds,
+                "eval_mean": float(np.mean(results)),
+                "eval_std": float(np.std(results)),
+            }
+        )
+    reached = [e for e in evaluations if run.suite.threshold is not None and e["eval_mean"] >= run.suite.threshold]
+    row["final_score"] = evaluations[-1]["eval_mean"]
+    row["steps"] = evaluations[-1]["timesteps"]
+    row["steps_to_threshold"] = reached[0]["timesteps"] if reached else ""
+    row["seconds_to_threshold"] = round(reached[0]["wall_seconds"], 1) if reached else ""
     return row, evaluations
 
 
@@ -199,23 +215,14 @@ def mean_and_error(values: list[float]) -> str:
 
 
 def markdown_table(suite: Suite, rows: list[dict]) -> str:
-    if suite.eval_freq > 0:
-        score = f"final evaluation mean +- s.e. ({suite.eval_episodes} episodes)"
-        lines = [
-            f"### {suite.env_id}: {suite.n_timesteps:,} steps per run, threshold {suite.threshold:g}",
-            "",
-            f"| algorithm | seeds | {score} | runs reaching {suite.threshold:g} | median steps to it "
-            "| median seconds to it | median wall-clock s | median steps/s |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-    else:
-        lines = [
-            f"### {suite.env_id}: {suite.wall_seconds:.0f} s of wall clock per run",
-            "",
-            "| algorithm | seeds | mean score of the last 20 training episodes | episodes | steps "
-            "| median wall-clock s | median steps/s |",
-            "|---|---|---|---|---|---|---|",
-        ]
+    score = f"final evaluation mean +- s.e. ({suite.eval_episodes} episodes)"
+    lines = [
+        f"### {suite.env_id}: {suite.n_timesteps:,} steps per run, threshold {suite.threshold:g}",
+        "",
+        f"| algorithm | seeds | {score} | runs reaching {suite.threshold:g} | median steps to it "
+        "| median seconds to it | median wall-clock s | median steps/s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for algo in suite.algos:
         mine = [row for row in rows if row["algo"] == algo]
         if not mine:
@@ -224,18 +231,12 @@ def markdown_table(suite: Suite, rows: list[dict]) -> str:
         scores = mean_and_error([row["final_score"] for row in mine])
         wall = f"{statistics.median(row['wall_seconds'] for row in mine):.0f}"
         speed = f"{statistics.median(row['steps_per_second'] for row in mine):,.0f}"
-        if suite.eval_freq > 0:
-            reached = [row for row in mine if row["steps_to_threshold"] != ""]
-            steps = f"{statistics.median(r['steps_to_threshold'] for r in reached):,.0f}" if reached else "-"
-            seconds = f"{statistics.median(r['seconds_to_threshold'] for r in reached):.0f}" if reached else "-"
-            lines.append(
-                f"| {algo.upper()} | {seeds} | {scores} | {len(reached)}/{len(mine)} | {steps} | {seconds} "
-                f"| {wall} | {speed} |"
-            )
-        else:
-            episodes = " / ".join(str(row["episodes"]) for row in mine)
-            steps = " / ".join(f"{row['steps']:,}" for row in mine)
-            lines.append(f"| {algo.upper()} | {seeds} | {scores} | {episodes} | {steps} | {wall} | {speed} |")
+        reached = [row for row in mine if row["steps_to_threshold"] != ""]
+        steps = f"{statistics.median(r['steps_to_threshold'] for r in reached):,.0f}" if reached else "-"
+        seconds = f"{statistics.median(r['seconds_to_threshold'] for r in reached):.0f}" if reached else "-"
+        lines.append(
+            f"| {algo.upper()} | {seeds} | {scores} | {len(reached)}/{len(mine)} | {steps} | {seconds} | {wall} | {speed} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -320,31 +321,6 @@ def wallclock_curves(suite: Suite, evaluations: list[dict], out: Path) -> None:
     plt.close(fig)
 
 
-def pong_curves(suite: Suite, runs: list[Run], out: Path) -> None:
-    """Seed 000's running reward of the training episodes against steps and against wall-clock seconds."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (by_steps, by_seconds) = plt.subplots(1, 2, figsize=(11, 4.5))
-    for run in runs:
-        episodes = read_episodes(run_dir(out / "logs", run))
-        running = np.empty(len(episodes))
-        value = None
-        for i, score in enumerate(episodes[:, 0]):
-            value = running[i] = running_reward(value, float(score))
-        label = f"{run.algo.upper()} seed {run.seed}"
-        by_steps.plot(np.cumsum(episodes[:, 1]), running, label=label)
-        by_seconds.plot(episodes[:, 2], running, label=label)
-    by_steps.set(xlabel="agent steps", ylabel="running reward (0.99)", title=suite.env_id)
-    by_seconds.set(xlabel="wall-clock seconds", ylabel="running reward (0.99)", title=suite.env_id)
-    by_steps.legend()
-    fig.tight_layout()
-    fig.savefig(out / f"{suite.env_id}_curves.png", dpi=100)
-    plt.close(fig)
-
-
 def report(suites: list[Suite], runs: list[Run], out: Path) -> None:
     all_rows, all_evaluations, tables = [], [], []
     for suite in suites:
@@ -355,11 +331,8 @@ def report(suites: list[Suite], runs: list[Run], out: Path) -> None:
         table = markdown_table(suite, rows)
         (out / f"{suite.env_id}.md").write_text(table)
         tables.append(table)
-        if suite.eval_freq > 0:
-            zoo_step_curves(suite, out)
-            wallclock_curves(suite, evaluations, out)
-        else:
-            pong_curves(suite, suite_runs, out)
+        zoo_step_curves(suite, out)
+        wallclock_curves(suite, evaluations, out)
         all_rows += rows
         all_evaluations += evaluations
     write_csv(out / "runs.csv", all_rows)
@@ -373,7 +346,6 @@ def main() -> None:
     parser.add_argument("--envs", nargs="+", default=list(SUITES), choices=list(SUITES))
     parser.add_argument("--algos", nargs="+", default=list(ALL_ALGOS), choices=list(ALL_ALGOS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
-    parser.add_argument("--pong-seeds", nargs="+", type=int, default=[0], help="seeds for Karpathy Pong")
     parser.add_argument("--workers", type=int, default=2, help="runs trained at the same time")
     parser.add_argument("--quick", action="store_true", help="CartPole-v1, REINFORCE and PPO, 2 seeds, 2k steps")
     args = parser.parse_args()
@@ -382,27 +354,10 @@ def main() -> None:
         suites, algos, seeds = [QUICK_SUITE], list(QUICK_SUITE.algos), args.seeds[:2]
     else:
         suites, algos, seeds = [SUITES[env_id] for env_id in args.envs], args.algos, args.seeds
-    runs = [
-        Run(algo, suite, seed)
-        for suite in suites
-        for seed in (args.pong_seeds if suite.wall_seconds is not None else seeds)
-        for algo in suite.algos
-        if algo in algos
-    ]
+    runs = [Run(algo, suite, seed) for suite in suites for seed in seeds for algo in suite.algos if algo in algos]
     args.out.mkdir(parents=True, exist_ok=True)
     out = args.out.resolve()
-    print(f"{len(runs)} runs, {args.workers} at a time, in {out}", flush=True)
-    failed = []
-    with ThreadPoolExecutor(args.workers) as pool:
-        futures = {pool.submit(execute, run, out): run for run in runs}
-        for future, run in futures.items():
-            try:
-                print(future.result(), flush=True)
-            except Exception as error:  # the other runs go on; a rerun retries this one
-                print(f"FAILED   {run.algo} {run.name}: {error}", flush=True)
-                failed.append(run)
-    if failed:
-        raise SystemExit(f"{len(failed)} runs failed (see above); run the same command again to retry them")
+    train_all(runs, out, args.workers)
     report(suites, runs, out)
     print(f"tables, CSV and plots written to {out}")
 
