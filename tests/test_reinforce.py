@@ -333,6 +333,11 @@ def test_time_limit_truncation():
         (dict(bootstrap_incomplete=True), "bootstrap_incomplete=True needs a learned baseline"),
         (dict(max_grad_norm=0.0), "max_grad_norm must be a positive float or None"),
         (dict(vf_coef=-1.0), "vf_coef must be >= 0"),
+        (dict(vf_learning_rate=1e-3), r"vf_learning_rate \(a value optimizer\) needs a learned baseline"),
+        (dict(vf_learning_rate=0.0, use_baseline=True), "vf_learning_rate must be a positive float, a schedule or None"),
+        (dict(vf_learning_rate="1e-3", use_baseline=True), "vf_learning_rate must be a positive float"),
+        (dict(vf_optimizer_class=th.optim.SGD, use_baseline=True), "vf_optimizer_class and vf_optimizer_kwargs need"),
+        (dict(vf_optimizer_kwargs=dict(eps=1e-8), use_baseline=True), "need a value optimizer: set vf_learning_rate"),
         (dict(batch_size=0), "batch_size must be a positive integer or None"),
         (dict(rollout_buffer_kwargs=dict(gamma=0.5)), "rollout_buffer_kwargs must not contain"),
     ],
@@ -347,20 +352,26 @@ def test_bad_arguments_raise_at_construction(kwargs, message):
     [
         (
             dict(),
-            r"VPG's default gae_lambda=0.97 and n_value_steps=80 need the learned baseline; pass gae_lambda=1.0 and "
-            r"n_value_steps=1 as well \(that is REINFORCE\), or keep use_baseline=True",
+            r"VPG's default gae_lambda=0.97, n_value_steps=80 and vf_learning_rate=0.001 need the learned baseline; "
+            r"pass gae_lambda=1.0, n_value_steps=1 and vf_learning_rate=None as well \(that is REINFORCE\), or keep "
+            r"use_baseline=True",
         ),
-        (dict(gae_lambda=1.0), "VPG's default n_value_steps=80 needs the learned baseline"),
-        (dict(n_value_steps=1), "VPG's default gae_lambda=0.97 needs the learned baseline"),
+        (dict(gae_lambda=1.0, vf_learning_rate=None), "VPG's default n_value_steps=80 needs the learned baseline"),
+        (dict(n_value_steps=1, vf_learning_rate=None), "VPG's default gae_lambda=0.97 needs the learned baseline"),
+        (dict(gae_lambda=1.0, n_value_steps=1), "VPG's default vf_learning_rate=0.001 needs the learned baseline"),
         # a lambda the user chose gets REINFORCE's message about it
-        (dict(gae_lambda=0.9, n_value_steps=1), r"gae_lambda < 1 \(got 0.9\) needs a learned baseline"),
+        (
+            dict(gae_lambda=0.9, n_value_steps=1, vf_learning_rate=None),
+            r"gae_lambda < 1 \(got 0.9\) needs a learned baseline",
+        ),
+        (dict(gae_lambda=1.0, n_value_steps=1, vf_learning_rate=3e-3), r"vf_learning_rate \(a value optimizer\) needs"),
     ],
 )
 def test_vpg_without_baseline_names_its_defaults(kwargs, message):
     with pytest.raises(ValueError, match=message):
         VPG("MlpPolicy", "CartPole-v1", use_baseline=False, **kwargs)
-    model = VPG("MlpPolicy", "CartPole-v1", use_baseline=False, gae_lambda=1.0, n_value_steps=1)
-    assert not model.use_baseline and not model.bootstrap_incomplete
+    model = VPG("MlpPolicy", "CartPole-v1", use_baseline=False, gae_lambda=1.0, n_value_steps=1, vf_learning_rate=None)
+    assert not model.use_baseline and not model.bootstrap_incomplete and model.value_optimizer is None
 
 
 def test_unsupported_spaces_raise():

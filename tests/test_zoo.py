@@ -129,6 +129,32 @@ def test_optimize_with_two_workers_on_sqlite_then_train_a_trial(tmp_path):
     assert config["use_baseline"] == params["use_baseline"]
     expected_lambda = 1 - params["one_minus_gae_lambda"] if params["use_baseline"] else 1.0
     assert config["gae_lambda"] == pytest.approx(expected_lambda)
+    assert config.get("vf_learning_rate") == (pytest.approx(params["vf_learning_rate"]) if params["use_baseline"] else None)
+
+
+def test_vpg_study_samples_the_value_learning_rate(tmp_path):
+    """A two-trial VPG study through the zoo; a trial's value learning rate reaches the model it trains
+    (``--trial-id 1``: rl_zoo3 ignores 0)."""
+    study = ("--storage", "sqlite:///vpg.db", "--study-name", "vpg")
+    optimize = zoo("train", "--algo", "vpg", "--env", "CartPole-v1", "-f", "logs", "-optimize", "--n-trials", "2",
+                   "--n-jobs", "1", *study, "-n", "1024", "--n-evaluations", "1", "--eval-episodes", "2",
+                   "--num-threads", "1", "--seed", "3", cwd=tmp_path)  # fmt: skip
+    assert optimize.returncode == 0, optimize.stderr[-3000:]
+    import optuna
+
+    trials = optuna.load_study(storage=f"sqlite:///{tmp_path / 'vpg.db'}", study_name="vpg").trials
+    assert len(trials) == 2 and all(trial.state == optuna.trial.TrialState.COMPLETE for trial in trials)
+    trial = trials[1]
+    assert {"learning_rate", "vf_learning_rate", "n_value_steps", "one_minus_gae_lambda"} <= set(trial.params)
+    train = zoo("train", "--algo", "vpg", "--env", "CartPole-v1", "-f", "logs", *study, "--trial-id", "1", "-n", "512",
+                "--eval-freq", "-1", cwd=tmp_path)  # fmt: skip
+    assert train.returncode == 0, train.stderr[-3000:]
+    from sb3_vpg import VPG
+
+    run = latest_run(tmp_path / "logs" / "vpg")
+    assert saved_config(run)["vf_learning_rate"] == pytest.approx(trial.params["vf_learning_rate"])
+    model = VPG.load(run / "CartPole-v1.zip")
+    assert model.value_optimizer.param_groups[0]["lr"] == pytest.approx(trial.params["vf_learning_rate"])
 
 
 def test_python_config_params_overrides_and_continue_training(tmp_path):
@@ -254,6 +280,8 @@ def test_every_shipped_entry_trains_through_the_zoo(algo, env_id, tmp_path):
     assert model.num_timesteps == entry["n_envs"] * entry["n_steps"]
     assert model.lr_schedule(1.0) == entry["learning_rate"]
     assert model.use_baseline == entry.get("use_baseline", algo == "vpg")
+    assert model.vf_learning_rate == entry.get("vf_learning_rate", 1e-3 if algo == "vpg" else None)
+    assert (model.value_optimizer is None) == (model.vf_learning_rate is None)
     assert (
         type(model.policy).__name__ == {"MlpPolicy": "ActorCriticPolicy", "CnnPolicy": "ActorCriticCnnPolicy"}[entry["policy"]]
     )

@@ -1,3 +1,6 @@
+import io
+import pathlib
+import warnings
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -7,14 +10,16 @@ from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
-from stable_baselines3.common.utils import explained_variance, obs_as_tensor
+from stable_baselines3.common.save_util import load_from_zip_file
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule, TensorDict
+from stable_baselines3.common.utils import FloatSchedule, explained_variance, obs_as_tensor, update_learning_rate
 from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F
 
 from sb3_vpg.common.buffers import NORMALIZE_MODES, EpisodicRolloutBuffer, NormalizeMode, Observation
 from sb3_vpg.common.capabilities import rollout_actor, takes_sparse_features
 from sb3_vpg.common.sparse import sparse_rows
+from sb3_vpg.common.value_optimizer import split_value_parameters
 from sb3_vpg.reinforce.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
 
 SelfREINFORCE = TypeVar("SelfREINFORCE", bound="REINFORCE")
@@ -79,8 +84,21 @@ class REINFORCE(OnPolicyAlgorithm):
     :param use_baseline: Learn a value function ``V(s)`` and subtract it from the returns. Without it the
         policy's value head is neither evaluated nor trained.
     :param vf_coef: Weight of the value loss (with a baseline)
-    :param n_value_steps: Gradient steps on the value loss per update (with a baseline); the first one is
-        taken together with the policy step, the others on the value loss alone (Spinning Up's ``train_v_iters``)
+    :param n_value_steps: Gradient steps on the value loss per update (with a baseline; Spinning Up's
+        ``train_v_iters``). With one optimizer the first one is taken together with the policy step, the others
+        on the value loss alone; with a value optimizer (``vf_learning_rate``) all of them are its own steps,
+        after the policy step.
+    :param vf_learning_rate: A separate optimizer for the value function, with this learning rate (a float or
+        a schedule of the progress remaining, as ``learning_rate``); needs ``use_baseline``. None (default): the
+        policy's one optimizer trains the actor and the value function together with ``learning_rate``, as in
+        A2C/PPO. With a value optimizer, it trains the parameters only the value function uses (its head and
+        layers of its own) on ``vf_coef`` times the value loss; the policy optimizer trains all the others on the
+        policy loss (and entropy) alone, so a layer shared by actor and value function (``KarpathyPolicy(
+        value_head=True)``'s hidden layer, a shared ``net_arch`` or features extractor) learns from the policy
+        loss only.
+    :param vf_optimizer_class: The value optimizer's class (default: the policy's ``optimizer_class``)
+    :param vf_optimizer_kwargs: Its keyword arguments besides the learning rate (default: the policy's
+        ``optimizer_kwargs``)
     :param ent_coef: Entropy bonus coefficient
     :param max_grad_norm: Clip the gradient to this global norm; None for no clipping
     :param reset_on_reward: Pong point-boundary mode: the discounted sum restarts after every non-zero reward
@@ -126,6 +144,9 @@ class REINFORCE(OnPolicyAlgorithm):
         use_baseline: bool = False,
         vf_coef: float = 0.5,
         n_value_steps: int = 1,
+        vf_learning_rate: float | Schedule | None = None,
+        vf_optimizer_class: type[th.optim.Optimizer] | None = None,
+        vf_optimizer_kwargs: dict[str, Any] | None = None,
         ent_coef: float = 0.0,
         max_grad_norm: float | None = None,
         reset_on_reward: bool = False,
@@ -159,6 +180,13 @@ class REINFORCE(OnPolicyAlgorithm):
         _check_positive_int("n_value_steps", n_value_steps)
         if n_value_steps > 1 and not use_baseline:
             raise ValueError(f"n_value_steps > 1 (got {n_value_steps}) needs a learned baseline: set use_baseline=True")
+        if vf_learning_rate is not None:
+            if not use_baseline:
+                raise ValueError("vf_learning_rate (a value optimizer) needs a learned baseline: set use_baseline=True")
+            if not callable(vf_learning_rate) and not (isinstance(vf_learning_rate, float | int) and vf_learning_rate > 0):
+                raise ValueError(f"vf_learning_rate must be a positive float, a schedule or None, got {vf_learning_rate!r}")
+        elif vf_optimizer_class is not None or vf_optimizer_kwargs is not None:
+            raise ValueError("vf_optimizer_class and vf_optimizer_kwargs need a value optimizer: set vf_learning_rate")
         if max_grad_norm is not None and not max_grad_norm > 0:
             raise ValueError(f"max_grad_norm must be a positive float or None, got {max_grad_norm!r}")
         if bootstrap_incomplete is None:
@@ -204,6 +232,10 @@ class REINFORCE(OnPolicyAlgorithm):
         self.n_episodes = n_episodes
         self.use_baseline = use_baseline
         self.n_value_steps = n_value_steps
+        self.vf_learning_rate = vf_learning_rate
+        self.vf_optimizer_class = vf_optimizer_class
+        self.vf_optimizer_kwargs = vf_optimizer_kwargs
+        self.value_optimizer: th.optim.Optimizer | None = None
         self.reset_on_reward = reset_on_reward
         self.bootstrap_incomplete = bootstrap_incomplete
         self.loss_reduction = loss_reduction
@@ -227,6 +259,57 @@ class REINFORCE(OnPolicyAlgorithm):
                 f"use_baseline=True needs a policy with a value head; {type(self.policy).__name__} has none "
                 "(for KarpathyPolicy: policy_kwargs=dict(value_head=True))"
             )
+        self._setup_optimizers()
+
+    def _setup_optimizers(self) -> None:
+        """With ``vf_learning_rate``: the policy optimizer on every parameter but the value function's own, and
+        the value optimizer on those. Without: the policy's one optimizer, as the policy built it."""
+        self.value_optimizer = None
+        if self.vf_learning_rate is None:
+            return
+        value_parameters, policy_parameters = split_value_parameters(self.policy, self.observation_space)
+        if not value_parameters:
+            raise ValueError(
+                f"vf_learning_rate needs value-function parameters of its own, but every parameter of "
+                f"{type(self.policy).__name__}'s value function is shared with the actor"
+            )
+        self.vf_lr_schedule = FloatSchedule(self.vf_learning_rate)
+        self.policy.optimizer = self.policy.optimizer_class(
+            policy_parameters, lr=self.lr_schedule(1), **self.policy.optimizer_kwargs
+        )  # type: ignore[call-arg]
+        vf_optimizer_class = self.vf_optimizer_class or self.policy.optimizer_class
+        vf_optimizer_kwargs = self.policy.optimizer_kwargs if self.vf_optimizer_kwargs is None else self.vf_optimizer_kwargs
+        self.value_optimizer = vf_optimizer_class(value_parameters, lr=self.vf_lr_schedule(1), **vf_optimizer_kwargs)  # type: ignore[call-arg]
+
+    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
+        state_dicts, variables = super()._get_torch_save_params()
+        if self.value_optimizer is not None:
+            state_dicts.append("value_optimizer")
+        return state_dicts, variables
+
+    def set_parameters(
+        self,
+        load_path_or_dict: str | pathlib.Path | io.BufferedIOBase | TensorDict,
+        exact_match: bool = True,
+        device: th.device | str = "auto",
+    ) -> None:
+        if isinstance(load_path_or_dict, dict):
+            params = load_path_or_dict
+        else:
+            params = load_from_zip_file(load_path_or_dict, device=device, load_data=False)[1]
+        if self.value_optimizer is not None and "value_optimizer" not in params and "policy.optimizer" in params:
+            # Saved with one optimizer (VPG before sb3-vpg 0.3.0 defaulted to it): keep training the way it was
+            warnings.warn(
+                f"this {type(self).__name__} model was saved with one optimizer for the actor and the value function; "
+                "it goes on with one (vf_learning_rate=None)",
+                stacklevel=2,
+            )
+            self.vf_learning_rate = None
+            self.policy.optimizer = self.policy.optimizer_class(
+                self.policy.parameters(), lr=self.lr_schedule(1), **self.policy.optimizer_kwargs
+            )  # type: ignore[call-arg]
+            self.value_optimizer = None
+        super().set_parameters(params, exact_match=exact_match, device=device)
 
     def _setup_learn(
         self,
@@ -374,10 +457,10 @@ class REINFORCE(OnPolicyAlgorithm):
                 actions = actions.reshape((-1, *self.action_space.shape))  # type: ignore[misc]
         return actions.cpu().numpy(), values, log_probs
 
-    def _optimizer_step(self) -> None:
+    def _optimizer_step(self, optimizer: th.optim.Optimizer) -> None:
         if self.max_grad_norm is not None:
-            th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
-        self.policy.optimizer.step()
+            th.nn.utils.clip_grad_norm_([p for group in optimizer.param_groups for p in group["params"]], self.max_grad_norm)
+        optimizer.step()
 
     def _actions_for_log_prob(self, actions: th.Tensor) -> th.Tensor:
         if isinstance(self.action_space, spaces.Discrete):
@@ -391,10 +474,15 @@ class REINFORCE(OnPolicyAlgorithm):
     def train(self) -> None:
         """
         One policy-gradient step over every step whose return is ready (gradient accumulated over
-        ``batch_size`` chunks), then ``n_value_steps - 1`` value-only steps with a baseline.
+        ``batch_size`` chunks), then, with a baseline, ``n_value_steps - 1`` value-only steps (one optimizer,
+        whose first step also fitted the value function) or ``n_value_steps`` steps of the value optimizer.
         """
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
+        if self.value_optimizer is not None:
+            vf_learning_rate = self.vf_lr_schedule(self._current_progress_remaining)
+            update_learning_rate(self.value_optimizer, vf_learning_rate)
+            self.logger.record("train/vf_learning_rate", vf_learning_rate)
         buffer = self.rollout_buffer
 
         self.logger.record("train/n_samples", buffer.n_ready_steps)
@@ -405,11 +493,13 @@ class REINFORCE(OnPolicyAlgorithm):
             return
 
         policy_loss_sum = entropy_loss_sum = value_loss_sum = 0.0
+        # With one optimizer and a baseline, the policy step fits the value function too
+        joint_value_step = self.use_baseline and self.value_optimizer is None
         self.policy.optimizer.zero_grad()
         for batch in buffer.get(self.batch_size):
             weight = self._chunk_weight(len(batch.advantages))
             actions = self._actions_for_log_prob(batch.actions)
-            if self.use_baseline:
+            if joint_value_step:
                 values, log_prob, entropy = self.policy.evaluate_actions(batch.observations, actions)
             else:
                 distribution = self.policy.get_distribution(batch.observations)
@@ -419,22 +509,27 @@ class REINFORCE(OnPolicyAlgorithm):
             # Approximate the entropy by -log_prob where it has no analytical form, as A2C does
             entropy_loss = -th.mean(-log_prob) if entropy is None else -th.mean(entropy)
             loss = policy_loss + self.ent_coef * entropy_loss
-            if self.use_baseline:
+            if joint_value_step:
                 value_loss = F.mse_loss(batch.returns, values.flatten())
                 loss = loss + self.vf_coef * value_loss
                 value_loss_sum += value_loss.item() * weight
             (loss * weight).backward()
             policy_loss_sum += policy_loss.item() * weight
             entropy_loss_sum += entropy_loss.item() * weight
-        self._optimizer_step()
+        self._optimizer_step(self.policy.optimizer)
 
-        for _ in range(self.n_value_steps - 1):
-            self.policy.optimizer.zero_grad()
+        value_optimizer = self.value_optimizer or self.policy.optimizer
+        n_value_only_steps = self.n_value_steps - 1 if joint_value_step else self.n_value_steps if self.use_baseline else 0
+        for step in range(n_value_only_steps):
+            value_optimizer.zero_grad()
             for batch in buffer.get(self.batch_size):
                 weight = self._chunk_weight(len(batch.returns))
                 values = self.policy.predict_values(batch.observations)
-                (self.vf_coef * F.mse_loss(batch.returns, values.flatten()) * weight).backward()
-            self._optimizer_step()
+                value_loss = F.mse_loss(batch.returns, values.flatten())
+                (self.vf_coef * value_loss * weight).backward()
+                if step == 0 and not joint_value_step:  # logged before any value step, as with one optimizer
+                    value_loss_sum += value_loss.item() * weight
+            self._optimizer_step(value_optimizer)
 
         self._n_updates += 1
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")

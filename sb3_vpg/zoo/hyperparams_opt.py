@@ -14,7 +14,8 @@ def convert_reinforce_params(sampled_params: dict[str, Any]) -> dict[str, Any]:
 
 
 def sample_reinforce_params(trial: optuna.Trial, n_actions: int, n_envs: int, additional_args: dict) -> dict[str, Any]:
-    """Sampler for REINFORCE: batch size, discount, learning rate, normalisation, optional baseline (+ GAE)."""
+    """Sampler for REINFORCE: batch size, discount, learning rate, normalisation, optional baseline (with GAE,
+    value steps and the value optimizer's learning rate)."""
     sampled_params: dict[str, Any] = {
         "n_steps": trial.suggest_categorical("n_steps", [16, 32, 64, 128, 256, 512, 1024]),
         "one_minus_gamma": trial.suggest_float("one_minus_gamma", 0.0001, 0.05, log=True),
@@ -28,18 +29,21 @@ def sample_reinforce_params(trial: optuna.Trial, n_actions: int, n_envs: int, ad
     if sampled_params["use_baseline"]:
         # GAE only exists with a baseline (REINFORCE rejects gae_lambda < 1 without one)
         sampled_params["one_minus_gae_lambda"] = trial.suggest_float("one_minus_gae_lambda", 0.0001, 0.1, log=True)
-        sampled_params["n_value_steps"] = trial.suggest_categorical("n_value_steps", [1, 5, 20])
+        sampled_params["n_value_steps"] = trial.suggest_categorical("n_value_steps", [1, 5, 20, 80])
+        sampled_params["vf_learning_rate"] = trial.suggest_float("vf_learning_rate", 1e-4, 1e-2, log=True)
     trial.set_user_attr("gamma", 1 - sampled_params["one_minus_gamma"])
     return convert_reinforce_params(sampled_params)
 
 
 def sample_vpg_params(trial: optuna.Trial, n_actions: int, n_envs: int, additional_args: dict) -> dict[str, Any]:
-    """Sampler for VPG (always a baseline): batch size, discount, GAE lambda, learning rate, value steps."""
+    """Sampler for VPG (always a baseline): batch size, discount, GAE lambda, the policy's and the value
+    optimizer's learning rates, value steps."""
     sampled_params: dict[str, Any] = {
         "n_steps": trial.suggest_categorical("n_steps", [64, 128, 256, 512, 1024, 2048, 4096]),
         "one_minus_gamma": trial.suggest_float("one_minus_gamma", 0.0001, 0.05, log=True),
         "one_minus_gae_lambda": trial.suggest_float("one_minus_gae_lambda", 0.0001, 0.1, log=True),
         "learning_rate": trial.suggest_float("learning_rate", 1e-4, 1e-2, log=True),
+        "vf_learning_rate": trial.suggest_float("vf_learning_rate", 1e-4, 1e-2, log=True),
         "n_value_steps": trial.suggest_categorical("n_value_steps", [1, 5, 20, 80]),
         "normalize_advantage": trial.suggest_categorical("normalize_advantage", ["none", "batch"]),
         "net_arch": trial.suggest_categorical("net_arch", ["tiny", "small", "medium"]),
