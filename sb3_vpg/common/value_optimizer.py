@@ -22,7 +22,8 @@ def split_value_parameters(
     observation = policy.obs_to_tensor(observation_space.sample())[0]
     with th.enable_grad():
         distribution = policy.get_distribution(observation)
-        log_prob = distribution.log_prob(distribution.get_actions().detach())
+        # the mode, not a sample: finding the parameters must not draw from torch's random generator
+        log_prob = distribution.log_prob(distribution.get_actions(deterministic=True).detach())
         actor_grads = th.autograd.grad(log_prob.sum(), parameters, allow_unused=True)
         value_grads = th.autograd.grad(policy.predict_values(observation).sum(), parameters, allow_unused=True)
     value_only = [
