@@ -129,32 +129,44 @@ def test_optimize_with_two_workers_on_sqlite_then_train_a_trial(tmp_path):
     assert config["use_baseline"] == params["use_baseline"]
     expected_lambda = 1 - params["one_minus_gae_lambda"] if params["use_baseline"] else 1.0
     assert config["gae_lambda"] == pytest.approx(expected_lambda)
-    assert config.get("vf_learning_rate") == (pytest.approx(params["vf_learning_rate"]) if params["use_baseline"] else None)
+    separate = params["use_baseline"] and params["value_optimizer"] == "separate"
+    assert config.get("vf_learning_rate") == (pytest.approx(params["vf_learning_rate"]) if separate else None)
 
 
-def test_vpg_study_samples_the_value_learning_rate(tmp_path):
-    """A two-trial VPG study through the zoo; a trial's value learning rate reaches the model it trains
-    (``--trial-id 1``: rl_zoo3 ignores 0)."""
+def test_vpg_study_samples_one_optimizer_or_two(tmp_path):
+    """A three-trial VPG study through the zoo, trials 1 and 2 enqueued with a value optimizer of their own and
+    with one optimizer; ``--trial-id`` gives each model what its trial sampled (rl_zoo3 ignores ``--trial-id 0``)."""
+    import optuna
+
+    from sb3_vpg import VPG
+
+    storage = f"sqlite:///{tmp_path / 'vpg.db'}"
+    created = optuna.create_study(storage=storage, study_name="vpg", direction="maximize")
+    for value_optimizer in ("separate", "separate", "shared"):
+        created.enqueue_trial({"value_optimizer": value_optimizer})
     study = ("--storage", "sqlite:///vpg.db", "--study-name", "vpg")
-    optimize = zoo("train", "--algo", "vpg", "--env", "CartPole-v1", "-f", "logs", "-optimize", "--n-trials", "2",
+    optimize = zoo("train", "--algo", "vpg", "--env", "CartPole-v1", "-f", "logs", "-optimize", "--n-trials", "3",
                    "--n-jobs", "1", *study, "-n", "1024", "--n-evaluations", "1", "--eval-episodes", "2",
                    "--num-threads", "1", "--seed", "3", cwd=tmp_path)  # fmt: skip
     assert optimize.returncode == 0, optimize.stderr[-3000:]
-    import optuna
-
-    trials = optuna.load_study(storage=f"sqlite:///{tmp_path / 'vpg.db'}", study_name="vpg").trials
-    assert len(trials) == 2 and all(trial.state == optuna.trial.TrialState.COMPLETE for trial in trials)
-    trial = trials[1]
-    assert {"learning_rate", "vf_learning_rate", "n_value_steps", "one_minus_gae_lambda"} <= set(trial.params)
-    train = zoo("train", "--algo", "vpg", "--env", "CartPole-v1", "-f", "logs", *study, "--trial-id", "1", "-n", "512",
-                "--eval-freq", "-1", cwd=tmp_path)  # fmt: skip
-    assert train.returncode == 0, train.stderr[-3000:]
-    from sb3_vpg import VPG
-
-    run = latest_run(tmp_path / "logs" / "vpg")
-    assert saved_config(run)["vf_learning_rate"] == pytest.approx(trial.params["vf_learning_rate"])
-    model = VPG.load(run / "CartPole-v1.zip")
-    assert model.value_optimizer.param_groups[0]["lr"] == pytest.approx(trial.params["vf_learning_rate"])
+    trials = optuna.load_study(storage=storage, study_name="vpg").trials
+    assert len(trials) == 3 and all(trial.state == optuna.trial.TrialState.COMPLETE for trial in trials)
+    for trial_id, expected in ((1, "separate"), (2, "shared")):
+        params = trials[trial_id].params
+        assert params["value_optimizer"] == expected
+        assert {"learning_rate", "n_value_steps", "one_minus_gae_lambda"} <= set(params)
+        train = zoo("train", "--algo", "vpg", "--env", "CartPole-v1", "-f", "logs", *study, "--trial-id", str(trial_id),
+                    "-n", "512", "--eval-freq", "-1", cwd=tmp_path)  # fmt: skip
+        assert train.returncode == 0, train.stderr[-3000:]
+        run = latest_run(tmp_path / "logs" / "vpg")
+        model = VPG.load(run / "CartPole-v1.zip")
+        assert model.policy.optimizer.param_groups[0]["lr"] == pytest.approx(params["learning_rate"])
+        if expected == "separate":
+            assert saved_config(run)["vf_learning_rate"] == pytest.approx(params["vf_learning_rate"])
+            assert model.value_optimizer.param_groups[0]["lr"] == pytest.approx(params["vf_learning_rate"])
+        else:
+            assert "vf_learning_rate" not in params and saved_config(run)["vf_learning_rate"] is None
+            assert model.value_optimizer is None  # the policy optimizer trains the value function too
 
 
 def test_python_config_params_overrides_and_continue_training(tmp_path):

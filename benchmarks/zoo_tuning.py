@@ -1,0 +1,298 @@
+"""
+Tuning REINFORCE and VPG with our own tuning path, then choosing the entries to ship on more tuning seeds.
+
+1. **Study.** ``python -m sb3_vpg.zoo train --algo <algo> --env <env> -optimize`` with our samplers (TPE, median
+   pruner), one SQLite file per study (``<out>/studies/<study>.db``, not committed). The zoo's objective is the
+   mean of the last evaluation (10 episodes), so a trial's budget is the number of steps we want the env solved
+   in: the study looks for entries that are good *early*. Trials run on the tuning seed 1000 (the zoo seeds the
+   envs, not the model). ``--max-total-trials`` makes a rerun continue a study up to its number of trials.
+2. **Recheck.** The best trials of a study, and the entry shipped in ``zoo_configs/`` when the study began,
+   trained through the zoo exactly as ``zoo_benchmark.py`` trains them (the benchmark's budget, evaluation grid
+   and threshold) on the tuning seeds 1001-1003. They are ranked by median steps to the threshold (a run that
+   never gets there counts as the budget plus one evaluation), then by mean final score. The first is the entry
+   to ship. The benchmark's seeds 0-4 stay held out.
+3. **Report.** ``<study>.md`` (trials by state, the best trials and their parameters, the recheck, the winning
+   zoo entry), ``summary.md`` (all of them), ``trials.csv`` (every trial) and ``recheck.csv`` (every run).
+
+    python benchmarks/zoo_tuning.py                                   # every study but LunarLander's, recheck, report
+    python benchmarks/zoo_tuning.py --studies vpg_LunarLander-v3       # hours: resumable, run it across sessions
+    python benchmarks/zoo_tuning.py --studies vpg_CartPole-v1 --trials 10 --out /tmp/tune   # one small study
+    python benchmarks/zoo_tuning.py --report-only
+
+Studies run ``--workers`` at a time (one torch thread each), then the rechecks. An interrupted tuning resumes:
+a study continues to its number of trials and finished recheck runs are reused.
+"""
+
+import argparse
+import dataclasses
+import os
+import statistics
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+import yaml
+import zoo_benchmark
+from zoo_benchmark import SUITES, Run, Suite, collect, train_all, write_csv
+
+from sb3_vpg.zoo import default_config
+from sb3_vpg.zoo.hyperparams_opt import convert_reinforce_params
+
+BENCHMARKS = Path(__file__).resolve().parent
+TUNING_SEED = 1000
+RECHECK_SEEDS = (1001, 1002, 1003)
+EVAL_EPISODES = 10
+
+
+@dataclass(frozen=True)
+class Study:
+    """One algorithm on one env: the trials' budget, and the benchmark suite its best trials are rechecked on."""
+
+    algo: str
+    suite: Suite
+    trial_steps: int  # the steps we want the env solved in; the objective is the score there
+    n_evaluations: int  # evaluations per trial (the median pruner compares trials at each)
+    n_trials: int = 60
+    n_envs: int = 8
+    top: int = 5  # best trials to recheck
+    n_startup_trials: int = 10  # random trials before TPE
+    # what the recheck ranks by: "speed" (median steps to the threshold, then mean final score) or "final" (seeds
+    # whose final evaluation reaches the threshold, then median final score)
+    goal: str = "speed"
+
+    @property
+    def name(self) -> str:
+        return f"{self.algo}_{self.suite.env_id}"
+
+
+# Trial budgets: A2C's median steps to the threshold in the zoo benchmark (REINFORCE on CartPole: its own, 10k).
+# Not in the default run (--studies): LunarLander-v3, hours per study.
+STUDIES = {
+    study.name: study
+    for study in (
+        Study("reinforce", SUITES["CartPole-v1"], 10_000, 2),
+        Study("vpg", SUITES["CartPole-v1"], 15_000, 3),
+        Study("reinforce", SUITES["Acrobot-v1"], 10_000, 2),
+        Study("vpg", SUITES["Acrobot-v1"], 10_000, 2),
+        Study("reinforce", SUITES["InvertedPendulum-v5"], 20_000, 2),
+        Study("vpg", SUITES["InvertedPendulum-v5"], 20_000, 2),
+        # the goal is the final model at the benchmark's budget; 25 minutes a trial here, so fewer of them
+        *(
+            Study(
+                algo, SUITES["LunarLander-v3"], 2_000_000, 4, n_trials=16, n_envs=16, top=2, n_startup_trials=5, goal="final"
+            )
+            for algo in ("reinforce", "vpg")
+        ),
+    )
+}
+# --quick: a look at the machinery in a minute or two (CartPole-v1, both algorithms, 3 trials, 1 recheck seed)
+QUICK_SUITE = Suite("CartPole-v1", (), 4_000, 2_000, 2, 475.0)
+QUICK_STUDIES = {algo: Study(algo, QUICK_SUITE, 2_000, 2, n_trials=3, top=1) for algo in ("reinforce", "vpg")}
+
+
+def storage_url(study: Study, out: Path) -> str:
+    return f"sqlite:///{out / 'studies' / f'{study.name}.db'}"
+
+
+def study_command(study: Study, out: Path, n_trials: int) -> list[str]:
+    env_id = study.suite.env_id
+    config = out / "studies" / f"{study.name}.yml"
+    fixed = {"n_envs": study.n_envs, "n_timesteps": study.trial_steps, "policy": "MlpPolicy"}
+    config.write_text(yaml.safe_dump({env_id: fixed}))
+    command = [sys.executable, "-m", "sb3_vpg.zoo", "train", "--algo", study.algo, "--env", env_id, "-conf", str(config)]
+    command += ["-optimize", "--storage", storage_url(study, out), "--study-name", study.name]
+    command += ["--max-total-trials", str(n_trials), "--n-jobs", "1", "--sampler", "tpe", "--pruner", "median"]
+    command += ["--n-startup-trials", str(study.n_startup_trials)]
+    command += ["--n-evaluations", str(study.n_evaluations), "--eval-episodes", str(EVAL_EPISODES)]
+    command += ["-n", str(study.trial_steps), "--seed", str(TUNING_SEED), "--num-threads", "1", "--no-optim-plots"]
+    return [*command, "-f", str(out / "logs" / "studies")]
+
+
+def run_study(study: Study, out: Path, n_trials: int) -> str:
+    log = out / "logs" / "studies" / f"{study.name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    with open(log, "a") as file:
+        result = subprocess.run(study_command(study, out, n_trials), stdout=file, stderr=subprocess.STDOUT, env=env)
+    if result.returncode != 0:
+        raise RuntimeError(f"study {study.name} failed with exit code {result.returncode}, see {log}")
+    return f"studied  {study.name}"
+
+
+def load(study: Study, out: Path) -> optuna.Study:
+    return optuna.load_study(storage=storage_url(study, out), study_name=study.name)
+
+
+def best_trials(study: Study, out: Path, count: int) -> list[optuna.trial.FrozenTrial]:
+    complete = load(study, out).get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    return sorted(complete, key=lambda trial: (-trial.value, trial.number))[:count]
+
+
+def significant(value: float, digits: int = 3) -> float:
+    return float(f"{value:.{digits}g}")
+
+
+def zoo_entry(study: Study, params: dict[str, Any]) -> dict[str, Any]:
+    """A trial's parameters as an entry of our zoo configs (floats to 3 significant digits, as we would ship
+    them; the recheck trains exactly this entry)."""
+    rounded = {key: significant(value) if isinstance(value, float) else value for key, value in params.items()}
+    kwargs = convert_reinforce_params(rounded)
+    policy_kwargs = kwargs.pop("policy_kwargs")
+    entry: dict[str, Any] = {"n_envs": study.n_envs, "n_timesteps": float(study.suite.n_timesteps), "policy": "MlpPolicy"}
+    for key, value in sorted(kwargs.items()):
+        entry[key] = round(value, 10) if isinstance(value, float) else value  # 1 - 0.00127 = 0.99873, not ...9999
+    activation = policy_kwargs["activation_fn"].__name__
+    entry["policy_kwargs"] = f"dict(net_arch={policy_kwargs['net_arch']}, activation_fn=th.nn.{activation})"
+    return entry
+
+
+def candidates(study: Study, out: Path, top: int) -> dict[str, Path]:
+    """Recheck contender name -> its zoo config file: the best ``top`` trials, and the entry shipped when the
+    recheck first ran (copied, so that shipping a new entry does not change what was rechecked)."""
+    folder = out / "candidates" / study.name
+    folder.mkdir(parents=True, exist_ok=True)
+    env_id = study.suite.env_id
+    shipped = folder / "shipped.yml"
+    if not shipped.exists():
+        entries = yaml.safe_load(Path(default_config(study.algo)).read_text())
+        if env_id in entries:
+            shipped.write_text(yaml.safe_dump({env_id: entries[env_id]}))
+    found = {f"{study.algo}-shipped": shipped} if shipped.exists() else {}
+    for trial in best_trials(study, out, top):
+        path = folder / f"trial{trial.number}.yml"
+        path.write_text(yaml.safe_dump({env_id: zoo_entry(study, trial.params)}, sort_keys=False))
+        found[f"{study.algo}-trial{trial.number}"] = path
+    return found
+
+
+def recheck_runs(study: Study, contenders: dict[str, Path], seeds: tuple[int, ...]) -> list[Run]:
+    for name, path in contenders.items():
+        zoo_benchmark.VARIANTS[name] = (study.algo, str(path))
+    suite = dataclasses.replace(study.suite, algos=tuple(contenders))
+    return [Run(name, suite, seed) for seed in seeds for name in contenders]
+
+
+RANKED_BY = {
+    "speed": "median steps to the threshold, then mean final score",
+    "final": "seeds whose final evaluation reaches the threshold, then median final score",
+}
+
+
+def median_steps(rows: list[dict], suite: Suite) -> float:
+    """Median steps to the threshold; a run that never got there counts as the budget plus one evaluation."""
+    never = suite.n_timesteps + suite.eval_freq
+    return statistics.median(row["steps_to_threshold"] if row["steps_to_threshold"] != "" else never for row in rows)
+
+
+def rank_key(study: Study, rows: list[dict]) -> tuple[float, float]:
+    """Smaller is better."""
+    finals = [row["final_score"] for row in rows]
+    if study.goal == "final":
+        assert study.suite.threshold is not None
+        return -sum(score >= study.suite.threshold for score in finals), -statistics.median(finals)
+    return median_steps(rows, study.suite), -statistics.mean(finals)
+
+
+def markdown(study: Study, out: Path, top: int, seeds: tuple[int, ...], recheck_rows: list[dict]) -> str:
+    optuna_study = load(study, out)
+    states = [trial.state.name.lower() for trial in optuna_study.trials]
+    counts = ", ".join(f"{states.count(state)} {state}" for state in sorted(set(states)))
+    lines = [
+        f"## {study.name}",
+        "",
+        f"Study: {len(states)} trials ({counts}), {study.trial_steps:,} steps per trial, {study.n_envs} envs, seed "
+        f"{TUNING_SEED}; objective: mean of {EVAL_EPISODES} evaluation episodes after {study.trial_steps:,} steps.",
+        "",
+        "| trial | objective | parameters |",
+        "|---|---|---|",
+    ]
+    for trial in best_trials(study, out, top):
+        params = ", ".join(f"{key}={significant(v) if isinstance(v, float) else v}" for key, v in trial.params.items())
+        lines.append(f"| {trial.number} | {trial.value:.1f} | {params} |")
+    suite = study.suite
+    lines += [
+        "",
+        f"Recheck: {suite.n_timesteps:,} steps, evaluation every {suite.eval_freq:,} steps ({suite.eval_episodes} "
+        f"episodes), seeds {' '.join(map(str, seeds))}; ranked by {RANKED_BY[study.goal]}.",
+        "",
+        "| contender | steps to threshold per seed | median | final score per seed |",
+        "|---|---|---|---|",
+    ]
+    by_contender: dict[str, list[dict]] = {}
+    for row in recheck_rows:
+        by_contender.setdefault(row["algo"], []).append(row)
+    ranked = sorted(by_contender, key=lambda name: rank_key(study, by_contender[name]))
+    for name in ranked:
+        rows = by_contender[name]
+        steps = " / ".join(f"{row['steps_to_threshold']:,}" if row["steps_to_threshold"] != "" else "-" for row in rows)
+        median = median_steps(rows, suite)
+        median_text = f"{median:,.0f}" if median <= suite.n_timesteps else "-"
+        finals = " / ".join(f"{row['final_score']:.1f}" for row in rows)
+        lines.append(f"| {name} | {steps} | {median_text} | {finals} |")
+    if ranked:
+        winner = ranked[0]
+        path = zoo_benchmark.VARIANTS[winner][1]
+        lines += ["", f"Winner: {winner}. Its entry:", "", "```yaml", Path(path).read_text().rstrip(), "```"]
+    return "\n".join(lines) + "\n"
+
+
+def trial_rows(study: Study, out: Path) -> list[dict]:
+    rows = []
+    for trial in load(study, out).trials:
+        row = {"study": study.name, "trial": trial.number, "state": trial.state.name, "value": trial.value}
+        row["seconds"] = trial.duration.total_seconds() if trial.duration else ""
+        rows.append({**row, **trial.params})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=BENCHMARKS / "results" / "tuning")
+    quick_studies = [name for name, study in STUDIES.items() if study.suite.env_id != "LunarLander-v3"]
+    parser.add_argument("--studies", nargs="+", default=quick_studies, choices=list(STUDIES))
+    parser.add_argument("--trials", type=int, help="trials per study (default: each study's own)")
+    parser.add_argument("--top", type=int, help="best trials of each study to recheck (default: each study's own)")
+    parser.add_argument("--workers", type=int, default=2, help="studies, then recheck runs, at the same time")
+    parser.add_argument("--report-only", action="store_true", help="write the report from what has been run")
+    parser.add_argument("--quick", action="store_true", help="CartPole-v1, 3 short trials per algorithm, 1 seed")
+    args = parser.parse_args()
+    out = args.out.resolve()
+    (out / "studies").mkdir(parents=True, exist_ok=True)
+    if args.quick:
+        studies, seeds = list(QUICK_STUDIES.values()), RECHECK_SEEDS[:1]
+    else:
+        studies, seeds = [STUDIES[name] for name in args.studies], RECHECK_SEEDS
+    if args.report_only:  # the studies that have begun
+        studies = [study for study in studies if (out / "studies" / f"{study.name}.db").exists()]
+
+    if not args.report_only:
+        with ThreadPoolExecutor(args.workers) as pool:
+            trials = {study.name: args.trials or study.n_trials for study in studies}
+            for message in pool.map(lambda study: run_study(study, out, trials[study.name]), studies):
+                print(message, flush=True)
+    top = {study.name: args.top or study.top for study in studies}
+    runs = {study.name: recheck_runs(study, candidates(study, out, top[study.name]), seeds) for study in studies}
+    if not args.report_only:
+        train_all([run for study_runs in runs.values() for run in study_runs], out, args.workers)
+
+    sections, all_trials, all_recheck = [], [], []
+    for study in studies:
+        finished = [run for run in runs[study.name] if (out / "logs" / run.algo / run.name / "benchmark.json").exists()]
+        rows = [{"study": study.name, **collect(run, out)[0]} for run in finished]
+        section = markdown(study, out, top[study.name], seeds, rows)
+        (out / f"{study.name}.md").write_text(section)
+        sections.append(section)
+        all_trials += trial_rows(study, out)
+        all_recheck += rows
+    (out / "summary.md").write_text("\n".join(sections))
+    write_csv(out / "trials.csv", all_trials)
+    write_csv(out / "recheck.csv", all_recheck)
+    print(f"report written to {out}")
+
+
+if __name__ == "__main__":
+    main()

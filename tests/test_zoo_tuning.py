@@ -1,0 +1,96 @@
+"""benchmarks/zoo_tuning.py end to end (--quick): real Optuna studies on SQLite through our zoo entry point, the
+recheck of the best trial against the shipped entry through the zoo benchmark's runner, and the report."""
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import yaml
+
+BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+import zoo_benchmark  # noqa: E402
+import zoo_tuning  # noqa: E402
+
+from sb3_vpg.zoo import default_config  # noqa: E402
+
+
+def tune(out: Path, *extra: str) -> str:
+    command = [sys.executable, str(BENCHMARKS / "zoo_tuning.py"), "--quick", "--out", str(out), *extra]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path) as file:
+        return list(csv.DictReader(file))
+
+
+def test_zoo_entry_rounds_the_sampled_values_and_keeps_the_discount_exact():
+    study = zoo_tuning.STUDIES["vpg_CartPole-v1"]
+    params = {"n_steps": 16, "one_minus_gamma": 0.0012745, "one_minus_gae_lambda": 0.05123, "learning_rate": 0.0031416,
+              "vf_learning_rate": 0.000123456, "n_value_steps": 80, "normalize_advantage": "batch",
+              "net_arch": "tiny", "activation_fn": "relu"}  # fmt: skip
+    entry = zoo_tuning.zoo_entry(study, params)
+    assert entry["gamma"] == 0.99873 and entry["gae_lambda"] == 0.9488
+    assert (entry["learning_rate"], entry["vf_learning_rate"]) == (0.00314, 0.000123)
+    assert (entry["n_envs"], entry["n_timesteps"], entry["n_steps"]) == (8, 100_000.0, 16)
+    assert entry["policy_kwargs"] == "dict(net_arch={'pi': [64], 'vf': [64]}, activation_fn=th.nn.ReLU)"
+
+
+def test_quick_tuning_studies_rechecks_and_reports(tmp_path):
+    out = tmp_path / "tune"
+    first = tune(out)
+    summary = (out / "summary.md").read_text()
+    recheck = read_csv(out / "recheck.csv")
+    trials = read_csv(out / "trials.csv")
+    for study in zoo_tuning.QUICK_STUDIES.values():
+        stored = optuna.load_study(storage=f"sqlite:///{out / 'studies' / f'{study.name}.db'}", study_name=study.name)
+        assert len(stored.trials) == study.n_trials
+        assert len([row for row in trials if row["study"] == study.name]) == study.n_trials
+        (best,) = zoo_tuning.best_trials(study, out.resolve(), 1)
+        assert best.value == max(t.value for t in stored.trials if t.state == optuna.trial.TrialState.COMPLETE)
+
+        # the recheck trained the best trial's rounded entry, and the entry shipped today, through the zoo
+        candidates = out / "candidates" / study.name
+        shipped = yaml.safe_load((candidates / "shipped.yml").read_text())["CartPole-v1"]
+        assert shipped == yaml.safe_load(Path(default_config(study.algo)).read_text())["CartPole-v1"]
+        entry = yaml.safe_load((candidates / f"trial{best.number}.yml").read_text())["CartPole-v1"]
+        assert entry == zoo_tuning.zoo_entry(study, best.params)
+        for name, expected in ((f"{study.algo}-trial{best.number}", entry), (f"{study.algo}-shipped", shipped)):
+            (config,) = (out / "logs" / name).glob("CartPole-v1_seed1001/CartPole-v1/config.yml")
+            used = dict(yaml.load(config.read_text(), Loader=yaml.UnsafeLoader))
+            assert used["learning_rate"] == expected["learning_rate"] and used["n_steps"] == expected["n_steps"]
+        rows = [row for row in recheck if row["study"] == study.name]
+        assert {row["algo"] for row in rows} == {f"{study.algo}-trial{best.number}", f"{study.algo}-shipped"}
+        assert all(int(row["steps"]) == zoo_tuning.QUICK_SUITE.n_timesteps for row in rows)
+
+        # the winner is the contender with the fewest steps to the threshold, then the best final score
+        def rank(row: dict) -> tuple[float, float]:
+            never = zoo_tuning.QUICK_SUITE.n_timesteps + zoo_tuning.QUICK_SUITE.eval_freq
+            return (float(row["steps_to_threshold"] or never), -float(row["final_score"]))
+
+        winner = min(rows, key=rank)["algo"]
+        section = summary.split(f"## {study.name}")[1].split("\n## ")[0]
+        assert f"Winner: {winner}." in section
+
+    # a rerun has nothing left to do: the studies are at their number of trials, the recheck runs are reused
+    second = tune(out)
+    assert first.count("trained ") == 4 and second.count("reused ") == 4 and "trained " not in second
+    for study in zoo_tuning.QUICK_STUDIES.values():
+        stored = optuna.load_study(storage=f"sqlite:///{out / 'studies' / f'{study.name}.db'}", study_name=study.name)
+        assert len(stored.trials) == study.n_trials
+    assert (out / "summary.md").read_text() == summary
+
+
+def test_studies_tune_on_their_own_seeds_and_recheck_on_the_benchmark_suite():
+    assert zoo_tuning.TUNING_SEED not in zoo_tuning.RECHECK_SEEDS
+    for study in zoo_tuning.STUDIES.values():
+        assert study.suite is zoo_benchmark.SUITES[study.suite.env_id]
+        assert study.trial_steps <= study.suite.n_timesteps
+    # the zoo benchmark's seeds stay held out
+    assert {zoo_tuning.TUNING_SEED, *zoo_tuning.RECHECK_SEEDS}.isdisjoint(range(5))
