@@ -5,7 +5,8 @@ Tuning REINFORCE and VPG with our own tuning path, then choosing the entries to 
    pruner), one SQLite file per study (``<out>/studies/<study>.db``, not committed). The zoo's objective is the
    mean of the last evaluation (10 episodes), so a trial's budget is the number of steps we want the env solved
    in: the study looks for entries that are good *early*. Trials run on the tuning seed 1000 (the zoo seeds the
-   envs, not the model). ``--max-total-trials`` makes a rerun continue a study up to its number of trials.
+   envs, not the model). ``--max-total-trials`` makes a rerun continue a study up to its number of trials (a
+   trial that a killed run left running is marked failed first).
 2. **Recheck.** The best trials of a study, and the entry shipped in ``zoo_configs/`` when the study began,
    trained through the zoo exactly as ``zoo_benchmark.py`` trains them (the benchmark's budget, evaluation grid
    and threshold) on the tuning seeds 1001-1003. They are ranked by median steps to the threshold (a run that
@@ -112,7 +113,20 @@ def study_command(study: Study, out: Path, n_trials: int) -> list[str]:
     return [*command, "-f", str(out / "logs" / "studies")]
 
 
+def fail_interrupted_trials(study: Study, out: Path) -> int:
+    """Mark the trials a killed run left RUNNING as failed (one process per study, so none is really running):
+    rl_zoo3's ``--max-total-trials`` counts running trials, and these would never finish."""
+    if not (out / "studies" / f"{study.name}.db").exists():
+        return 0
+    stored = load(study, out)
+    interrupted = stored.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    for trial in interrupted:
+        stored._storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+    return len(interrupted)
+
+
 def run_study(study: Study, out: Path, n_trials: int) -> str:
+    interrupted = fail_interrupted_trials(study, out)
     log = out / "logs" / "studies" / f"{study.name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -120,7 +134,7 @@ def run_study(study: Study, out: Path, n_trials: int) -> str:
         result = subprocess.run(study_command(study, out, n_trials), stdout=file, stderr=subprocess.STDOUT, env=env)
     if result.returncode != 0:
         raise RuntimeError(f"study {study.name} failed with exit code {result.returncode}, see {log}")
-    return f"studied  {study.name}"
+    return f"studied  {study.name}" + (f" ({interrupted} interrupted trials marked failed)" if interrupted else "")
 
 
 def load(study: Study, out: Path) -> optuna.Study:

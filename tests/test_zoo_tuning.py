@@ -78,13 +78,22 @@ def test_quick_tuning_studies_rechecks_and_reports(tmp_path):
         section = summary.split(f"## {study.name}")[1].split("\n## ")[0]
         assert f"Winner: {winner}." in section
 
-    # a rerun has nothing left to do: the studies are at their number of trials, the recheck runs are reused
+    # a run killed during a trial leaves it RUNNING in the storage (as ask() does): the rerun marks it failed
+    storage = f"sqlite:///{out / 'studies' / 'vpg_CartPole-v1.db'}"
+    interrupted = optuna.load_study(storage=storage, study_name="vpg_CartPole-v1").ask().number
+    # and then has nothing left to do: the studies are at their number of trials, the recheck runs are reused
     second = tune(out)
     assert first.count("trained ") == 4 and second.count("reused ") == 4 and "trained " not in second
+    assert "studied  vpg_CartPole-v1 (1 interrupted trials marked failed)" in second
     for study in zoo_tuning.QUICK_STUDIES.values():
         stored = optuna.load_study(storage=f"sqlite:///{out / 'studies' / f'{study.name}.db'}", study_name=study.name)
-        assert len(stored.trials) == study.n_trials
-    assert (out / "summary.md").read_text() == summary
+        finished = [trial for trial in stored.trials if trial.state != optuna.trial.TrialState.FAIL]
+        assert len(finished) == study.n_trials
+        if study.algo == "vpg":
+            assert stored.trials[interrupted].state == optuna.trial.TrialState.FAIL
+    reinforce_section, vpg_section = summary.split("## vpg_CartPole-v1")
+    vpg_section = vpg_section.replace("Study: 3 trials (3 complete)", "Study: 4 trials (3 complete, 1 fail)", 1)
+    assert (out / "summary.md").read_text() == reinforce_section + "## vpg_CartPole-v1" + vpg_section
 
 
 def test_studies_tune_on_their_own_seeds_and_recheck_on_the_benchmark_suite():
