@@ -1,8 +1,5 @@
 """benchmarks/pong_comparison.py end to end through the real rl_zoo3 CLI and the real ALE, on a short budget."""
 
-import csv
-import subprocess
-import sys
 from pathlib import Path
 
 import matplotlib.image
@@ -10,25 +7,17 @@ import pytest
 import yaml
 
 from sb3_vpg.common.returns import running_reward
+from tests.benchmark_scripts import read_csv, run_script
 
 pytest.importorskip("ale_py")
 
-BENCHMARK = Path(__file__).parents[1] / "benchmarks" / "pong_comparison.py"
 MINUTES = 0.3
 CONTENDERS = ("reinforce-fast", "reinforce")
 
 
 def run_benchmark(out: Path) -> str:
-    command = [sys.executable, str(BENCHMARK), "--minutes", str(MINUTES), "--seeds", "0", "--out", str(out)]
-    command += ["--contenders", *CONTENDERS]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result.stdout
-
-
-def read_csv(path: Path) -> list[dict]:
-    with open(path) as file:
-        return list(csv.DictReader(file))
+    args = ("--minutes", str(MINUTES), "--seeds", "0", "--out", str(out), "--contenders", *CONTENDERS)
+    return run_script("pong_comparison.py", *args, timeout=600)
 
 
 def test_contenders_train_for_the_wall_clock_and_the_report_follows_the_games(tmp_path):

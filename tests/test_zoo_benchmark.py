@@ -1,28 +1,17 @@
 """benchmarks/zoo_benchmark.py --quick, end to end through the real rl_zoo3 CLI, and its resume."""
 
-import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import matplotlib.image
 
-BENCHMARK = Path(__file__).parents[1] / "benchmarks" / "zoo_benchmark.py"
+from tests.benchmark_scripts import read_csv, run_script
+
 RUNS = {(algo, "CartPole-v1", seed) for algo in ("reinforce", "ppo") for seed in (0, 1)}
 
 
 def run_quick(out: Path) -> str:
-    result = subprocess.run(
-        [sys.executable, str(BENCHMARK), "--quick", "--out", str(out)], capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
-
-
-def read_csv(path: Path) -> list[dict]:
-    with open(path) as file:
-        return list(csv.DictReader(file))
+    return run_script("zoo_benchmark.py", "--quick", "--out", str(out), timeout=600)
 
 
 def test_quick_benchmark_writes_every_run_then_reuses_them(tmp_path):

@@ -1,33 +1,24 @@
 """benchmarks/zoo_tuning.py end to end (--quick): real Optuna studies on SQLite through our zoo entry point, the
 recheck of the best trial against the shipped entry through the zoo benchmark's runner, and the report."""
 
-import csv
-import subprocess
 import sys
 from pathlib import Path
 
 import optuna
 import yaml
 
-BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
+from tests.benchmark_scripts import BENCHMARKS, read_csv, run_script
+
 sys.path.insert(0, str(BENCHMARKS))
 
-import zoo_benchmark  # noqa: E402
-import zoo_tuning  # noqa: E402
+import zoo_benchmark
+import zoo_tuning
 
-from sb3_vpg.zoo import default_config  # noqa: E402
+from sb3_vpg.zoo import default_config
 
 
 def tune(out: Path, *extra: str) -> str:
-    command = [sys.executable, str(BENCHMARKS / "zoo_tuning.py"), "--quick", "--out", str(out), *extra]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result.stdout
-
-
-def read_csv(path: Path) -> list[dict]:
-    with open(path) as file:
-        return list(csv.DictReader(file))
+    return run_script("zoo_tuning.py", "--quick", "--out", str(out), *extra, timeout=900)
 
 
 def test_zoo_entry_rounds_the_sampled_values_and_keeps_the_discount_exact():
