@@ -165,8 +165,9 @@ def zoo_entry(study: Study, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def candidates(study: Study, out: Path, top: int) -> dict[str, Path]:
-    """Recheck contender name -> its zoo config file: the best ``top`` trials, and the entry shipped when the
-    recheck first ran (copied, so that shipping a new entry does not change what was rechecked)."""
+    """Recheck contender name (``<study>-trial<N>``, ``<study>-shipped``) -> its zoo config file: the best ``top``
+    trials, and the entry shipped when the recheck first ran (copied, so that shipping a new entry does not change
+    what was rechecked)."""
     folder = out / "candidates" / study.name
     folder.mkdir(parents=True, exist_ok=True)
     env_id = study.suite.env_id
@@ -175,11 +176,12 @@ def candidates(study: Study, out: Path, top: int) -> dict[str, Path]:
         entries = yaml.safe_load(Path(default_config(study.algo)).read_text())
         if env_id in entries:
             shipped.write_text(yaml.safe_dump({env_id: entries[env_id]}))
-    found = {f"{study.algo}-shipped": shipped} if shipped.exists() else {}
+    # named after the study, not only the algorithm: contenders are registered in one table for all studies
+    found = {f"{study.name}-shipped": shipped} if shipped.exists() else {}
     for trial in best_trials(study, out, top):
         path = folder / f"trial{trial.number}.yml"
         path.write_text(yaml.safe_dump({env_id: zoo_entry(study, trial.params)}, sort_keys=False))
-        found[f"{study.algo}-trial{trial.number}"] = path
+        found[f"{study.name}-trial{trial.number}"] = path
     return found
 
 

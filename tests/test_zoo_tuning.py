@@ -52,12 +52,12 @@ def test_quick_tuning_studies_rechecks_and_reports(tmp_path):
         assert shipped == yaml.safe_load(Path(default_config(study.algo)).read_text())["CartPole-v1"]
         entry = yaml.safe_load((candidates / f"trial{best.number}.yml").read_text())["CartPole-v1"]
         assert entry == zoo_tuning.zoo_entry(study, best.params)
-        for name, expected in ((f"{study.algo}-trial{best.number}", entry), (f"{study.algo}-shipped", shipped)):
+        for name, expected in ((f"{study.name}-trial{best.number}", entry), (f"{study.name}-shipped", shipped)):
             (config,) = (out / "logs" / name).glob("CartPole-v1_seed1001/CartPole-v1/config.yml")
             used = dict(yaml.load(config.read_text(), Loader=yaml.UnsafeLoader))
             assert used["learning_rate"] == expected["learning_rate"] and used["n_steps"] == expected["n_steps"]
         rows = [row for row in recheck if row["study"] == study.name]
-        assert {row["algo"] for row in rows} == {f"{study.algo}-trial{best.number}", f"{study.algo}-shipped"}
+        assert {row["algo"] for row in rows} == {f"{study.name}-trial{best.number}", f"{study.name}-shipped"}
         assert all(int(row["steps"]) == zoo_tuning.QUICK_SUITE.n_timesteps for row in rows)
 
         # the winner is the contender with the fewest steps to the threshold, then the best final score
@@ -94,3 +94,25 @@ def test_studies_tune_on_their_own_seeds_and_recheck_on_the_benchmark_suite():
         assert study.trial_steps <= study.suite.n_timesteps
     # the zoo benchmark's seeds stay held out
     assert {zoo_tuning.TUNING_SEED, *zoo_tuning.RECHECK_SEEDS}.isdisjoint(range(5))
+
+
+def test_recheck_contenders_of_two_studies_of_one_algorithm_keep_their_own_entries(tmp_path):
+    """The same trial number in two studies of one algorithm names two contenders, each training its own study's
+    entry (the contenders share one table of variants)."""
+    studies = [zoo_tuning.STUDIES["reinforce_CartPole-v1"], zoo_tuning.STUDIES["reinforce_Acrobot-v1"]]
+    (tmp_path / "studies").mkdir()
+    params = {"n_steps": 32, "one_minus_gamma": 0.01, "learning_rate": 0.001, "normalize_advantage": "batch",
+              "net_arch": "small", "activation_fn": "tanh"}  # fmt: skip
+    distributions = {key: optuna.distributions.CategoricalDistribution([value]) for key, value in params.items()}
+    for study in studies:
+        stored = optuna.create_study(storage=zoo_tuning.storage_url(study, tmp_path), study_name=study.name)
+        stored.add_trial(optuna.trial.create_trial(params=params, distributions=distributions, value=1.0))
+    runs = [
+        run for study in studies for run in zoo_tuning.recheck_runs(study, zoo_tuning.candidates(study, tmp_path, 1), (1001,))
+    ]
+    names = [run.algo for run in runs]
+    assert len(set(names)) == len(names) == 4
+    for run in runs:
+        algo, config = zoo_benchmark.VARIANTS[run.algo]
+        assert algo == "reinforce"
+        assert list(yaml.safe_load(Path(config).read_text())) == [run.suite.env_id]
