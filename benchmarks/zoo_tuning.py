@@ -193,7 +193,7 @@ def recheck_runs(study: Study, contenders: dict[str, Path], seeds: tuple[int, ..
 
 
 RANKED_BY = {
-    "speed": "median steps to the threshold, then mean final score",
+    "speed": "seeds whose final evaluation holds the threshold, then median steps to it, then mean final score",
     "final": "seeds whose final evaluation reaches the threshold, then median final score",
 }
 
@@ -204,13 +204,15 @@ def median_steps(rows: list[dict], suite: Suite) -> float:
     return statistics.median(row["steps_to_threshold"] if row["steps_to_threshold"] != "" else never for row in rows)
 
 
-def rank_key(study: Study, rows: list[dict]) -> tuple[float, float]:
-    """Smaller is better."""
+def rank_key(study: Study, rows: list[dict]) -> tuple[float, ...]:
+    """Smaller is better. An entry that gets to the threshold fast and then falls away (a final score below it) is
+    not one to ship, so seeds that hold the threshold at the end come first for either goal."""
     finals = [row["final_score"] for row in rows]
+    assert study.suite.threshold is not None
+    holding = -sum(score >= study.suite.threshold for score in finals)
     if study.goal == "final":
-        assert study.suite.threshold is not None
-        return -sum(score >= study.suite.threshold for score in finals), -statistics.median(finals)
-    return median_steps(rows, study.suite), -statistics.mean(finals)
+        return holding, -statistics.median(finals)
+    return holding, median_steps(rows, study.suite), -statistics.mean(finals)
 
 
 def markdown(study: Study, out: Path, top: int, seeds: tuple[int, ...], recheck_rows: list[dict]) -> str:

@@ -60,10 +60,11 @@ def test_quick_tuning_studies_rechecks_and_reports(tmp_path):
         assert {row["algo"] for row in rows} == {f"{study.name}-trial{best.number}", f"{study.name}-shipped"}
         assert all(int(row["steps"]) == zoo_tuning.QUICK_SUITE.n_timesteps for row in rows)
 
-        # the winner is the contender with the fewest steps to the threshold, then the best final score
-        def rank(row: dict) -> tuple[float, float]:
+        # the winner: a final score that holds the threshold, then the fewest steps to it, then the best final score
+        def rank(row: dict) -> tuple[float, float, float]:
             never = zoo_tuning.QUICK_SUITE.n_timesteps + zoo_tuning.QUICK_SUITE.eval_freq
-            return (float(row["steps_to_threshold"] or never), -float(row["final_score"]))
+            holds = float(row["final_score"]) >= zoo_tuning.QUICK_SUITE.threshold
+            return (-holds, float(row["steps_to_threshold"] or never), -float(row["final_score"]))
 
         winner = min(rows, key=rank)["algo"]
         section = summary.split(f"## {study.name}")[1].split("\n## ")[0]
@@ -116,3 +117,12 @@ def test_recheck_contenders_of_two_studies_of_one_algorithm_keep_their_own_entri
         algo, config = zoo_benchmark.VARIANTS[run.algo]
         assert algo == "reinforce"
         assert list(yaml.safe_load(Path(config).read_text())) == [run.suite.env_id]
+
+
+def test_an_entry_that_falls_away_from_the_threshold_ranks_behind_one_that_holds_it():
+    study = zoo_tuning.STUDIES["reinforce_InvertedPendulum-v5"]
+    fast_then_falls = [{"steps_to_threshold": 10_000, "final_score": score} for score in (473.6, 821.2, 1000.0)]
+    slower_holds = [{"steps_to_threshold": 20_000, "final_score": 1000.0} for _ in range(3)]
+    slowest_holds = [{"steps_to_threshold": 50_000, "final_score": 1000.0} for _ in range(3)]
+    ranked = sorted([fast_then_falls, slowest_holds, slower_holds], key=lambda rows: zoo_tuning.rank_key(study, rows))
+    assert ranked == [slower_holds, slowest_holds, fast_then_falls]
