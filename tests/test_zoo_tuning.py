@@ -2,6 +2,7 @@
 recheck of the best trial against the shipped entry through the zoo benchmark's runner, and the report."""
 
 import sys
+import warnings
 from pathlib import Path
 
 import optuna
@@ -15,6 +16,7 @@ import zoo_benchmark
 import zoo_tuning
 
 from sb3_vpg.zoo import default_config
+from sb3_vpg.zoo.hyperparams_opt import sample_reinforce_params, sample_vpg_params
 
 
 def tune(out: Path, *extra: str) -> str:
@@ -126,3 +128,26 @@ def test_an_entry_that_falls_away_from_the_threshold_ranks_behind_one_that_holds
     slowest_holds = [{"steps_to_threshold": 50_000, "final_score": 1000.0} for _ in range(3)]
     ranked = sorted([fast_then_falls, slowest_holds, slower_holds], key=lambda rows: zoo_tuning.rank_key(study, rows))
     assert ranked == [slower_holds, slowest_holds, fast_then_falls]
+
+
+def test_lunar_lander_studies_begin_with_their_starting_points_queued_once(tmp_path):
+    """Every starting point gives the sampler a value for each parameter it suggests, inside its range; a new
+    study runs them first (queued in the storage), a study that exists is left as it is."""
+    samplers = {"reinforce": sample_reinforce_params, "vpg": sample_vpg_params}
+    (tmp_path / "studies").mkdir()
+    for algo in ("reinforce", "vpg"):
+        study = zoo_tuning.STUDIES[f"{algo}_LunarLander-v3"]
+        assert study.starting_points
+        for params in study.starting_points:
+            trial = optuna.trial.FixedTrial(params)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # FixedTrial warns about a value outside a suggested range
+                kwargs = samplers[algo](trial, 4, study.n_envs, {})
+            assert set(trial.params) == set(params)  # nothing queued that the sampler does not suggest
+            assert kwargs["n_steps"] == params["n_steps"] and kwargs["gamma"] == 1 - params["one_minus_gamma"]
+        for _ in range(2):
+            zoo_tuning.begin_study(study, tmp_path)
+        stored = optuna.load_study(storage=zoo_tuning.storage_url(study, tmp_path), study_name=study.name)
+        assert stored.direction == optuna.study.StudyDirection.MAXIMIZE
+        queued = stored.get_trials(states=(optuna.trial.TrialState.WAITING,))
+        assert [trial.system_attrs["fixed_params"] for trial in queued] == list(study.starting_points)
