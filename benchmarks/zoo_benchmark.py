@@ -21,6 +21,9 @@ Outputs in ``--out`` (default ``benchmarks/results/zoo``):
   ``<env>_wallclock.png`` (the same against wall-clock seconds, which the zoo does not plot);
 * ``summary.md``: every table.
 
+A run of some envs or algorithms (``--envs``, ``--algos``) reports every run of those envs finished in
+``--out`` (other algorithms' too) and keeps the CSV rows of the other envs.
+
     python benchmarks/zoo_benchmark.py --workers 2             # the full benchmark
     python benchmarks/zoo_benchmark.py --quick --out /tmp/q    # a minute: CartPole, 2 algorithms, 2 seeds
 """
@@ -119,10 +122,14 @@ def run_dir(logs: Path, run: Run) -> Path:
     return logs / run.algo / run.name
 
 
+def finished(run: Run, out: Path) -> bool:
+    return (run_dir(out / "logs", run) / "benchmark.json").exists()
+
+
 def execute(run: Run, out: Path) -> str:
     """Train one run unless it is finished; return what happened."""
     final = run_dir(out / "logs", run)
-    if (final / "benchmark.json").exists():
+    if finished(run, out):
         return f"reused   {run.algo} {run.name}"
     scratch = out / "scratch" / run.algo / run.name
     shutil.rmtree(scratch, ignore_errors=True)  # an interrupted attempt
@@ -323,22 +330,33 @@ def wallclock_curves(suite: Suite, evaluations: list[dict], out: Path) -> None:
     plt.close(fig)
 
 
+def merged(path: Path, rows: list[dict], runs: list[Run]) -> list[dict]:
+    """The rows of ``path`` that belong to none of ``runs`` (earlier invocations, other envs or algorithms), then
+    ``rows``: a benchmark of one env or one algorithm keeps what the CSV held for the others."""
+    if not path.exists():
+        return rows
+    replaced = {(run.algo, run.suite.env_id, str(run.seed)) for run in runs}
+    with open(path, newline="") as file:
+        kept = [row for row in csv.DictReader(file) if (row["algo"], row["env"], row["seed"]) not in replaced]
+    return kept + rows
+
+
 def report(suites: list[Suite], runs: list[Run], out: Path) -> None:
-    all_rows, all_evaluations, tables = [], [], []
+    all_rows, all_evaluations = [], []
     for suite in suites:
         suite_runs = [run for run in runs if run.suite == suite]
         collected = [collect(run, out) for run in suite_runs]
         rows = [row for row, _ in collected]
         evaluations = [e for _, run_evaluations in collected for e in run_evaluations]
-        table = markdown_table(suite, rows)
-        (out / f"{suite.env_id}.md").write_text(table)
-        tables.append(table)
+        (out / f"{suite.env_id}.md").write_text(markdown_table(suite, rows))
         zoo_step_curves(suite, out)
         wallclock_curves(suite, evaluations, out)
         all_rows += rows
         all_evaluations += evaluations
-    write_csv(out / "runs.csv", all_rows)
-    write_csv(out / "evaluations.csv", all_evaluations)
+    write_csv(out / "runs.csv", merged(out / "runs.csv", all_rows, runs))
+    write_csv(out / "evaluations.csv", merged(out / "evaluations.csv", all_evaluations, runs))
+    # every env's table in this folder, including those of earlier invocations
+    tables = [path.read_text() for env_id in SUITES if (path := out / f"{env_id}.md").exists()]
     (out / "summary.md").write_text("\n".join(tables))
 
 
@@ -353,14 +371,16 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.quick:
-        suites, algos, seeds = [QUICK_SUITE], list(QUICK_SUITE.algos), args.seeds[:2]
+        suites, algos, seeds = [QUICK_SUITE], [algo for algo in QUICK_SUITE.algos if algo in args.algos], args.seeds[:2]
     else:
         suites, algos, seeds = [SUITES[env_id] for env_id in args.envs], args.algos, args.seeds
     runs = [Run(algo, suite, seed) for suite in suites for seed in seeds for algo in suite.algos if algo in algos]
     args.out.mkdir(parents=True, exist_ok=True)
     out = args.out.resolve()
     train_all(runs, out, args.workers)
-    report(suites, runs, out)
+    # the envs' tables and curves also show the other algorithms' runs finished here before (``--algos``)
+    others = [Run(algo, suite, seed) for suite in suites for seed in seeds for algo in suite.algos if algo not in algos]
+    report(suites, [*runs, *(run for run in others if finished(run, out))], out)
     print(f"tables, CSV and plots written to {out}")
 
 

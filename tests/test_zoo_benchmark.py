@@ -1,5 +1,6 @@
 """benchmarks/zoo_benchmark.py --quick, end to end through the real rl_zoo3 CLI, and its resume."""
 
+import csv
 import json
 from pathlib import Path
 
@@ -52,6 +53,29 @@ def test_quick_benchmark_writes_every_run_then_reuses_them(tmp_path):
     assert {path: path.read_text() for path in out.glob("logs/*/*/benchmark.json")} == finished
     assert {path: path.stat().st_mtime_ns for path in out.glob("logs/*/*/CartPole-v1.zip")} == models
     assert read_csv(out / "runs.csv") == runs
+
+
+def test_a_benchmark_of_one_algorithm_keeps_the_other_results(tmp_path):
+    """``--algos ppo`` reports REINFORCE's runs finished before next to PPO's, and keeps the CSV rows of an env it
+    did not run."""
+    out = tmp_path / "results"
+    run_quick(out)
+    runs, evaluations = read_csv(out / "runs.csv"), read_csv(out / "evaluations.csv")
+    table = (out / "CartPole-v1.md").read_text()
+    other_env = {**runs[0], "algo": "a2c", "env": "Acrobot-v1", "final_score": "-80.5"}
+    other_evaluation = {**evaluations[0], "algo": "a2c", "env": "Acrobot-v1", "eval_mean": "-80.5"}
+    for path, rows in ((out / "runs.csv", [other_env, *runs]), (out / "evaluations.csv", [other_evaluation, *evaluations])):
+        with open(path, "w", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+
+    again = run_script("zoo_benchmark.py", "--quick", "--algos", "ppo", "--out", str(out), timeout=600)
+    assert again.count("reused ") == 2 and "trained " not in again and "reinforce" not in again
+    key = lambda row: tuple(sorted(row.items()))  # noqa: E731
+    assert sorted(read_csv(out / "runs.csv"), key=key) == sorted([other_env, *runs], key=key)
+    assert sorted(read_csv(out / "evaluations.csv"), key=key) == sorted([other_evaluation, *evaluations], key=key)
+    assert (out / "CartPole-v1.md").read_text() == table  # REINFORCE's runs are still in the table
 
 
 def test_an_interrupted_run_is_redone(tmp_path):
