@@ -72,7 +72,7 @@ class Study:
         return f"{self.algo}_{self.suite.env_id}"
 
 
-# LunarLander's studies have few trials (up to 25 minutes each), so they begin where good entries are likely: Spinning
+# LunarLander's studies have few trials (up to 28 minutes each), so they begin where good entries are likely: Spinning
 # Up's VPG (4,096 samples an update, lambda 0.97, a value optimizer of its own with 80 steps) with the long
 # horizon of the zoo's PPO entry (gamma 0.999), and a smaller step on 2,048 samples (gamma 0.995 as the zoo's A2C).
 # REINFORCE's with a baseline: the same, and Monte-Carlo returns minus V (lambda 1 - 1e-4).
@@ -103,7 +103,7 @@ STUDIES = {
         Study("vpg", SUITES["Acrobot-v1"], 10_000, 2),
         Study("reinforce", SUITES["InvertedPendulum-v5"], 20_000, 2),
         Study("vpg", SUITES["InvertedPendulum-v5"], 20_000, 2),
-        # the goal is the final model at the benchmark's budget; 3-25 minutes a trial here, so fewer of them
+        # the goal is the final model at the benchmark's budget; 1-28 minutes a trial here, so fewer of them
         *(
             Study(
                 algo,
