@@ -72,7 +72,7 @@ SUITES = {
         Suite("CartPole-v1", ALL_ALGOS, 100_000, 5_000, 5, 475.0),
         Suite("Acrobot-v1", ALL_ALGOS, 200_000, 10_000, 5, -100.0),
         Suite("InvertedPendulum-v5", ALL_ALGOS, 200_000, 10_000, 5, 950.0),
-        # our two only (the goal is the final model's score); 5-8 minutes a run here
+        # our two only (the goal is the final model's score); 4-10 minutes a run here
         Suite("LunarLander-v3", ("reinforce", "vpg"), 2_000_000, 100_000, 10, 200.0),
     )
 }
