@@ -126,8 +126,12 @@ QUICK_SUITE = Suite("CartPole-v1", (), 4_000, 2_000, 2, 475.0)
 QUICK_STUDIES = {algo: Study(algo, QUICK_SUITE, 2_000, 2, n_trials=3, top=1) for algo in ("reinforce", "vpg")}
 
 
+def database(study: Study, out: Path) -> Path:
+    return out / "studies" / f"{study.name}.db"
+
+
 def storage_url(study: Study, out: Path) -> str:
-    return f"sqlite:///{out / 'studies' / f'{study.name}.db'}"
+    return f"sqlite:///{database(study, out)}"
 
 
 def study_command(study: Study, out: Path, n_trials: int) -> list[str]:
@@ -147,7 +151,7 @@ def study_command(study: Study, out: Path, n_trials: int) -> list[str]:
 def fail_interrupted_trials(study: Study, out: Path) -> int:
     """Mark the trials a killed run left RUNNING as failed (one process per study, so none is really running):
     rl_zoo3's ``--max-total-trials`` counts running trials, and these would never finish."""
-    if not (out / "studies" / f"{study.name}.db").exists():
+    if not database(study, out).exists():
         return 0
     stored = load(study, out)
     interrupted = stored.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
@@ -159,7 +163,7 @@ def fail_interrupted_trials(study: Study, out: Path) -> int:
 def begin_study(study: Study, out: Path) -> None:
     """Create the study's storage, with its starting points queued, unless it exists (rl_zoo3 then loads it:
     ``load_if_exists``, maximising the evaluation score as here)."""
-    if (out / "studies" / f"{study.name}.db").exists():
+    if database(study, out).exists():
         return
     created = optuna.create_study(storage=storage_url(study, out), study_name=study.name, direction="maximize")
     for params in study.starting_points:
@@ -327,7 +331,7 @@ def main() -> None:
     else:
         studies, seeds = [STUDIES[name] for name in args.studies], RECHECK_SEEDS
     if args.report_only:  # the studies that have begun
-        studies = [study for study in studies if (out / "studies" / f"{study.name}.db").exists()]
+        studies = [study for study in studies if database(study, out).exists()]
 
     if not args.report_only:
         with ThreadPoolExecutor(args.workers) as pool:
