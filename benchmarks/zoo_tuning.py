@@ -210,15 +210,15 @@ def zoo_entry(study: Study, params: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
-def candidates(study: Study, out: Path, top: int) -> dict[str, Path]:
+def candidates(study: Study, out: Path, top: int, copy_shipped: bool = True) -> dict[str, Path]:
     """Recheck contender name (``<study>-trial<N>``, ``<study>-shipped``) -> its zoo config file: the best ``top``
     trials, and the entry shipped when the recheck first ran (copied, so that shipping a new entry does not change
-    what was rechecked)."""
+    what was rechecked). ``copy_shipped=False`` (a report) never copies: today's entry is not what was rechecked."""
     folder = out / "candidates" / study.name
     folder.mkdir(parents=True, exist_ok=True)
     env_id = study.suite.env_id
     shipped = folder / "shipped.yml"
-    if not shipped.exists():
+    if copy_shipped and not shipped.exists():
         entries = yaml.safe_load(Path(default_config(study.algo)).read_text())
         if env_id in entries:
             shipped.write_text(yaml.safe_dump({env_id: entries[env_id]}))
@@ -339,7 +339,10 @@ def main() -> None:
             for message in pool.map(lambda study: run_study(study, out, trials[study.name]), studies):
                 print(message, flush=True)
     top = {study.name: args.top or study.top for study in studies}
-    runs = {study.name: recheck_runs(study, candidates(study, out, top[study.name]), seeds) for study in studies}
+    runs = {
+        study.name: recheck_runs(study, candidates(study, out, top[study.name], not args.report_only), seeds)
+        for study in studies
+    }
     if not args.report_only:
         train_all([run for study_runs in runs.values() for run in study_runs], out, args.workers)
 

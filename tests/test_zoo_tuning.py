@@ -121,6 +121,26 @@ def test_recheck_contenders_of_two_studies_of_one_algorithm_keep_their_own_entri
         assert list(yaml.safe_load(Path(config).read_text())) == [run.suite.env_id]
 
 
+def test_a_report_does_not_copy_todays_entry_as_the_one_rechecked(tmp_path):
+    """shipped.yml is the entry shipped when the recheck first ran; a report written later (after a new entry was
+    shipped) must not create it from today's zoo config."""
+    study = zoo_tuning.STUDIES["vpg_CartPole-v1"]
+    (tmp_path / "studies").mkdir()
+    params = {"n_steps": 16, "one_minus_gamma": 0.01, "one_minus_gae_lambda": 0.05, "learning_rate": 0.001,
+              "vf_learning_rate": 0.001, "n_value_steps": 5, "normalize_advantage": "batch", "net_arch": "tiny",
+              "activation_fn": "relu"}  # fmt: skip
+    distributions = {key: optuna.distributions.CategoricalDistribution([value]) for key, value in params.items()}
+    stored = optuna.create_study(storage=zoo_tuning.storage_url(study, tmp_path), study_name=study.name)
+    stored.add_trial(optuna.trial.create_trial(params=params, distributions=distributions, value=1.0))
+    shipped = tmp_path / "candidates" / study.name / "shipped.yml"
+
+    reported = zoo_tuning.candidates(study, tmp_path, 1, copy_shipped=False)
+    assert not shipped.exists() and list(reported) == [f"{study.name}-trial0"]
+    rechecked = zoo_tuning.candidates(study, tmp_path, 1)
+    assert shipped.exists() and f"{study.name}-shipped" in rechecked
+    assert zoo_tuning.candidates(study, tmp_path, 1, copy_shipped=False) == rechecked
+
+
 def test_an_entry_that_falls_away_from_the_threshold_ranks_behind_one_that_holds_it():
     study = zoo_tuning.STUDIES["reinforce_InvertedPendulum-v5"]
     fast_then_falls = [{"steps_to_threshold": 10_000, "final_score": score} for score in (473.6, 821.2, 1000.0)]
