@@ -1,11 +1,13 @@
 """benchmarks/zoo_tuning.py end to end (--quick): real Optuna studies on SQLite through our zoo entry point, the
 recheck of the best trial against the shipped entry through the zoo benchmark's runner, and the report."""
 
+import dataclasses
 import sys
 import warnings
 from pathlib import Path
 
 import optuna
+import pytest
 import yaml
 
 from tests.benchmark_scripts import BENCHMARKS, read_csv, run_script
@@ -139,6 +141,28 @@ def test_a_report_does_not_copy_todays_entry_as_the_one_rechecked(tmp_path):
     rechecked = zoo_tuning.candidates(study, tmp_path, 1)
     assert shipped.exists() and f"{study.name}-shipped" in rechecked
     assert zoo_tuning.candidates(study, tmp_path, 1, copy_shipped=False) == rechecked
+
+
+def test_a_variation_is_its_base_contender_with_the_changed_keys(tmp_path):
+    base = zoo_tuning.STUDIES["reinforce_CartPole-v1"]
+    study = dataclasses.replace(base, variations=(("trial0-lin", "trial0", {"learning_rate": "lin_0.001"}),))
+    (tmp_path / "studies").mkdir()
+    params = {"n_steps": 32, "one_minus_gamma": 0.01, "learning_rate": 0.002, "normalize_advantage": "batch",
+              "net_arch": "small", "activation_fn": "tanh"}  # fmt: skip
+    distributions = {key: optuna.distributions.CategoricalDistribution([value]) for key, value in params.items()}
+    stored = optuna.create_study(storage=zoo_tuning.storage_url(study, tmp_path), study_name=study.name)
+    stored.add_trial(optuna.trial.create_trial(params=params, distributions=distributions, value=1.0))
+
+    found = zoo_tuning.candidates(study, tmp_path, 1)
+    assert list(found) == [f"{study.name}-{name}" for name in ("shipped", "trial0", "trial0-lin")]
+    trial = yaml.safe_load(found[f"{study.name}-trial0"].read_text())["CartPole-v1"]
+    variation = yaml.safe_load(found[f"{study.name}-trial0-lin"].read_text())["CartPole-v1"]
+    assert variation == {**trial, "learning_rate": "lin_0.001"} and trial["learning_rate"] == 0.002
+
+    # a variation of a contender that is not rechecked is an error, not a silent copy of something else
+    orphan = dataclasses.replace(base, variations=(("trial7-lin", "trial7", {"learning_rate": "lin_0.001"}),))
+    with pytest.raises(ValueError, match="trial7"):
+        zoo_tuning.candidates(orphan, tmp_path, 1)
 
 
 def test_an_entry_that_falls_away_from_the_threshold_ranks_behind_one_that_holds_it():
