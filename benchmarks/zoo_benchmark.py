@@ -17,12 +17,14 @@ Outputs in ``--out`` (default ``benchmarks/results/zoo``):
   at which it happened, interpolated from the training monitor files);
 * ``<env>.md``: final evaluation mean +- standard error across seeds, steps and seconds to the threshold,
   wall-clock seconds, steps per second, seeds;
-* ``<env>_steps.png`` (mean +- standard error across seeds, as merged by rl_zoo3's ``all_plots``) and
-  ``<env>_wallclock.png`` (the same against wall-clock seconds, which the zoo does not plot);
+* ``<env>_steps.png`` (mean +- standard error across seeds at each evaluation, as rl_zoo3's ``all_plots``
+  merges them) and ``<env>_wallclock.png`` (the same against wall-clock seconds, which the zoo does not plot);
 * ``summary.md``: every table.
 
 A run of some envs or algorithms (``--envs``, ``--algos``) reports every run of those envs finished in
-``--out`` (other algorithms' too) and keeps the CSV rows of the other envs.
+``--out`` (other algorithms' too) and keeps the CSV rows of the other envs. The runs' logs stay on the machine
+that made them; a run whose logs are not here (a fresh clone) is reported as ``runs.csv`` and
+``evaluations.csv`` recorded it.
 
     python benchmarks/zoo_benchmark.py --workers 2             # the full benchmark
     python benchmarks/zoo_benchmark.py --quick --out /tmp/q    # a minute: CartPole, 2 algorithms, 2 seeds
@@ -217,6 +219,23 @@ def collect(run: Run, out: Path) -> tuple[dict, list[dict]]:
     return row, evaluations
 
 
+# the numeric columns of runs.csv and evaluations.csv (and the tuning's recheck.csv); "" (never reached) stays ""
+NUMBERS = {"seed": int, "wall_seconds": float, "steps_per_second": float, "final_score": float, "steps": int,
+           "steps_to_threshold": int, "seconds_to_threshold": float, "timesteps": int, "eval_mean": float,
+           "eval_std": float}  # fmt: skip
+
+
+def read_rows(path: Path) -> list[dict]:
+    """The rows of one of our CSVs, numbers as numbers (as ``collect`` made them); none if there is no file."""
+    if not path.exists():
+        return []
+    with open(path, newline="") as file:
+        return [
+            {key: NUMBERS[key](text) if key in NUMBERS and text != "" else text for key, text in row.items()}
+            for row in csv.DictReader(file)
+        ]
+
+
 def mean_and_error(values: list[float]) -> str:
     if len(values) < 2:
         return f"{values[0]:.1f}"
@@ -259,35 +278,29 @@ def write_csv(path: Path, rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
-def zoo_step_curves(suite: Suite, out: Path) -> None:
+def step_curves(suite: Suite, evaluations: list[dict], out: Path) -> None:
     """
-    Evaluation mean +- standard error across seeds against steps. rl_zoo3's ``all_plots`` merges the seeds and
-    computes both; we draw its numbers (its ``plot_from_file`` saves only its final-score bar chart to a file).
+    Evaluation mean +- standard error across seeds against steps, computed as rl_zoo3's ``all_plots`` computes
+    them (at each evaluation, the mean over seeds of each run's evaluation mean; numpy's std across seeds over the
+    square root of their number), on the evaluations every seed has. From the evaluation rows, so that runs whose
+    logs are not here are drawn too.
     """
-    import pickle
-
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    algos = [algo for algo in suite.algos if any((out / "logs" / algo).glob(f"{suite.env_id}_seed*"))]
-    merged = out / f"{suite.env_id}_all_plots"
-    command = [sys.executable, "-m", "sb3_vpg.zoo", "all_plots", "-a", *algos, "-e", suite.env_id]
-    command += ["-f", str(out / "logs"), "-l", "zoo", "--no-display", "--no-million", "-o", str(merged)]
-    subprocess.run(
-        command,
-        check=True,
-        capture_output=True,
-        env={**os.environ, "MPLBACKEND": "Agg"},
-    )
-    with open(f"{merged}.pkl", "rb") as file:
-        results = pickle.load(file)[suite.env_id]
-    Path(f"{merged}.pkl").unlink()
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for algo in algos:
-        curve = results[f"{algo.upper()}-zoo"]
-        band_plot(ax, curve["timesteps"], curve["mean"], curve["std_error"], algo.upper())
+    for algo in suite.algos:
+        seeds = sorted({e["seed"] for e in evaluations if e["algo"] == algo})
+        if not seeds:
+            continue
+        per_seed = [[e for e in evaluations if e["algo"] == algo and e["seed"] == seed] for seed in seeds]
+        length = min(len(run) for run in per_seed)
+        curves = np.array([[e["eval_mean"] for e in run[:length]] for run in per_seed])
+        error = curves.std(axis=0) / math.sqrt(len(curves))
+        timesteps = np.array([e["timesteps"] for e in per_seed[0][:length]])
+        band_plot(ax, timesteps, curves.mean(axis=0), error, algo.upper())
     ax.set(xlabel="env steps", ylabel="evaluation mean", title=f"{suite.env_id} (mean +- s.e. across seeds)")
     ax.legend()
     fig.tight_layout()
@@ -341,16 +354,39 @@ def merged(path: Path, rows: list[dict], runs: list[Run]) -> list[dict]:
     return kept + rows
 
 
+def recorded_elsewhere(
+    suite: Suite, runs: list[Run], out: Path, recorded_runs: list[dict], recorded_evaluations: list[dict]
+) -> tuple[list[dict], list[dict]]:
+    """The rows and evaluation rows that the CSVs record for the suite's runs other than ``runs`` and whose logs
+    are not here (trained on another machine)."""
+    here = {(run.algo, run.seed) for run in runs}
+    keys = {
+        (row["algo"], row["seed"])
+        for row in recorded_runs
+        if row["env"] == suite.env_id and row["algo"] in suite.algos and (row["algo"], row["seed"]) not in here
+        and not finished(Run(row["algo"], suite, row["seed"]), out)
+    }  # fmt: skip
+    rows = [row for row in recorded_runs if row["env"] == suite.env_id and (row["algo"], row["seed"]) in keys]
+    evaluations = [e for e in recorded_evaluations if e["env"] == suite.env_id and (e["algo"], e["seed"]) in keys]
+    return rows, evaluations
+
+
 def report(suites: list[Suite], runs: list[Run], out: Path) -> None:
+    """Tables and curves of ``runs`` (finished here) and of the runs of the same envs that the CSVs record but whose
+    logs are not here; the CSVs keep every row of other runs."""
+    recorded_runs, recorded_evaluations = read_rows(out / "runs.csv"), read_rows(out / "evaluations.csv")
     all_rows, all_evaluations = [], []
     for suite in suites:
         suite_runs = [run for run in runs if run.suite == suite]
         collected = [collect(run, out) for run in suite_runs]
         rows = [row for row, _ in collected]
         evaluations = [e for _, run_evaluations in collected for e in run_evaluations]
-        (out / f"{suite.env_id}.md").write_text(markdown_table(suite, rows))
-        zoo_step_curves(suite, out)
-        wallclock_curves(suite, evaluations, out)
+        elsewhere, elsewhere_evaluations = recorded_elsewhere(suite, suite_runs, out, recorded_runs, recorded_evaluations)
+        table_rows = sorted([*rows, *elsewhere], key=lambda row: row["seed"])
+        table_evaluations = [*evaluations, *elsewhere_evaluations]
+        (out / f"{suite.env_id}.md").write_text(markdown_table(suite, table_rows))
+        step_curves(suite, table_evaluations, out)
+        wallclock_curves(suite, table_evaluations, out)
         all_rows += rows
         all_evaluations += evaluations
     write_csv(out / "runs.csv", merged(out / "runs.csv", all_rows, runs))

@@ -24,9 +24,15 @@ Tuning REINFORCE and VPG with our own tuning path, then choosing the entries to 
 
 Studies run ``--workers`` at a time (one torch thread each), then the rechecks. An interrupted tuning resumes:
 a study continues to its number of trials and finished recheck runs are reused.
+
+The databases and the runs' logs stay on the machine that made them; what is committed is ``trials.csv`` and
+``recheck.csv``. On a machine without a study's database (a fresh clone), the study is what ``trials.csv`` records
+(it is not continued: its sampler state is gone), and a recheck run whose logs are gone but which ``recheck.csv``
+records is not trained again. A report of some studies keeps the other studies' rows and sections.
 """
 
 import argparse
+import csv
 import dataclasses
 import os
 import statistics
@@ -145,6 +151,39 @@ QUICK_SUITE = Suite("CartPole-v1", (), 4_000, 2_000, 2, 475.0)
 QUICK_STUDIES = {algo: Study(algo, QUICK_SUITE, 2_000, 2, n_trials=3, top=1) for algo in ("reinforce", "vpg")}
 
 
+@dataclass(frozen=True)
+class TrialRecord:
+    """One trial of a study, read from its storage or, where the storage is not on this machine, from trials.csv."""
+
+    number: int
+    state: str  # optuna's TrialState name: COMPLETE, PRUNED, FAIL, ...
+    value: float | None
+    params: dict[str, Any]
+    seconds: float | None
+
+
+TRIAL_FIELDS = ("study", "trial", "state", "value", "seconds")
+
+
+def parse_value(text: str) -> Any:
+    """A value as ``write_csv`` wrote it (``str``): bool, int, float or the string itself."""
+    if text in ("True", "False"):
+        return text == "True"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def read_text_rows(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    with open(path, newline="") as file:
+        return list(csv.DictReader(file))
+
+
 def database(study: Study, out: Path) -> Path:
     return out / "studies" / f"{study.name}.db"
 
@@ -189,7 +228,40 @@ def begin_study(study: Study, out: Path) -> None:
         created.enqueue_trial(params)
 
 
+def recorded_trials(study: Study, out: Path) -> list[TrialRecord]:
+    """Every trial of the study: from its database if it is here, else as ``trials.csv`` recorded them."""
+    if database(study, out).exists():
+        return [
+            TrialRecord(
+                trial.number,
+                trial.state.name,
+                trial.value,
+                trial.params,
+                trial.duration.total_seconds() if trial.duration else None,
+            )
+            for trial in load(study, out).trials
+        ]
+    return [
+        TrialRecord(
+            int(row["trial"]),
+            row["state"],
+            float(row["value"]) if row["value"] else None,
+            {key: parse_value(text) for key, text in row.items() if key not in TRIAL_FIELDS and text != ""},
+            float(row["seconds"]) if row["seconds"] else None,
+        )
+        for row in read_text_rows(out / "trials.csv")
+        if row["study"] == study.name
+    ]
+
+
+def has_record(study: Study, out: Path) -> bool:
+    return database(study, out).exists() or bool(recorded_trials(study, out))
+
+
 def run_study(study: Study, out: Path, n_trials: int) -> str:
+    if not database(study, out).exists() and (trials := recorded_trials(study, out)):
+        # continuing would start a new study with the same name: the record is the study
+        return f"recorded {study.name}: {len(trials)} trials in trials.csv (its database is not here; not continued)"
     interrupted = fail_interrupted_trials(study, out)
     begin_study(study, out)
     log = out / "logs" / "studies" / f"{study.name}.log"
@@ -206,8 +278,8 @@ def load(study: Study, out: Path) -> optuna.Study:
     return optuna.load_study(storage=storage_url(study, out), study_name=study.name)
 
 
-def best_trials(study: Study, out: Path, count: int) -> list[optuna.trial.FrozenTrial]:
-    complete = load(study, out).get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+def best_trials(study: Study, out: Path, count: int) -> list[TrialRecord]:
+    complete = [trial for trial in recorded_trials(study, out) if trial.state == "COMPLETE"]
     # a complete trial has its value (the Optional is for the other states)
     return sorted(complete, key=lambda trial: (-float(trial.value), trial.number))[:count]  # type: ignore[arg-type]
 
@@ -290,8 +362,7 @@ def rank_key(study: Study, rows: list[dict]) -> tuple[float, ...]:
 
 
 def markdown(study: Study, out: Path, top: int, seeds: tuple[int, ...], recheck_rows: list[dict]) -> str:
-    optuna_study = load(study, out)
-    states = [trial.state.name.lower() for trial in optuna_study.trials]
+    states = [trial.state.lower() for trial in recorded_trials(study, out)]
     counts = ", ".join(f"{states.count(state)} {state}" for state in sorted(set(states)))
     lines = [
         f"## {study.name}",
@@ -303,7 +374,8 @@ def markdown(study: Study, out: Path, top: int, seeds: tuple[int, ...], recheck_
         "|---|---|---|",
     ]
     for trial in best_trials(study, out, top):
-        params = ", ".join(f"{key}={significant(v) if isinstance(v, float) else v}" for key, v in trial.params.items())
+        # sorted: a trial's order of suggestion is in its database only, not in trials.csv
+        params = ", ".join(f"{key}={significant(v) if isinstance(v, float) else v}" for key, v in sorted(trial.params.items()))
         lines.append(f"| {trial.number} | {trial.value:.1f} | {params} |")
     suite = study.suite
     lines += [
@@ -316,7 +388,7 @@ def markdown(study: Study, out: Path, top: int, seeds: tuple[int, ...], recheck_
     ]
     if study.variations:
         changed = "; ".join(f"{name} = {base} with {changes}" for name, base, changes in study.variations)
-        lines[-3:-3] = [f"Variations written by hand: {changed}.", ""]
+        lines[-3:-3] = ["", f"Variations written by hand: {changed}."]
     by_contender: dict[str, list[dict]] = {}
     for row in recheck_rows:
         by_contender.setdefault(row["algo"], []).append(row)
@@ -337,11 +409,28 @@ def markdown(study: Study, out: Path, top: int, seeds: tuple[int, ...], recheck_
 
 def trial_rows(study: Study, out: Path) -> list[dict]:
     rows = []
-    for trial in load(study, out).trials:
-        row = {"study": study.name, "trial": trial.number, "state": trial.state.name, "value": trial.value}
-        row["seconds"] = trial.duration.total_seconds() if trial.duration else ""
+    for trial in recorded_trials(study, out):
+        row = {"study": study.name, "trial": trial.number, "state": trial.state, "value": trial.value}
+        row["seconds"] = trial.seconds if trial.seconds is not None else ""
         rows.append({**row, **trial.params})
     return rows
+
+
+def recorded_recheck(out: Path) -> dict[tuple[str, int], dict]:
+    """The runs ``recheck.csv`` records, by (contender, seed), with their numbers as numbers."""
+    return {(row["algo"], row["seed"]): row for row in zoo_benchmark.read_rows(out / "recheck.csv")}
+
+
+def recheck_row(study: Study, run: Run, out: Path, recorded: dict[tuple[str, int], dict]) -> dict | None:
+    """A recheck run's row: collected from its logs if they are here, else as recheck.csv recorded it, else None."""
+    if zoo_benchmark.finished(run, out):
+        return {"study": study.name, **collect(run, out)[0]}
+    return recorded.get((run.algo, run.seed))
+
+
+def kept_rows(path: Path, replaced: set[str]) -> list[dict]:
+    """The rows of a report CSV that belong to studies other than ``replaced``."""
+    return [row for row in read_text_rows(path) if row["study"] not in replaced]
 
 
 def main() -> None:
@@ -362,7 +451,7 @@ def main() -> None:
     else:
         studies, seeds = [STUDIES[name] for name in args.studies], RECHECK_SEEDS
     if args.report_only:  # the studies that have begun
-        studies = [study for study in studies if database(study, out).exists()]
+        studies = [study for study in studies if has_record(study, out)]
 
     if not args.report_only:
         with ThreadPoolExecutor(args.workers) as pool:
@@ -374,21 +463,25 @@ def main() -> None:
         study.name: recheck_runs(study, candidates(study, out, top[study.name], not args.report_only), seeds)
         for study in studies
     }
+    recorded = recorded_recheck(out)
     if not args.report_only:
-        train_all([run for study_runs in runs.values() for run in study_runs], out, args.workers)
+        # a run recorded in recheck.csv whose logs are not here (another machine's) is not trained again
+        every_run = [run for study_runs in runs.values() for run in study_runs]
+        to_train = [run for run in every_run if zoo_benchmark.finished(run, out) or (run.algo, run.seed) not in recorded]
+        train_all(to_train, out, args.workers)
 
-    sections, all_trials, all_recheck = [], [], []
+    all_trials, all_recheck = [], []
     for study in studies:
-        finished = [run for run in runs[study.name] if (out / "logs" / run.algo / run.name / "benchmark.json").exists()]
-        rows = [{"study": study.name, **collect(run, out)[0]} for run in finished]
-        section = markdown(study, out, top[study.name], seeds, rows)
-        (out / f"{study.name}.md").write_text(section)
-        sections.append(section)
+        rows = [row for run in runs[study.name] if (row := recheck_row(study, run, out, recorded)) is not None]
+        (out / f"{study.name}.md").write_text(markdown(study, out, top[study.name], seeds, rows))
         all_trials += trial_rows(study, out)
         all_recheck += rows
+    # every study's section and rows, including those of earlier invocations
+    reported = {study.name for study in studies}
+    sections = [path.read_text() for name in STUDIES if (path := out / f"{name}.md").exists()]  # --quick's too
     (out / "summary.md").write_text("\n".join(sections))
-    write_csv(out / "trials.csv", all_trials)
-    write_csv(out / "recheck.csv", all_recheck)
+    write_csv(out / "trials.csv", kept_rows(out / "trials.csv", reported) + all_trials)
+    write_csv(out / "recheck.csv", kept_rows(out / "recheck.csv", reported) + all_recheck)
     print(f"report written to {out}")
 
 

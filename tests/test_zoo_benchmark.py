@@ -1,6 +1,7 @@
 """benchmarks/zoo_benchmark.py --quick, end to end through the real rl_zoo3 CLI, and its resume."""
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -77,6 +78,16 @@ def test_a_benchmark_of_one_algorithm_keeps_the_other_results(tmp_path):
     assert sorted(read_csv(out / "runs.csv"), key=key) == sorted([other_env, *runs], key=key)
     assert sorted(read_csv(out / "evaluations.csv"), key=key) == sorted([other_evaluation, *evaluations], key=key)
     assert (out / "CartPole-v1.md").read_text() == table  # REINFORCE's runs are still in the table
+
+    # a fresh clone has the CSVs, not the logs: REINFORCE's runs are reported as recorded, not dropped
+    shutil.rmtree(out / "logs" / "reinforce")
+    (out / "CartPole-v1_steps.png").unlink()
+    again = run_script("zoo_benchmark.py", "--quick", "--algos", "ppo", "--out", str(out), timeout=600)
+    assert again.count("reused ") == 2 and "trained " not in again
+    assert (out / "CartPole-v1.md").read_text() == table
+    assert sorted(read_csv(out / "runs.csv"), key=key) == sorted([other_env, *runs], key=key)
+    assert sorted(read_csv(out / "evaluations.csv"), key=key) == sorted([other_evaluation, *evaluations], key=key)
+    assert matplotlib.image.imread(out / "CartPole-v1_steps.png").ndim == 3
 
 
 def test_an_interrupted_run_is_redone(tmp_path):

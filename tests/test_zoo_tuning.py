@@ -2,6 +2,7 @@
 recheck of the best trial against the shipped entry through the zoo benchmark's runner, and the report."""
 
 import dataclasses
+import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -90,6 +91,28 @@ def test_quick_tuning_studies_rechecks_and_reports(tmp_path):
     reinforce_section, vpg_section = summary.split("## vpg_CartPole-v1")
     vpg_section = vpg_section.replace("Study: 3 trials (3 complete)", "Study: 4 trials (3 complete, 1 fail)", 1)
     assert (out / "summary.md").read_text() == reinforce_section + "## vpg_CartPole-v1" + vpg_section
+
+    # A fresh clone has what is committed (trials.csv, recheck.csv, the reports, the candidates), not the databases
+    # or the logs: the studies are what trials.csv records, the recheck runs what recheck.csv records, nothing is
+    # trained again, and the report is the same. Another study's rows and section (a report of some studies) stay.
+    summary = (out / "summary.md").read_text()
+    trials, recheck = read_csv(out / "trials.csv"), read_csv(out / "recheck.csv")
+    for path in (out / "studies").glob("*.db"):
+        path.unlink()
+    shutil.rmtree(out / "logs")
+    other_trial = {field: "" for field in trials[0]} | {"study": "vpg_Acrobot-v1", "trial": "0", "state": "COMPLETE"}
+    other_run = {field: "" for field in recheck[0]} | {"study": "vpg_Acrobot-v1", "algo": "vpg_Acrobot-v1-trial0"}
+    zoo_benchmark.write_csv(out / "trials.csv", [*trials, other_trial])
+    zoo_benchmark.write_csv(out / "recheck.csv", [*recheck, other_run])
+    (out / "vpg_Acrobot-v1.md").write_text("## vpg_Acrobot-v1\n")
+    third = tune(out)
+    assert "trained " not in third and "reused " not in third
+    for study in zoo_tuning.QUICK_STUDIES.values():
+        recorded = study.n_trials + (study.algo == "vpg")  # vpg's interrupted trial, marked failed
+        assert f"recorded {study.name}: {recorded} trials in trials.csv (its database is not here" in third
+    assert (out / "summary.md").read_text() == summary + "\n## vpg_Acrobot-v1\n"
+    assert read_csv(out / "trials.csv") == [other_trial, *trials]
+    assert read_csv(out / "recheck.csv") == [other_run, *recheck]
 
 
 def test_studies_tune_on_their_own_seeds_and_recheck_on_the_benchmark_suite():
