@@ -10,6 +10,12 @@ curves against episodes and against wall-clock hours.
 A run is ``LABEL=FOLDER`` (its env id read from ``FOLDER/state.json``) or ``LABEL=FOLDER=ENV_ID``. Episodes after
 the run's last checkpoint are left out: a resumed run replays them.
 
+``--with-checkpoint`` also copies each run's last complete checkpoint (``state.json`` and the model file it names,
+about 10 MB with RMSProp's state) beside its CSV, so that ``<out>/<label>/`` is a whole run folder that can be
+committed and resumed on another machine: ``cp -r <out>/<label> runs/<label>`` then ``python -m sb3_vpg.pong train
+--out runs/<label>``. Run folders live on one machine (``runs/`` is not committed), and a machine is not always
+handed on: the committed copy is what survives it.
+
 Writes ``<out>/long_runs.md``, ``<out>/long_runs.png`` and ``<out>/<label>/episodes.csv``
 (default ``<out>``: ``benchmarks/results/karpathy_pong``).
 """
@@ -17,6 +23,7 @@ Writes ``<out>/long_runs.md``, ``<out>/long_runs.png`` and ``<out>/<label>/episo
 import argparse
 import csv
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +51,20 @@ def copy_up_to_checkpoint(run_folder: Path, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "episodes.csv", "w", newline="") as file:
         csv.writer(file).writerows(rows)
+
+
+def copy_checkpoint(run_folder: Path, out: Path) -> None:
+    """Copy the run's last complete checkpoint (state.json and its model file) to ``out`` and remove any older model
+    file there, so that ``out`` (with the episodes.csv of ``copy_up_to_checkpoint``) is a run folder to resume."""
+    state = json.loads((run_folder / "state.json").read_text())
+    model_file = state["model"]
+    shutil.copyfile(run_folder / model_file, out / f"{model_file}.tmp")
+    (out / f"{model_file}.tmp").replace(out / model_file)
+    shutil.copyfile(run_folder / "state.json", out / "state.json.tmp")
+    (out / "state.json.tmp").replace(out / "state.json")
+    for path in out.glob("model-*.zip"):
+        if path.name != model_file:
+            path.unlink()
 
 
 def read_run(label: str, folder: Path, env_id: str | Path) -> Run:
@@ -119,12 +140,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", action="append", required=True, help="LABEL=FOLDER of a run (repeatable)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "karpathy_pong"))
+    parser.add_argument("--with-checkpoint", action="store_true", help="copy each run's last checkpoint beside its CSV")
     args = parser.parse_args()
     out = Path(args.out)
     runs = []
     for spec in args.run:
         label, folder, *env_id = spec.split("=")
-        copy_up_to_checkpoint(Path(folder), out / label)
+        if Path(folder).resolve() != (out / label).resolve():  # not the copy itself
+            copy_up_to_checkpoint(Path(folder), out / label)
+            if args.with_checkpoint and (Path(folder) / "state.json").exists():
+                copy_checkpoint(Path(folder), out / label)
         runs.append(read_run(label, out / label, env_id[0] if env_id else Path(folder)))
     (out / "long_runs.md").write_text(markdown(runs))
     plot(runs, out / "long_runs.png")

@@ -5,6 +5,7 @@ import csv
 import itertools
 import json
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -281,6 +282,37 @@ def test_long_run_report_finds_first_passes(tmp_path: Path):
     assert f"| a | KarpathyPongClassic-v0 {expected}" in table and f"| b | Other-v0 {expected}" in table
     assert (out / "a" / "episodes.csv").read_text().splitlines() == (folder / "episodes.csv").read_text().splitlines()[:-1]
     assert (out / "long_runs.png").stat().st_size > 10_000
+
+
+def test_a_run_reported_with_its_checkpoint_resumes_on_another_machine(tmp_path: Path):
+    """pong_long_runs.py --with-checkpoint makes <out>/<label> a whole run folder (CSV up to the checkpoint,
+    state.json, one model file): copied elsewhere, as a fresh clone would have it, it resumes where the run stood."""
+    folder = tmp_path / "run"
+    train = ("--n-episodes", "1", "--checkpoint-every", "1", "--env", "KarpathyPongClassic-v0", "--seed", "3")
+    run("train", "--out", str(folder), *train, "--hours", "0.003")
+    (folder / "model-0.zip").write_bytes(b"an older checkpoint")  # older model files are not copied
+    out = tmp_path / "results"
+    script = Path(__file__).parents[1] / "benchmarks" / "pong_long_runs.py"
+    for _ in range(2):  # the second report replaces the first copy
+        result = subprocess.run([sys.executable, str(script), "--run", f"classic={folder}", "--out", str(out),
+                                 "--with-checkpoint"], capture_output=True, text=True, timeout=600)  # fmt: skip
+        assert result.returncode == 0, result.stderr[-3000:]
+    state = json.loads((folder / "state.json").read_text())
+    copied = out / "classic"
+    assert sorted(path.name for path in copied.iterdir()) == ["episodes.csv", state["model"], "state.json"]
+    assert (copied / state["model"]).read_bytes() == (folder / state["model"]).read_bytes()
+
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(copied, elsewhere)
+    saved = REINFORCE.load(elsewhere / state["model"])
+    resumed = subprocess.run([sys.executable, "-m", "sb3_vpg.pong", "train", "--out", str(elsewhere), "--hours", "0.002"],
+                             capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"resuming KarpathyPongClassic-v0 (karpathy) at {saved.num_timesteps:,} steps, episode {state['episodes']:,}" in (
+        resumed.stdout
+    )
+    again = json.loads((elsewhere / "state.json").read_text())
+    assert again["episodes"] > state["episodes"] and again["seed"] == 3 and again["env_id"] == "KarpathyPongClassic-v0"
 
 
 def test_sigterm_stops_with_a_final_checkpoint(tmp_path: Path):
