@@ -32,7 +32,6 @@ records is not trained again. A report of some studies keeps the other studies' 
 """
 
 import argparse
-import csv
 import dataclasses
 import os
 import statistics
@@ -177,13 +176,6 @@ def parse_value(text: str) -> Any:
     return text
 
 
-def read_text_rows(path: Path) -> list[dict[str, str]]:
-    if not path.exists():
-        return []
-    with open(path, newline="") as file:
-        return list(csv.DictReader(file))
-
-
 def database(study: Study, out: Path) -> Path:
     return out / "studies" / f"{study.name}.db"
 
@@ -249,7 +241,7 @@ def recorded_trials(study: Study, out: Path) -> list[TrialRecord]:
             {key: parse_value(text) for key, text in row.items() if key not in TRIAL_FIELDS and text != ""},
             float(row["seconds"]) if row["seconds"] else None,
         )
-        for row in read_text_rows(out / "trials.csv")
+        for row in zoo_benchmark.read_rows(out / "trials.csv")
         if row["study"] == study.name
     ]
 
@@ -430,7 +422,7 @@ def recheck_row(study: Study, run: Run, out: Path, recorded: dict[tuple[str, int
 
 def kept_rows(path: Path, replaced: set[str]) -> list[dict]:
     """The rows of a report CSV that belong to studies other than ``replaced``."""
-    return [row for row in read_text_rows(path) if row["study"] not in replaced]
+    return [row for row in zoo_benchmark.read_rows(path) if row["study"] not in replaced]
 
 
 def main() -> None:
