@@ -13,7 +13,7 @@ cores, stopped by ``StopTrainingOnWallClock``. Contenders:
 The runs go in the order seed by seed, fast preset beside PPO, then the exact configuration beside A2C, so an
 interrupted benchmark has compared the same pairs. A finished run is reused (see ``zoo_benchmark.py``); one
 killed part-way is trained again from the start. Scores are the training games (a game is 1,000+ agent steps,
-so there are no separate evaluation runs) and seed 000's running reward (a 0.99 average over games, in the
+so there are no separate evaluation runs) and Karpathy's running reward (a 0.99 average over games, in the
 order they ended across the run's games).
 
     python benchmarks/pong_comparison.py                       # 4 contenders x seeds 0 1, 60 minutes each: 4 hours
@@ -158,7 +158,7 @@ def plot(all_games: dict[Run, dict[str, np.ndarray]], contenders: list[str], pat
     for ax, xlabel in zip(axes, ("wall-clock minutes (one core per run)", "agent steps"), strict=True):
         ax.axhline(0, color="grey", linestyle=":")
         ax.set_xlabel(xlabel)
-    axes[0].set_ylabel("running reward (seed 000's 0.99 average)")
+    axes[0].set_ylabel("running reward (Karpathy's 0.99 average)")
     axes[0].legend(fontsize=8)
     fig.suptitle("KarpathyPong-v0 through the zoo: median across seeds, range shaded")
     fig.tight_layout()

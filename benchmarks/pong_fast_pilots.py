@@ -1,6 +1,6 @@
 """
 Pilot runs that chose the fast Pong preset: candidate configurations of Karpathy's agent side by side, each on
-its own ``KarpathyPongVecEnv``, logged like the long runs (``episodes.csv`` with seed 000's running reward).
+its own ``KarpathyPongVecEnv``, logged like the long runs (``episodes.csv`` with Karpathy's running reward).
 Compare them at equal agent steps and episodes; wall-clock figures depend on what else shared the machine.
 
     python benchmarks/pong_fast_pilots.py A-lr1e-3 0 2 0.75 &    # candidate, seed, games, hours
@@ -15,7 +15,7 @@ from pathlib import Path
 import torch as th
 
 from sb3_vpg import REINFORCE, karpathy_kwargs
-from sb3_vpg.pong.cli import CSV_FIELDS, ProgressLog, make_env
+from sb3_vpg.pong.run import CSV_FIELDS, ProgressLog, make_env
 
 CANDIDATES = {
     "A-lr1e-3": lambda: karpathy_kwargs(learning_rate=1e-3),

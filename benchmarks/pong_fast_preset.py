@@ -1,5 +1,5 @@
 """
-The fast Pong preset against its goal: a running reward (seed 000's 0.99 average) above 0 within 1 hour of wall
+The fast Pong preset against its goal: a running reward (Karpathy's 0.99 average) above 0 within 1 hour of wall
 clock on this machine with nothing else running, median over seeds. Each seed is one
 ``python -m sb3_vpg.pong train --config fast`` run (4 games on ``KarpathyPongVecEnv``), one after the other so
 that each has the machine to itself; a run interrupted part-way resumes from its checkpoint, a finished one is
@@ -106,7 +106,7 @@ def plot(runs: list[Run], path: Path) -> None:
         ax.set_xlabel(xlabel)
         ax.legend(fontsize=8)
     by_minute.axvline(60, color="grey", linestyle="--")
-    by_minute.set_ylabel("running reward (seed 000's 0.99 average)")
+    by_minute.set_ylabel("running reward (Karpathy's 0.99 average)")
     fig.suptitle("Fast preset (fast_karpathy_kwargs, 4 games on KarpathyPongVecEnv), one run at a time")
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -1,6 +1,6 @@
 """
 Report of the long Karpathy Pong runs (``python -m sb3_vpg.pong train``): where each run stands and the episode,
-agent steps and wall hours at which its running reward (seed 000's 0.99 average) first passed -15, -10, -5 and 0,
+agent steps and wall hours at which its running reward (Karpathy's 0.99 average) first passed -15, -10, -5 and 0,
 next to Karpathy's ~8,000 episodes. Copies each run's ``episodes.csv`` to ``<out>/<label>/`` and draws the
 curves against episodes and against wall-clock hours.
 
@@ -129,7 +129,7 @@ def plot(runs: list[Run], path: Path) -> None:
         ax.axhline(0, color="grey", linestyle=":")
         ax.set_xlabel(xlabel)
         ax.legend(fontsize=8)
-    by_episode.set_ylabel("running reward (seed 000's 0.99 average)")
+    by_episode.set_ylabel("running reward (Karpathy's 0.99 average)")
     fig.suptitle("Karpathy configuration (karpathy_kwargs(), one env per run)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -1,11 +1,11 @@
 """
-Karpathy Pong throughput and memory, in one run: raw emulator, our training, and seed 000's numpy loop.
+Karpathy Pong throughput and memory, in one run: raw emulator, our training, and Karpathy's numpy loop.
 
-For each env configuration (``single``: one ``KarpathyPong-v0`` in a DummyVecEnv, exactly seed 000's setup;
+For each env configuration (``single``: one ``KarpathyPong-v0`` in a DummyVecEnv, exactly Karpathy's setup;
 ``vector-N``: N games in ``KarpathyPongVecEnv`` on ale-py's C++ threads), each repetition measures
 * raw emulator throughput: random UP/DOWN actions through the same env configuration, no policy;
 * our training throughput: ``REINFORCE`` with the Karpathy configuration (updates every 10 episodes included);
-and, once per repetition, seed 000's numpy loop (one env, a float64 forward per step, backward per episode,
+and, once per repetition, Karpathy's numpy loop (one env, a float64 forward per step, backward per episode,
 RMSProp every 10 episodes), written out below, twice: with numpy's default BLAS threads (as a user would run
 it) and in a fresh process with one BLAS thread (our training uses one torch thread). Training and raw are
 timed from reset envs. Ratios are taken within a repetition; the table gives their median and range. Then one
@@ -37,11 +37,11 @@ RESULTS = Path(__file__).parent / "results"
 
 def make_env(config: str, seed: int = 0) -> Any:
     """``single``: one ``KarpathyPong-v0`` in a DummyVecEnv; ``vector-N``: N games in ``KarpathyPongVecEnv``."""
-    from sb3_vpg.pong import cli as karpathy_pong
+    from sb3_vpg.pong import run as pong_run
 
     if config == "single":
-        return karpathy_pong.make_env(1, seed)
-    return karpathy_pong.make_env(int(config.split("-")[1]), seed, vector_env=True)
+        return pong_run.make_env(1, seed)
+    return pong_run.make_env(int(config.split("-")[1]), seed, vector_env=True)
 
 
 def raw_steps_per_second(config: str, steps: int) -> float:
@@ -71,8 +71,8 @@ def training_steps_per_second(config: str, steps: int) -> float:
     return model.num_timesteps / seconds
 
 
-def seed_000_loop_steps_per_second(steps: int) -> float:
-    """Seed 000's training loop as written there (numpy, one env, its own prepro), on ALE/Pong-v5."""
+def karpathy_loop_steps_per_second(steps: int) -> float:
+    """Karpathy's training loop as written there (numpy, one env, its own prepro), on ALE/Pong-v5."""
     import gymnasium as gym
 
     import sb3_vpg  # noqa: F401
@@ -157,11 +157,11 @@ def seed_000_loop_steps_per_second(steps: int) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def seed_000_loop_one_blas_thread(steps: int) -> float:
+def karpathy_loop_one_blas_thread(steps: int) -> float:
     """The same loop in a fresh process whose numpy BLAS has one thread (it reads the setting at import)."""
     one_thread = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     result = subprocess.run(
-        [sys.executable, __file__, "--seed-loop-only", "--steps", str(steps)],
+        [sys.executable, __file__, "--karpathy-loop-only", "--steps", str(steps)],
         env={**os.environ, **one_thread},
         capture_output=True,
         text=True,
@@ -180,11 +180,26 @@ def batch_memory(config: str, queue: Any) -> None:
     import torch as th
 
     th.set_num_threads(1)
+    from stable_baselines3.common.callbacks import BaseCallback
+
     from sb3_vpg import REINFORCE, karpathy_kwargs
+
+    class FirstBatch(BaseCallback):
+        """Records the first rollout's steps and episodes, and stops training at the step after its update."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.steps = self.episodes = 0
+
+        def _on_rollout_end(self) -> None:
+            self.steps, self.episodes = self.model.num_timesteps, self.model.rollout_buffer.n_ready_episodes
+
+        def _on_step(self) -> bool:
+            return self.model._n_updates == 0
 
     # Warm up on a one-episode batch (imports, torch kernels, the emulator), then measure a fresh 10-episode one.
     warm_up = REINFORCE(env=make_env(config), seed=1, **karpathy_kwargs(n_episodes=1))
-    warm_up.learn(1)
+    warm_up.learn(10**9, callback=FirstBatch())
     env = make_env(config)
     model = REINFORCE(env=env, seed=0, **karpathy_kwargs())
     before = current_rss()
@@ -199,11 +214,12 @@ def batch_memory(config: str, queue: Any) -> None:
 
     sampler = threading.Thread(target=sample)
     sampler.start()
-    model.learn(1)  # one rollout: runs until 10 episodes have ended, then one update
+    first_batch = FirstBatch()
+    model.learn(10**9, callback=first_batch)  # one rollout (until 10 episodes have ended) and its update
     sampling = False
     sampler.join()
-    steps = model.num_timesteps
-    queue.put((config, steps, model.rollout_buffer.n_ready_episodes, (peak - before) / (steps * 6400)))
+    steps = first_batch.steps
+    queue.put((config, steps, first_batch.episodes, (peak - before) / (steps * 6400)))
 
 
 def main() -> None:
@@ -213,10 +229,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=6000)
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--out", default=str(RESULTS), help="folder for pong_throughput.csv and .md")
-    parser.add_argument("--seed-loop-only", action="store_true", help=argparse.SUPPRESS)  # one measurement, printed
+    parser.add_argument("--karpathy-loop-only", action="store_true", help=argparse.SUPPRESS)  # one measurement, printed
     args = parser.parse_args()
-    if args.seed_loop_only:
-        print(seed_000_loop_steps_per_second(args.steps))
+    if args.karpathy_loop_only:
+        print(karpathy_loop_steps_per_second(args.steps))
         return
     import torch as th
 
@@ -226,17 +242,17 @@ def main() -> None:
         rows.append(
             {
                 "rep": rep,
-                "what": "seed-000-numpy-loop",
+                "what": "karpathy-numpy-loop",
                 "config": "single",
-                "steps_per_s": seed_000_loop_steps_per_second(args.steps),
+                "steps_per_s": karpathy_loop_steps_per_second(args.steps),
             }
         )
         rows.append(
             {
                 "rep": rep,
-                "what": "seed-000-numpy-loop-one-blas-thread",
+                "what": "karpathy-numpy-loop-one-blas-thread",
                 "config": "single",
-                "steps_per_s": seed_000_loop_one_blas_thread(args.steps),
+                "steps_per_s": karpathy_loop_one_blas_thread(args.steps),
             }
         )
         for config in args.configs:
@@ -281,26 +297,26 @@ def main() -> None:
     def ratio_cell(values: list[float]) -> str:
         return f"{statistics.median(values):.2f} [{min(values):.2f}, {max(values):.2f}]"
 
-    seed_loop = median("seed-000-numpy-loop", "single")
-    seed_loop_one_thread = median("seed-000-numpy-loop-one-blas-thread", "single")
+    karpathy_loop = median("karpathy-numpy-loop", "single")
+    karpathy_loop_one_thread = median("karpathy-numpy-loop-one-blas-thread", "single")
     lines = [
         f"# Karpathy Pong throughput ({args.reps} repetitions of {args.steps} agent steps, medians)",
         "",
         f"Machine: {os.cpu_count()} cores; date {time.strftime('%Y-%m-%d')}; one torch thread.",
-        f"Seed 000's numpy loop: {seed_loop:,.0f} steps/s with numpy's default BLAS threads, "
-        f"{seed_loop_one_thread:,.0f} with one.",
+        f"Karpathy's numpy loop: {karpathy_loop:,.0f} steps/s with numpy's default BLAS threads, "
+        f"{karpathy_loop_one_thread:,.0f} with one.",
         "Ratios: median over the repetitions of (ours / baseline measured in the same repetition), [min, max].",
         "",
-        "| env configuration | raw emulator steps/s | our training steps/s | training / raw | training / seed loop "
-        "| training / seed loop (one BLAS thread) | raw / seed loop |",
+        "| env configuration | raw emulator steps/s | our training steps/s | training / raw | training / Karpathy's loop "
+        "| training / Karpathy's loop (one BLAS thread) | raw / Karpathy's loop |",
         "|---|---|---|---|---|---|---|",
     ]
     for config in args.configs:
         raw, ours = median("raw-emulator", config), median("our-training", config)
         to_raw = ratios("our-training", config, "raw-emulator", config)
-        to_seed = ratios("our-training", config, "seed-000-numpy-loop", "single")
-        to_seed_one_thread = ratios("our-training", config, "seed-000-numpy-loop-one-blas-thread", "single")
-        raw_to_seed = ratios("raw-emulator", config, "seed-000-numpy-loop", "single")
+        to_seed = ratios("our-training", config, "karpathy-numpy-loop", "single")
+        to_seed_one_thread = ratios("our-training", config, "karpathy-numpy-loop-one-blas-thread", "single")
+        raw_to_seed = ratios("raw-emulator", config, "karpathy-numpy-loop", "single")
         lines.append(
             f"| {config} | {raw:,.0f} | {ours:,.0f} | {ratio_cell(to_raw)} | {ratio_cell(to_seed)} "
             f"| {ratio_cell(to_seed_one_thread)} | {ratio_cell(raw_to_seed)} |"

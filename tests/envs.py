@@ -13,7 +13,7 @@ def tiny_features(t: int) -> np.ndarray:
 
 class TinyFeatureEnv(gym.Env):
     """Episodes of ``ep_length`` steps; the observation is a fixed feature vector of the step index and the
-    reward depends on the action, so returns differ between actions (seed 004's setting)."""
+    reward depends on the action, so returns differ between actions (as for a linear softmax policy)."""
 
     observation_space = spaces.Box(-10.0, 10.0, (3,), np.float32)
     action_space = spaces.Discrete(2)

@@ -11,7 +11,8 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.torch_layers import FlattenExtractor
 
 from sb3_vpg import REINFORCE, karpathy_kwargs
-from sb3_vpg.common.sparse import sparse_rows
+from sb3_vpg.common.buffers import EpisodicRolloutBuffer
+from sb3_vpg.common.sparse import SparseEpisodicRolloutBuffer
 from sb3_vpg.pong.policies import KarpathyPolicy
 from sb3_vpg.pong.wrappers import FrameDifference, KarpathyPreprocess, TwoActionControl, karpathy_preprocess
 
@@ -19,8 +20,8 @@ ale_py = pytest.importorskip("ale_py", reason="the [atari] extra installs ale-py
 gym.register_envs(ale_py)
 
 
-def seed_000_prepro(frame: np.ndarray) -> np.ndarray:
-    """Seed 000's prepro, written out."""
+def karpathy_prepro(frame: np.ndarray) -> np.ndarray:
+    """Karpathy's prepro, written out."""
     image = frame[35:195].copy()
     image = image[::2, ::2, 0]
     image[image == 144] = 0
@@ -29,14 +30,14 @@ def seed_000_prepro(frame: np.ndarray) -> np.ndarray:
     return image
 
 
-def test_preprocess_matches_seed_000_on_real_frames():
+def test_preprocess_matches_karpathys_on_real_frames():
     env = gym.make("ALE/Pong-v5")
     frame, _ = env.reset(seed=0)
     env.action_space.seed(0)
     for _ in range(200):
         processed = karpathy_preprocess(frame)
         assert processed.shape == (80, 80) and processed.dtype == np.uint8
-        np.testing.assert_array_equal(processed, seed_000_prepro(frame))
+        np.testing.assert_array_equal(processed, karpathy_prepro(frame))
         frame, *_ = env.step(env.action_space.sample())
     assert processed.sum() > 0  # paddles and ball are there
 
@@ -126,7 +127,7 @@ def test_karpathy_policy_by_name_without_value_head(tmp_path):
     policy = model.policy
     assert isinstance(policy, KarpathyPolicy)
     assert policy.value_net is None
-    assert [tuple(p.shape) for p in policy.parameters()] == [(200, 6400), (1, 200)]  # seed 000's W1, W2: no biases
+    assert [tuple(p.shape) for p in policy.parameters()] == [(200, 6400), (1, 200)]  # Karpathy's W1, W2: no biases
     assert policy.mlp_extractor.layer.weight.std().item() == pytest.approx(1 / np.sqrt(6400), rel=0.02)
     model.learn(1500)
     assert model._n_updates >= 1
@@ -169,10 +170,10 @@ def test_rollout_actor_is_the_torch_policy(bias):
     with th.no_grad():
         features = policy.extract_features(th.as_tensor(obs), policy.pi_features_extractor)
         torch_logits = policy.action_net(policy.mlp_extractor.forward_actor(features)).squeeze(-1)
-        np.testing.assert_allclose(actor.logits(sparse_rows(obs)), torch_logits.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(actor.logits(obs), torch_logits.numpy(), rtol=1e-5, atol=1e-6)
         for seed in range(3):
             th.manual_seed(seed)
-            actions, log_probs = actor.sample(sparse_rows(obs))
+            actions, log_probs = actor.sample(obs)
             th.manual_seed(seed)
             distribution = policy.get_distribution(th.as_tensor(obs))
             torch_actions = distribution.get_actions()
@@ -184,25 +185,25 @@ def test_rollout_actor_is_the_torch_policy(bias):
 def test_fast_path_trains_exactly_like_the_torch_path(monkeypatch):
     """
     With the Karpathy configuration, rollouts act through the numpy actor and updates read the stored non-zero
-    pixels as sparse tensors. Without both (torch policy per step, dense int8 batches), the same seed takes the
+    pixels as sparse tensors. Without both (torch policy per step, dense int8 storage), the same seed takes the
     same actions and ends with the same weights.
     """
 
     def train(fast: bool) -> tuple[list[np.ndarray], list[th.Tensor]]:
+        kwargs = karpathy_kwargs(n_episodes=1)
         if not fast:
             monkeypatch.setattr(KarpathyPolicy, "rollout_actor", lambda self: None)
-        model = REINFORCE(env=gym.make("KarpathyPong-v0"), seed=0, **karpathy_kwargs(n_episodes=1))
-        assert model.rollout_buffer.sparse_samples
-        if not fast:
-            model.rollout_buffer.sparse_samples = False
+            kwargs.update(rollout_buffer_class=EpisodicRolloutBuffer, rollout_buffer_kwargs={})
+        model = REINFORCE(env=gym.make("KarpathyPong-v0"), seed=0, **kwargs)
+        assert isinstance(model.rollout_buffer, SparseEpisodicRolloutBuffer) == fast
         actions: list[np.ndarray] = []
 
         def record(local_vars: dict[str, Any], _: dict[str, Any]) -> bool:
             actions.append(np.array(local_vars["actions"]))
             return True
 
-        model.learn(1500, callback=record)  # two one-episode updates
-        assert model._n_updates == 2
+        model.learn(3000, callback=record)  # two one-episode updates (a random game is about 1,000 steps)
+        assert model._n_updates >= 2
         monkeypatch.undo()
         return actions, [parameter.detach().clone() for parameter in model.policy.parameters()]
 
@@ -214,19 +215,35 @@ def test_fast_path_trains_exactly_like_the_torch_path(monkeypatch):
 
 
 def test_fast_path_only_where_it_computes_the_same_policy():
+    """With a features extractor of its own, the policy acts through torch and densifies sparse batches."""
+
     class ScaledExtractor(FlattenExtractor):
         def forward(self, observations: th.Tensor) -> th.Tensor:
             return 2 * super().forward(observations)
 
     env = gym.make("KarpathyPong-v0")
-    kwargs = karpathy_kwargs()
+    kwargs = karpathy_kwargs(n_episodes=1)
     default = REINFORCE(env=env, **kwargs)
-    assert default.policy.rollout_actor() is not None and default.rollout_buffer.sparse_samples
+    assert default.policy.rollout_actor() is not None and default.policy.takes_sparse_features
     kwargs["policy_kwargs"] = {**kwargs["policy_kwargs"], "features_extractor_class": ScaledExtractor}
-    scaled = REINFORCE(env=env, **kwargs)
-    assert scaled.policy.rollout_actor() is None and not scaled.rollout_buffer.sparse_samples
-    scaled.learn(1)  # falls back to the torch policy and dense batches
-    assert scaled._n_updates == 1
+    scaled = REINFORCE(env=env, seed=0, **kwargs)
+    assert scaled.policy.rollout_actor() is None and not scaled.policy.takes_sparse_features
+    obs = sparse_frame_differences(5)
+    dense_batch = th.as_tensor(obs)
+    sparse_batch = dense_batch.reshape(5, -1).float().to_sparse()
+    with th.no_grad():
+        th.testing.assert_close(scaled.policy.extract_features(sparse_batch), scaled.policy.extract_features(dense_batch))
+    scaled.learn(2000)  # falls back to the torch policy (the sparse batches are made dense for its extractor)
+    assert scaled._n_updates >= 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [(dict(hidden_size=0), "hidden_size must be a positive integer"), (dict(bias="no"), "bias must be True or False")],
+)
+def test_karpathy_policy_checks_its_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        KarpathyPolicy(spaces.Box(-1, 1, (4,), np.int8), spaces.Discrete(2), lambda _: 1e-3, **kwargs)
 
 
 def test_karpathy_policy_rejects_other_action_spaces():
@@ -305,7 +322,7 @@ def test_vector_env_trains_with_reinforce():
 
     env = VecMonitor(KarpathyPongVecEnv(2, seed=0))
     model = REINFORCE(env=env, seed=0, **karpathy_kwargs(n_episodes=2))
-    model.learn(1000)
+    model.learn(4000)  # a game of a random policy is about 1,000 steps per env
     assert model._n_updates >= 1
     assert all(-21 <= info["r"] <= 21 for info in model.ep_info_buffer)
     env.close()

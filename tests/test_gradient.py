@@ -1,4 +1,4 @@
-"""The update REINFORCE applies equals the analytic REINFORCE gradient of a linear softmax policy (seed 004)."""
+"""The update REINFORCE applies equals the analytic REINFORCE gradient of a linear softmax policy, derived by hand."""
 
 import numpy as np
 import pytest

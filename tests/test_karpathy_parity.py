@@ -1,4 +1,5 @@
-"""One update of REINFORCE with the Karpathy configuration equals seed 000's numpy update on the same batch."""
+"""One update of REINFORCE with the Karpathy configuration equals the numpy update of Karpathy's Pong from Pixels
+on the same batch."""
 
 from typing import Any
 
@@ -42,8 +43,8 @@ def recorded_batch(rng: np.random.Generator, n_episodes: int = 10) -> list[dict[
     return episodes
 
 
-def seed_000_update(model: dict[str, np.ndarray], episodes: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Seed 000's loop over one batch, in float64: forward, discount_rewards, backward, RMSProp."""
+def karpathy_update(model: dict[str, np.ndarray], episodes: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Karpathy's loop over one batch, in float64: forward, discount_rewards, backward, RMSProp."""
 
     def sigmoid(x):
         return 1.0 / (1.0 + np.exp(-x))
@@ -126,11 +127,11 @@ def batch_and_weights():
     weights = {"W1": rng.standard_normal((H, D)) / np.sqrt(D), "W2": rng.standard_normal(H) / np.sqrt(H)}
     weights = {k: v.astype(np.float32).astype(np.float64) for k, v in weights.items()}  # exactly representable in both
     episodes = recorded_batch(rng)
-    return weights, episodes, seed_000_update(weights, episodes)
+    return weights, episodes, karpathy_update(weights, episodes)
 
 
 def update_error(ours, expected, weights) -> float:
-    """||our update - seed 000's update|| / ||seed 000's update||, over both weight matrices."""
+    """||our update - Karpathy's update|| / ||Karpathy's update||, over both weight matrices."""
     ours_step = np.concatenate([(ours[k] - weights[k]).ravel() for k in weights])
     seed_step = np.concatenate([(expected[k] - weights[k]).ravel() for k in weights])
     return float(np.linalg.norm(ours_step - seed_step) / np.linalg.norm(seed_step))
@@ -148,7 +149,7 @@ def assert_weights_agree(ours, expected, weights):
         np.testing.assert_allclose(ours[k], expected[k], rtol=1e-5, atol=5e-7)
 
 
-def test_one_update_matches_seed_000(batch_and_weights):
+def test_one_update_matches_karpathys(batch_and_weights):
     weights, episodes, expected = batch_and_weights
     assert_weights_agree(our_update(weights, episodes), expected, weights)
 

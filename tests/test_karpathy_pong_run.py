@@ -15,7 +15,7 @@ import pytest
 import torch as th
 
 from sb3_vpg import REINFORCE
-from sb3_vpg.pong.cli import checkpoint_model_path
+from sb3_vpg.pong.run import checkpoint_model_path
 
 pytest.importorskip("ale_py", reason="the [atari] extra installs ale-py")
 
@@ -28,13 +28,13 @@ def run(*args: str) -> None:
 def test_stop_and_resume(tmp_path: Path):
     out = str(tmp_path / "run")
     train = ("train", "--out", out, "--n-episodes", "1", "--checkpoint-every", "1")
-    run(*train, "--hours", "0.003")
+    run(*train, "--updates", "2")
     first = REINFORCE.load(checkpoint_model_path(tmp_path / "run"))
     state = json.loads((tmp_path / "run" / "state.json").read_text())
     assert first._n_updates >= 1 and state["episodes"] >= 1
     assert first.policy.optimizer.state_dict()["state"], "the RMSProp state is saved"
 
-    run(*train, "--hours", "0.003")
+    run(*train, "--updates", "2")
     second = REINFORCE.load(checkpoint_model_path(tmp_path / "run"))
     assert second.num_timesteps > first.num_timesteps
     assert second._n_updates > first._n_updates
@@ -42,7 +42,7 @@ def test_stop_and_resume(tmp_path: Path):
         rows = list(csv.DictReader(file))
     assert [int(row["episode"]) for row in rows] == list(range(1, len(rows) + 1))
     assert len(rows) == json.loads((tmp_path / "run" / "state.json").read_text())["episodes"] > state["episodes"]
-    # seed 000's running reward, continued across the resume
+    # Karpathy's running reward, continued across the resume
     for previous, row in itertools.pairwise(rows):
         expected = 0.99 * float(previous["running_reward"]) + 0.01 * float(row["score"])
         assert float(row["running_reward"]) == pytest.approx(expected, abs=2e-4)
@@ -55,7 +55,7 @@ def test_stop_and_resume(tmp_path: Path):
 def test_vector_env_run(tmp_path: Path):
     out = str(tmp_path / "run")
     run("train", "--out", out, "--vector-env", "--n-envs", "2", "--n-episodes", "1", "--checkpoint-every", "1",
-        "--hours", "0.002")  # fmt: skip
+        "--updates", "1")  # fmt: skip
     model = REINFORCE.load(checkpoint_model_path(tmp_path / "run"))
     assert model.n_envs == 2 and model._n_updates >= 1
     with open(tmp_path / "run" / "episodes.csv") as file:
@@ -72,7 +72,7 @@ def test_pong_throughput_benchmark_writes_its_tables(tmp_path):
         rows = list(csv.DictReader(file))
     measured = [(int(row["rep"]), row["what"], row["config"]) for row in rows]
     expected = [(rep, what, config) for rep in (0, 1) for what, config in
-                (("seed-000-numpy-loop", "single"), ("seed-000-numpy-loop-one-blas-thread", "single"),
+                (("karpathy-numpy-loop", "single"), ("karpathy-numpy-loop-one-blas-thread", "single"),
                  ("raw-emulator", "vector-2"), ("our-training", "vector-2"))]  # fmt: skip
     assert measured == expected
     assert all(float(row["steps_per_s"]) > 0 for row in rows)
@@ -87,6 +87,7 @@ def test_pong_throughput_benchmark_writes_its_tables(tmp_path):
 # Runs the long-run command in a process that SIGKILLs itself in the middle of its second checkpoint.
 KILL_MID_SAVE = """
 import json, os, signal, sys
+from sb3_vpg import REINFORCE
 from sb3_vpg.pong import cli
 
 stage, out = sys.argv[1], sys.argv[2]
@@ -98,7 +99,7 @@ def die():
 # The second model save writes a torn file and the process dies; with stop_after_first the run is asked to stop
 # (SIGTERM) right after the first save, so that the second is the final save at the same update.
 def tear_second_save(stop_after_first):
-    save = cli.REINFORCE.save
+    save = REINFORCE.save
     def torn_save(self, path, *args, **kwargs):
         calls.append(path)
         if len(calls) == 2:
@@ -108,7 +109,7 @@ def tear_second_save(stop_after_first):
         save(self, path, *args, **kwargs)
         if stop_after_first:
             os.kill(os.getpid(), signal.SIGTERM)  # the run stops at its next step, before update 2
-    cli.REINFORCE.save = torn_save
+    REINFORCE.save = torn_save
 
 if stage == "model":  # the new model file half written
     tear_second_save(stop_after_first=False)
@@ -153,7 +154,7 @@ def test_kill_in_the_middle_of_a_checkpoint_resumes_from_the_last_complete_one(t
         torn = f"model-{2 if stage == 'model' else 1}.zip"
         assert (out / f"{torn}.tmp").read_bytes().endswith(b"torn") and (stage == "resave") == (out / torn).exists()
 
-    run("train", "--out", str(out), "--n-episodes", "1", "--checkpoint-every", "1", "--hours", "0.002")
+    run("train", "--out", str(out), "--n-episodes", "1", "--checkpoint-every", "1", "--updates", "1")
     state = json.loads((out / "state.json").read_text())
     resumed = REINFORCE.load(checkpoint_model_path(out))
     assert resumed._n_updates > complete and state["episodes"] - resumed._n_updates in (0, 1)  # as in the legacy test
@@ -164,7 +165,7 @@ def test_kill_in_the_middle_of_a_checkpoint_resumes_from_the_last_complete_one(t
 
 def test_progress_lines_help_and_plot_message(tmp_path: Path):
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "sb3_vpg.pong", "train", "--out", str(out), "--n-episodes", "1", "--hours", "0.002"]
+    command = [sys.executable, "-m", "sb3_vpg.pong", "train", "--out", str(out), "--n-episodes", "1", "--updates", "2"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     lines = [line for line in result.stdout.splitlines() if line.startswith("update ")]
@@ -174,7 +175,7 @@ def test_progress_lines_help_and_plot_message(tmp_path: Path):
     assert fields is not None, lines[0]
     with open(out / "episodes.csv") as file:
         first = next(csv.DictReader(file))
-    # update 1 came after the first episode: the line shows its steps and seed 000's running reward (= its score)
+    # update 1 came after the first episode: the line shows its steps and the running reward (= its score)
     assert (fields[1], fields[2], fields[3].replace(",", "")) == ("1", "1", first["steps"])
     assert float(fields[4]) == pytest.approx(float(first["score"]))
 
@@ -189,7 +190,8 @@ def test_progress_lines_help_and_plot_message(tmp_path: Path):
     )  # fmt: skip
     assert "--n-episodes N_EPISODES episodes per update (default: the config's: 10) --vector-env" in train_help
     assert "(default: None)" not in train_help  # options without a default say what happens without them
-    for option, default in (("--hours", "1.0"), ("--checkpoint-every", "10"), ("--print-every", "1"), ("--seed", "0")):
+    assert "seed of a new run (0 if not given;" in train_help
+    for option, default in (("--hours", "1.0"), ("--checkpoint-every", "10"), ("--print-every", "1")):
         assert re.search(f"{option} [A-Z_]+ (?:(?! --).)*?\\(default: {default}\\)", train_help), option
     assert "--out OUT run folder" in plot_help and plot_help.startswith("usage: python -m sb3_vpg.pong plot")
 
@@ -197,23 +199,23 @@ def test_progress_lines_help_and_plot_message(tmp_path: Path):
 def test_legacy_checkpoint_resumes(tmp_path: Path):
     """A run checkpointed before state.json named its model file (checkpoint.zip, no env id) resumes."""
     out = tmp_path / "run"
-    run("train", "--out", str(out), "--n-episodes", "1", "--hours", "0.001")
+    run("train", "--out", str(out), "--n-episodes", "1", "--updates", "1")
     state = json.loads((out / "state.json").read_text())
     (out / state.pop("model")).rename(out / "checkpoint.zip")
     del state["env_id"]
     (out / "state.json").write_text(json.dumps(state))
-    run("train", "--out", str(out), "--n-episodes", "1", "--hours", "0.001")
+    run("train", "--out", str(out), "--n-episodes", "1", "--updates", "1")
     state = json.loads((out / "state.json").read_text())
     assert state["env_id"] == "KarpathyPong-v0" and not (out / "checkpoint.zip").exists()
-    # one episode per update; the episode that ends on the step where the time runs out is logged, not trained on
+    # one episode per update; an episode that ends on the step where the budget runs out is logged, not trained on
     assert state["episodes"] - REINFORCE.load(out / state["model"])._n_updates in (0, 1)
 
 
 def test_play_and_record_a_saved_agent(tmp_path: Path):
-    """play: full games with seed 000's stochastic actions, each score and the mean, reproducible by seed;
+    """play: full games with Karpathy's stochastic actions, each score and the mean, reproducible by seed;
     record: a GIF of the end of the best game when none is won."""
     out = tmp_path / "run"
-    run("train", "--out", str(out), "--n-episodes", "1", "--hours", "0.001")
+    run("train", "--out", str(out), "--n-episodes", "1", "--updates", "1")
     model = str(checkpoint_model_path(out))
     played = [
         subprocess.run([sys.executable, "-m", "sb3_vpg.pong", "play", "--model", model, "--games", "2", "--seed", "3",
@@ -289,7 +291,7 @@ def test_a_run_reported_with_its_checkpoint_resumes_on_another_machine(tmp_path:
     state.json, one model file): copied elsewhere, as a fresh clone would have it, it resumes where the run stood."""
     folder = tmp_path / "run"
     train = ("--n-episodes", "1", "--checkpoint-every", "1", "--env", "KarpathyPongClassic-v0", "--seed", "3")
-    run("train", "--out", str(folder), *train, "--hours", "0.003")
+    run("train", "--out", str(folder), *train, "--updates", "2")
     (folder / "model-0.zip").write_bytes(b"an older checkpoint")  # older model files are not copied
     out = tmp_path / "results"
     script = Path(__file__).parents[1] / "benchmarks" / "pong_long_runs.py"
@@ -305,7 +307,7 @@ def test_a_run_reported_with_its_checkpoint_resumes_on_another_machine(tmp_path:
     elsewhere = tmp_path / "elsewhere"
     shutil.copytree(copied, elsewhere)
     saved = REINFORCE.load(elsewhere / state["model"])
-    resumed = subprocess.run([sys.executable, "-m", "sb3_vpg.pong", "train", "--out", str(elsewhere), "--hours", "0.002"],
+    resumed = subprocess.run([sys.executable, "-m", "sb3_vpg.pong", "train", "--out", str(elsewhere), "--updates", "1"],
                              capture_output=True, text=True, timeout=600)  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"resuming KarpathyPongClassic-v0 (karpathy) at {saved.num_timesteps:,} steps, episode {state['episodes']:,}" in (
@@ -345,18 +347,18 @@ def test_fast_preset_is_karpathys_agent_with_another_training():
 
 def test_fast_preset_run_keeps_its_envs_across_a_resume(tmp_path: Path):
     out = tmp_path / "run"
-    run("train", "--out", str(out), "--config", "fast", "--n-episodes", "2", "--hours", "0.002", "--seed", "5")
+    run("train", "--out", str(out), "--config", "fast", "--n-episodes", "2", "--updates", "1", "--seed", "5")
     state = json.loads((out / "state.json").read_text())
     assert {key: state[key] for key in ("config", "n_envs", "vector_env", "seed", "env_id")} == {
         "config": "fast", "n_envs": 4, "vector_env": True, "seed": 5, "env_id": "KarpathyPong-v0"}  # fmt: skip
     model = REINFORCE.load(checkpoint_model_path(out))
     assert model.n_envs == 4 and model.learning_rate == 1e-3 and model._n_updates >= 1
-    run("train", "--out", str(out), "--n-episodes", "2", "--hours", "0.002")  # no --config, no --n-envs
+    run("train", "--out", str(out), "--n-episodes", "2", "--updates", "1")  # no --config, no --n-envs
     resumed = REINFORCE.load(checkpoint_model_path(out))
     assert resumed.n_envs == 4 and resumed._n_updates > model._n_updates
     result = subprocess.run([sys.executable, "-m", "sb3_vpg.pong", "train", "--out", str(out), "--config", "karpathy"],
                             capture_output=True, text=True, timeout=600)  # fmt: skip
-    assert result.returncode == 1 and "--config karpathy: the run in" in result.stderr and "has config fast" in result.stderr
+    assert result.returncode == 2 and "--config karpathy: the run in" in result.stderr and "has config fast" in result.stderr
 
 
 def test_fast_preset_report(tmp_path: Path):

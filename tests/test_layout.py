@@ -1,61 +1,46 @@
-"""The algorithm and the Pong application live apart; what moved keeps working, with a deprecation warning."""
+"""The algorithm and the Pong application live apart; models saved by older releases keep loading."""
 
 import ast
 import importlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch as th
+from gymnasium import spaces
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 import sb3_vpg
 from sb3_vpg import REINFORCE, VPG
-from sb3_vpg.common.sparse import SparseRows
-from sb3_vpg.pong import configs, policies, vec_env, wrappers
+from sb3_vpg.pong import configs, policies
 from tests.envs import TinyFeatureEnv
 
 PACKAGE = Path(sb3_vpg.__file__).parent
 DATA = Path(__file__).parent / "data"
 
-MOVED = [
-    ("sb3_vpg.common.policies", "KarpathyPolicy", policies),
-    ("sb3_vpg.common.policies", "SparseNumpyActor", policies),
-    ("sb3_vpg.common.policies", "BinaryActionDistribution", policies),
-    ("sb3_vpg.reinforce.policies", "KarpathyPolicy", policies),
-    ("sb3_vpg.common.atari_wrappers", "KarpathyPreprocess", wrappers),
-    ("sb3_vpg.common.atari_wrappers", "make_karpathy_pong", wrappers),
-    ("sb3_vpg.common.vec_env", "KarpathyPongVecEnv", vec_env),
-    ("sb3_vpg.reinforce.karpathy", "karpathy_kwargs", configs),
-    ("sb3_vpg.karpathy_pong", "main", importlib.import_module("sb3_vpg.pong.cli")),
+REMOVED_IN_0_4 = [
+    "sb3_vpg._moved",
+    "sb3_vpg.karpathy_pong",
+    "sb3_vpg.common.atari_wrappers",
+    "sb3_vpg.common.policies",
+    "sb3_vpg.common.vec_env",
+    "sb3_vpg.reinforce.karpathy",
 ]
 
 
-@pytest.mark.parametrize(("old_module", "name", "new_module"), MOVED, ids=lambda value: str(getattr(value, "__name__", value)))
-def test_old_imports_work_with_a_deprecation_warning(old_module, name, new_module):
-    module = importlib.import_module(old_module)
-    with pytest.warns(DeprecationWarning, match=f"{old_module}.{name} has moved: import it from {new_module.__name__}"):
-        value = getattr(module, name)
-    assert value is getattr(new_module, name)
+@pytest.mark.parametrize("module", REMOVED_IN_0_4)
+def test_the_shims_of_the_0_2_move_are_gone(module):
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module(module)
 
 
-def test_numpy_actor_is_rollout_actor_with_a_warning():
-    from gymnasium import spaces
-
-    policy = policies.KarpathyPolicy(spaces.Box(-1, 1, (4,), np.int8), spaces.Discrete(2), lambda _: 1e-3)
-    with pytest.warns(DeprecationWarning, match=r"numpy_actor\(\) is now rollout_actor\(\)"):
-        actor = policy.numpy_actor()
-    assert isinstance(actor, policies.SparseNumpyActor)
-    np.testing.assert_array_equal(actor.hidden_weight_rows, policy.rollout_actor().hidden_weight_rows)
-
-
-def test_unknown_names_of_old_modules_are_still_errors():
-    with pytest.raises(AttributeError, match="no attribute 'MlpPolicy2'"):
-        importlib.import_module("sb3_vpg.reinforce.policies").MlpPolicy2  # noqa: B018
+def test_removed_names_are_gone():
+    assert not hasattr(policies.KarpathyPolicy, "numpy_actor")
+    with pytest.raises(ImportError):
+        exec("from sb3_vpg.reinforce.policies import KarpathyPolicy")
 
 
 def test_public_names_that_stay():
@@ -68,26 +53,86 @@ def test_public_names_that_stay():
     assert gym.spec("KarpathyPongClassic-v0").entry_point == "sb3_vpg.pong.wrappers:make_karpathy_pong_classic"
 
 
-def test_model_saved_before_the_move_loads():
-    """tests/data/karpathy_policy_0.1.0.zip was saved by sb3-vpg 0.1.0 (KarpathyPolicy in sb3_vpg.common.policies),
-    with P(UP) on 16 observations recorded next to it."""
+def p_up(model: REINFORCE, observations: np.ndarray) -> np.ndarray:
+    with th.no_grad():
+        return model.policy.get_distribution(th.as_tensor(observations)).distribution.probs.numpy()
+
+
+def test_model_saved_by_0_1_names_the_way_to_load_it():
+    """tests/data/karpathy_policy_0.1.0.zip was saved by sb3-vpg 0.1.0 (KarpathyPolicy in sb3_vpg.common.policies,
+    removed in 0.4.0), with P(UP) on 16 observations recorded next to it."""
+    with pytest.raises(ModuleNotFoundError, match=r"saved by sb3-vpg 0.1.*custom_objects=\{'policy_class': KarpathyPolicy\}"):
+        REINFORCE.load(DATA / "karpathy_policy_0.1.0.zip")
     recorded = json.loads((DATA / "karpathy_policy_0.1.0.json").read_text())
-    with pytest.warns(DeprecationWarning, match="sb3_vpg.common.policies.KarpathyPolicy has moved"):
-        model = REINFORCE.load(DATA / "karpathy_policy_0.1.0.zip")
+    model = REINFORCE.load(DATA / "karpathy_policy_0.1.0.zip", custom_objects={"policy_class": policies.KarpathyPolicy})
     assert type(model.policy) is policies.KarpathyPolicy
     assert (model.num_timesteps, model._n_updates) == (recorded["num_timesteps"], recorded["n_updates"])
     assert isinstance(model.policy.optimizer, th.optim.RMSprop) and model.policy.optimizer.state_dict()["state"]
-    observations = th.as_tensor(np.array(recorded["observations"], dtype=np.int8)).float().flatten(1)
+    observations = np.array(recorded["observations"], dtype=np.int8)
+    np.testing.assert_allclose(p_up(model, observations), recorded["p_up"], rtol=1e-6)
+
+
+def test_karpathy_model_saved_by_0_3_loads_and_trains(tmp_path):
+    """tests/data/reinforce_karpathy_0.3.0.zip: sb3-vpg 0.3.0's Karpathy configuration (compact storage then was
+    EpisodicRolloutBuffer(sparse_observations=True)), with P(UP) on 16 observations recorded next to it."""
+    from sb3_vpg.common.sparse import SparseEpisodicRolloutBuffer
+
+    recorded = json.loads((DATA / "reinforce_karpathy_0.3.0.json").read_text())
+    model = REINFORCE.load(DATA / "reinforce_karpathy_0.3.0.zip")
+    assert type(model.policy) is policies.KarpathyPolicy
+    assert (model.num_timesteps, model._n_updates) == (recorded["num_timesteps"], recorded["n_updates"])
+    assert type(model.rollout_buffer) is SparseEpisodicRolloutBuffer and model.rollout_buffer.sparse_samples
+    assert model.rollout_buffer_kwargs == {"sparse_samples": True}  # saved again in today's form
+    assert (model.n_episodes, model.reset_on_reward, model.normalize_advantage) == (4, True, "episode")
+    assert isinstance(model.policy.optimizer, th.optim.RMSprop) and model.policy.optimizer.state_dict()["state"]
+    observations = np.array(recorded["observations"], dtype=np.int8)
+    np.testing.assert_allclose(p_up(model, observations), recorded["p_up"], rtol=1e-6)
+    model.set_env(DummyVecEnv([lambda: SparseFrames()] * 2))
+    model.learn(200, reset_num_timesteps=False)
+    assert model._n_updates > recorded["n_updates"]
+    model.save(tmp_path / "again.zip")
+    assert REINFORCE.load(tmp_path / "again.zip").rollout_buffer_kwargs == {"sparse_samples": True}
+
+
+def test_vpg_saved_by_0_3_keeps_its_value_optimizer():
+    """tests/data/vpg_0.3.0.zip: VPG with 0.3.0's default value optimizer, its outputs recorded next to it."""
+    from stable_baselines3.common.env_util import make_vec_env
+
+    recorded = json.loads((DATA / "vpg_0.3.0.json").read_text())
+    model = VPG.load(DATA / "vpg_0.3.0.zip", env=make_vec_env("CartPole-v1", n_envs=2, seed=0))
+    assert model.value_optimizer is not None and model.value_optimizer.state_dict()["state"]
+    assert (model.num_timesteps, model._n_updates) == (recorded["num_timesteps"], recorded["n_updates"])
+    observations = th.as_tensor(np.array(recorded["observations"], dtype=np.float32))
     with th.no_grad():
-        p_up = th.sigmoid(model.policy.action_net(model.policy.mlp_extractor.forward_actor(observations))).flatten()
-    np.testing.assert_allclose(p_up.numpy(), recorded["p_up"], rtol=1e-6)
+        probabilities = model.policy.get_distribution(observations).distribution.probs[:, 1]
+        values = model.policy.predict_values(observations).flatten()
+    np.testing.assert_allclose(probabilities.numpy(), recorded["p_action_1"], rtol=1e-6)
+    np.testing.assert_allclose(values.numpy(), recorded["values"], rtol=1e-6)
+    model.learn(128, reset_num_timesteps=False)
+    assert model._n_updates == recorded["n_updates"] + 1
 
 
-def test_old_command_line_still_runs():
-    result = subprocess.run([sys.executable, "-m", "sb3_vpg.karpathy_pong", "train", "--help"], capture_output=True, text=True)
-    assert result.returncode == 0
-    assert "--checkpoint-every" in result.stdout
-    assert "python -m sb3_vpg.karpathy_pong has moved: use python -m sb3_vpg.pong" in result.stderr
+class SparseFrames(gym.Env):
+    """The env the 0.3.0 fixture trained on: 8x8 int8 frames, two non-zero pixels a step, 20-step episodes."""
+
+    observation_space = spaces.Box(-1, 1, (8, 8), np.int8)
+    action_space = spaces.Discrete(2)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self.t = 0
+        return self._observation(), {}
+
+    def _observation(self) -> np.ndarray:
+        observation = np.zeros((8, 8), np.int8)
+        observation[self.t % 8, (3 * self.t) % 8] = 1
+        observation[(self.t + 4) % 8, self.t % 8] = -1
+        return observation
+
+    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
+        self.t += 1
+        reward = 0.0 if self.t % 5 else (1.0 if action == 1 else -1.0)
+        return self._observation(), reward, self.t >= 20, False, {}
 
 
 def imported_modules_and_names(path: Path) -> tuple[set[str], set[str]]:
@@ -108,7 +153,7 @@ def imported_modules_and_names(path: Path) -> tuple[set[str], set[str]]:
 
 @pytest.mark.parametrize("folder", ["common", "reinforce", "vpg"])
 def test_the_algorithm_does_not_know_pong(folder):
-    """Deprecation shims name the new modules in strings only; no code here imports Pong or uses its classes."""
+    """No code of the algorithm imports the Pong application or uses its classes."""
     for path in (PACKAGE / folder).glob("*.py"):
         modules, names = imported_modules_and_names(path)
         assert not {module for module in modules if module.startswith("sb3_vpg.pong")}, path
@@ -119,13 +164,10 @@ class RecordingActor:
     def __init__(self, policy: ActorCriticPolicy, calls: list[int]):
         self.policy, self.calls = policy, calls
 
-    def sample(self, observations: SparseRows) -> tuple[np.ndarray, np.ndarray]:
+    def sample(self, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         self.calls.append(len(observations))
-        dense = np.zeros((len(observations), 3), np.float32)
-        for row, (indices, values) in zip(dense, observations, strict=True):
-            row[indices] = values
         with th.no_grad():
-            distribution = self.policy.get_distribution(th.as_tensor(dense))
+            distribution = self.policy.get_distribution(th.as_tensor(observations))
             actions = distribution.get_actions()
             return actions.numpy(), distribution.log_prob(actions).numpy()
 

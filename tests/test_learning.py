@@ -10,7 +10,7 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from sb3_vpg import REINFORCE, VPG
 
 CARTPOLE_SETTINGS = {
-    # (algorithm, kwargs, step budget): the zoo_configs/ entries before their retuning (issue 12); budgets are several
+    # (algorithm, kwargs, step budget): the zoo_configs/ entries before their retuning (sb3-vpg 0.3.0); budgets are several
     # times the steps seed 0 needed here
     "REINFORCE": (REINFORCE, dict(n_steps=64, learning_rate=5e-3), 60_000),
     "VPG": (VPG, dict(n_steps=256, learning_rate=3e-3, n_value_steps=20), 150_000),

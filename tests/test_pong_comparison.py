@@ -44,7 +44,7 @@ def test_contenders_train_for_the_wall_clock_and_the_report_follows_the_games(tm
         assert steps == sorted(set(steps))  # strictly increasing
         minutes = [float(game["minutes"]) for game in games]
         assert minutes == sorted(minutes) and minutes[-1] < MINUTES + 0.2  # stopped by the wall clock
-        value = None  # seed 000's running reward, recomputed from the scores
+        value = None  # Karpathy's running reward, recomputed from the scores
         for game in games:
             value = running_reward(value, float(game["score"]))
             assert float(game["running_reward"]) == pytest.approx(value, abs=1e-4)

@@ -7,7 +7,7 @@ from gymnasium import spaces
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sb3_vpg.common.buffers import EpisodicRolloutBuffer
+from sb3_vpg.common.buffers import DictEpisodicRolloutBuffer, EpisodicRolloutBuffer
 from sb3_vpg.common.returns import (
     discounted_returns,
     episode_ids,
@@ -17,7 +17,7 @@ from sb3_vpg.common.returns import (
     point_ends,
     running_reward,
 )
-from sb3_vpg.common.sparse import sparse_rows
+from sb3_vpg.common.sparse import SparseEpisodicRolloutBuffer, densify, sparse_rows
 
 
 def horizon_end(ends: np.ndarray, t: int) -> int:
@@ -99,7 +99,7 @@ def test_gae_lambda_one_is_monte_carlo_minus_baseline(data):
 
 
 def karpathy_discount_rewards(r: np.ndarray, gamma: float) -> np.ndarray:
-    """Seed 000's discount_rewards, verbatim in spirit."""
+    """Karpathy's discount_rewards, verbatim in spirit."""
     discounted_r = np.zeros_like(r)
     running_add = 0.0
     for t in reversed(range(r.size)):
@@ -112,7 +112,7 @@ def karpathy_discount_rewards(r: np.ndarray, gamma: float) -> np.ndarray:
 
 @settings(max_examples=200, deadline=None)
 @given(rollouts(sparse_rewards=True))
-def test_point_boundary_returns_match_seed_000(data):
+def test_point_boundary_returns_match_karpathys(data):
     rewards, _, _, _, gamma = data
     # One episode per column that ends at the last step: only point boundaries cut the sum.
     ours = discounted_returns(rewards, point_ends(rewards), gamma)
@@ -286,27 +286,26 @@ def test_bad_normalisation_mode_is_rejected():
         make_buffer(1, 0.9, normalize_advantage="per-batch")
 
 
-def test_sparse_observation_storage_serves_the_same_samples():
-    """sparse_observations stores non-zero entries only; what get() serves is identical to dense storage."""
-    space = spaces.Box(-1, 1, (4, 5), np.int8)
+def test_sparse_storage_serves_the_same_samples_as_dense_storage():
+    """SparseEpisodicRolloutBuffer stores non-zero entries only; what get() serves equals dense storage."""
+    space = spaces.Box(-1, 1, (4, 8), np.int8)  # rows of 32 bytes: the word-wise scan of sparse_rows
     rng = np.random.default_rng(0)
     n_envs, n_steps = 2, 30
-    obs = (rng.random((n_steps, n_envs, 4, 5)) < 0.1) * rng.choice([-1, 1], size=(n_steps, n_envs, 4, 5))
+    obs = (rng.random((n_steps, n_envs, 4, 8)) < 0.1) * rng.choice([-1, 1], size=(n_steps, n_envs, 4, 8))
     obs = obs.astype(np.int8)
     dones = rng.random((n_steps, n_envs)) < 0.15
     buffers = [
-        EpisodicRolloutBuffer(8, space, spaces.Discrete(2), "cpu", n_envs=n_envs, sparse_observations=sparse)
-        for sparse in (False, True, True)
+        EpisodicRolloutBuffer(8, space, spaces.Discrete(2), "cpu", n_envs=n_envs),
+        SparseEpisodicRolloutBuffer(8, space, spaces.Discrete(2), "cpu", n_envs=n_envs),
+        # served as flattened sparse float tensors (what KarpathyPolicy trains on)
+        SparseEpisodicRolloutBuffer(8, space, spaces.Discrete(2), "cpu", n_envs=n_envs, sparse_samples=True),
     ]
-    buffers[2].sparse_samples = True  # served as flattened sparse float tensors (what KarpathyPolicy trains on)
     for start, stop in ((0, 12), (12, 30)):  # two rollouts, so carried episodes are covered too
         for buffer in buffers:
             buffer.reset()
             for t in range(start, stop):
                 starts = np.ones(n_envs, bool) if t == 0 else dones[t - 1]
-                # the third buffer is given the observations as their non-zero entries already
-                step_obs = sparse_rows(obs[t]) if buffer.sparse_samples else obs[t]
-                buffer.add(step_obs, np.zeros((n_envs, 1)), np.ones(n_envs), starts, None, th.zeros(n_envs))
+                buffer.add(obs[t], np.zeros((n_envs, 1)), np.ones(n_envs), starts, None, th.zeros(n_envs))
             buffer.compute_returns_and_advantage(None, dones[stop - 1])
         dense, sparse, sparse_tensors = ([batch for batch in buffer.get(batch_size=5)] for buffer in buffers)
         assert len(dense) == len(sparse) == len(sparse_tensors) > 0
@@ -319,17 +318,43 @@ def test_sparse_observation_storage_serves_the_same_samples():
             assert th.equal(a.returns, c.returns)
 
 
-def test_sparse_observations_need_a_box_space():
-    with pytest.raises(ValueError, match="sparse_observations needs a Box observation space"):
-        EpisodicRolloutBuffer(4, spaces.Discrete(3), spaces.Discrete(2), "cpu", sparse_observations=True)
+@pytest.mark.parametrize(
+    "space",
+    [spaces.Box(-1, 1, (3, 8), np.int8), spaces.Box(-1, 1, (5,), np.int8), spaces.Box(-2.0, 2.0, (7,), np.float32)],
+    ids=["int8-word-scan", "int8-odd-width", "float32"],
+)
+def test_sparse_rows_against_a_brute_force_scan(space):
+    rng = np.random.default_rng(1)
+    observations = (rng.random((6, *space.shape)) < 0.2) * rng.uniform(-2, 2, size=(6, *space.shape))
+    observations = observations.astype(space.dtype)
+    observations[2] = 0  # an empty row (an env just reset)
+    rows = sparse_rows(observations)
+    assert len(rows) == 6
+    for observation, (indices, values) in zip(observations, rows, strict=True):
+        flat = observation.reshape(-1)
+        expected = [i for i in range(len(flat)) if flat[i] != 0]
+        assert indices.dtype == np.int32 and values.dtype == space.dtype
+        assert indices.tolist() == expected
+        assert values.tolist() == [flat[i] for i in expected]
+    np.testing.assert_array_equal(densify(rows, space.shape, space.dtype), observations)
 
 
-def test_running_reward_is_seed_000s():
+def test_buffers_hold_one_kind_of_observation():
+    with pytest.raises(ValueError, match="SparseEpisodicRolloutBuffer needs a Box observation space"):
+        SparseEpisodicRolloutBuffer(4, spaces.Discrete(3), spaces.Discrete(2), "cpu")
+    dict_space = spaces.Dict({"a": spaces.Box(-1, 1, (2,))})
+    with pytest.raises(ValueError, match="use DictEpisodicRolloutBuffer for a Dict space"):
+        EpisodicRolloutBuffer(4, dict_space, spaces.Discrete(2), "cpu")
+    with pytest.raises(ValueError, match="DictEpisodicRolloutBuffer needs a Dict observation space"):
+        DictEpisodicRolloutBuffer(4, spaces.Box(-1, 1, (2,)), spaces.Discrete(2), "cpu")
+
+
+def test_running_reward_is_karpathys():
     scores = [-21.0, -20.0, -19.0, 3.0]
     value, expected = None, scores[0]
     for score in scores:
         value = running_reward(value, score)
-        expected = expected * 0.99 + score * 0.01  # seed 000, started at the first score
+        expected = expected * 0.99 + score * 0.01  # Karpathy's, started at the first score
         assert value == pytest.approx(expected, rel=1e-12)
     assert running_reward(None, 5.0) == 5.0
     assert running_reward(10.0, 0.0, decay=0.9) == pytest.approx(9.0)

@@ -161,10 +161,12 @@ def test_karpathy_policy_rollout_actor_on_every_observation_space(monkeypatch, o
 def test_sparse_storage_trains_like_dense_storage(config, action_space):
     import torch as th
 
+    from sb3_vpg.common.sparse import SparseEpisodicRolloutBuffer
+
     algo, kwargs = CONFIGS[config]
     observation_space = spaces.Box(-1, 1, (4, 5), np.int8)
     dense = train_weights(algo, observation_space, action_space, policy="MlpPolicy", **kwargs)
     sparse = train_weights(algo, observation_space, action_space, policy="MlpPolicy",
-                           rollout_buffer_kwargs=dict(sparse_observations=True), **kwargs)  # fmt: skip
+                           rollout_buffer_class=SparseEpisodicRolloutBuffer, **kwargs)  # fmt: skip
     for a, b in zip(dense, sparse, strict=True):
         assert th.equal(a, b)

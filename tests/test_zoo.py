@@ -213,6 +213,10 @@ def test_zoo_karpathy_entry_is_the_karpathy_configuration():
     entry["policy_kwargs"] = eval(entry["policy_kwargs"], {"nn": nn, "th": th, "np": np})
     for zoo_only in ("n_envs", "n_timesteps"):
         entry.pop(zoo_only)
+    # our entry point reads a rollout_buffer_class by name, as rl_zoo3 reads replay_buffer_class
+    from rl_zoo3.utils import get_class_by_name
+
+    entry["rollout_buffer_class"] = get_class_by_name(entry["rollout_buffer_class"])
     assert entry == karpathy_kwargs()
 
 
@@ -224,25 +228,30 @@ def test_zoo_fast_pong_module_is_the_fast_preset(tmp_path):
 
     assert hyperparams["KarpathyPong-v0"] == {"n_envs": FAST_N_ENVS, "n_timesteps": 20_000_000, **fast_karpathy_kwargs()}
     train = zoo("train", "--algo", "reinforce", "--env", "KarpathyPong-v0", "-conf", "sb3_vpg.zoo_configs.karpathy_pong_fast",
-                "-f", "logs", "-n", "300", "-params", "n_episodes:1", "--eval-freq", "-1", "--num-threads", "1",
-                cwd=tmp_path)  # fmt: skip
+                "-f", "logs", "-n", "8000", "-params", "n_episodes:1", "--eval-freq", "-1", "--num-threads", "1",
+                "--seed", "1", cwd=tmp_path)  # fmt: skip
     assert train.returncode == 0, train.stderr[-3000:]
     from sb3_vpg import REINFORCE
 
     model = REINFORCE.load(tmp_path / "logs" / "reinforce" / "KarpathyPong-v0_1" / "KarpathyPong-v0.zip")
-    assert model.n_envs == FAST_N_ENVS and model.lr_schedule(1.0) == 1e-3 and model._n_updates == 1
+    # 4 games of about 1,000 steps each: learn() stops at 8,000 steps (2,000 per game), after updates on ended episodes
+    assert model.n_envs == FAST_N_ENVS and model.lr_schedule(1.0) == 1e-3 and model._n_updates >= 1
 
 
 def test_pong_smoke_run_with_our_id(tmp_path):
     pytest.importorskip("ale_py")
-    train = zoo("train", "--algo", "reinforce", "--env", "KarpathyPong-v0", "-f", "logs", "-n", "300", "-params",
-                "n_episodes:1", "--eval-freq", "-1", "--num-threads", "1", cwd=tmp_path)  # fmt: skip
+    train = zoo("train", "--algo", "reinforce", "--env", "KarpathyPong-v0", "-f", "logs", "-n", "3000", "-params",
+                "n_episodes:1", "--eval-freq", "-1", "--num-threads", "1", "--seed", "1", cwd=tmp_path)  # fmt: skip
     assert train.returncode == 0, train.stderr[-3000:]
     from sb3_vpg import REINFORCE
     from sb3_vpg.pong.policies import KarpathyPolicy
 
     model = REINFORCE.load(tmp_path / "logs" / "reinforce" / "KarpathyPong-v0_1" / "KarpathyPong-v0.zip")
-    assert isinstance(model.policy, KarpathyPolicy) and model._n_updates == 1
+    from sb3_vpg.common.sparse import SparseEpisodicRolloutBuffer
+
+    # a random game is about 1,000 steps: learn() stops at 3,000 steps, after an update per ended episode
+    assert isinstance(model.policy, KarpathyPolicy) and model._n_updates >= 1
+    assert type(model.rollout_buffer) is SparseEpisodicRolloutBuffer and model.rollout_buffer.sparse_samples
     assert model.loss_reduction == "sum" and model.reset_on_reward and model.normalize_advantage == "episode"
 
 
@@ -303,3 +312,46 @@ def test_every_shipped_entry_trains_through_the_zoo(algo, env_id, tmp_path):
     assert (
         type(model.policy).__name__ == {"MlpPolicy": "ActorCriticPolicy", "CnnPolicy": "ActorCriticCnnPolicy"}[entry["policy"]]
     )
+
+
+def test_batching_by_episodes_from_the_command_line(tmp_path):
+    """The shipped CartPole entry batches by n_steps; -params n_episodes:5 batches by episodes instead."""
+    assert "n_steps" in yaml.safe_load(Path(default_config("reinforce")).read_text())["CartPole-v1"]
+    train = zoo("train", "--algo", "reinforce", "--env", "CartPole-v1", "-f", "logs", "-n", "400", "--eval-freq", "-1",
+                "-params", "n_episodes:5", "--seed", "1", "--num-threads", "1", cwd=tmp_path)  # fmt: skip
+    assert train.returncode == 0, train.stderr[-3000:]
+    from sb3_vpg import REINFORCE
+
+    model = REINFORCE.load(tmp_path / "logs" / "reinforce" / "CartPole-v1_1" / "CartPole-v1.zip")
+    assert model.n_episodes == 5 and model._n_updates >= 1
+
+
+def test_params_that_are_not_python_say_what_is_accepted(tmp_path):
+    train = zoo("train", "--algo", "reinforce", "--env", "CartPole-v1", "-f", "logs", "-n", "100",
+                "-params", "normalize_advantage:foo", cwd=tmp_path)  # fmt: skip
+    assert train.returncode == 2
+    assert train.stderr.strip().splitlines()[-1] == (
+        "python -m sb3_vpg.zoo train: error: -params normalize_advantage:foo: rl_zoo3 evaluates each value as Python "
+        "(NameError: name 'foo' is not defined); numbers, True/False/None and quoted strings are accepted, e.g. "
+        "normalize_advantage:\"'foo'\""
+    )
+    assert not (tmp_path / "logs").exists()
+
+
+def test_checked_params_leave_other_arguments_alone():
+    from sb3_vpg.zoo import with_checked_params
+
+    args = ["--algo", "vpg", "-params", "n_steps:64", "gamma:0.9", "--seed", "1"]
+    assert with_checked_params(args) == [
+        "--algo",
+        "vpg",
+        "-params",
+        "n_steps:64",
+        "gamma:0.9",
+        "n_episodes:None",
+        "--seed",
+        "1",
+    ]
+    assert with_checked_params(["--algo", "vpg"]) == ["--algo", "vpg"]
+    both = ["-params", "n_steps:None", "n_episodes:3"]
+    assert with_checked_params(both) == both

@@ -1,7 +1,7 @@
-"""Rollout buffer that gives every step its exact return within its own episode."""
+"""Rollout buffers that give every step its exact return within its own episode."""
 
 from collections.abc import Generator
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import numpy as np
 import torch as th
@@ -17,36 +17,12 @@ from sb3_vpg.common.returns import (
     normalize_per_group,
     point_ends,
 )
-from sb3_vpg.common.sparse import SparseRows, densify, sparse_batch, sparse_rows
 
 NormalizeMode = Literal["none", "batch", "episode"]
 NORMALIZE_MODES: tuple[str, ...] = ("none", "batch", "episode")
 
-# One env's observations: an array, a dict of arrays (Dict spaces), or, with ``sparse_observations``, a list of
-# (flat indices, values) pairs, one per step.
-Observation = np.ndarray | dict[str, np.ndarray] | SparseRows
 # Per-step fields besides the observation, in the order they are stored.
 _FIELDS = ("actions", "rewards", "episode_starts", "values", "log_probs", "terminal_values")
-
-
-def _concat_obs(parts: list[Observation]) -> Observation:
-    first = parts[0]
-    if isinstance(first, list):
-        return [row for part in cast(list[SparseRows], parts) for row in part]
-    if isinstance(first, dict):
-        dicts = cast(list[dict[str, np.ndarray]], parts)
-        return {key: np.concatenate([part[key] for part in dicts]) for key in first}
-    return np.concatenate(cast(list[np.ndarray], parts))
-
-
-def _slice_obs(obs: Observation, index: slice | int | np.ndarray) -> Observation:
-    if isinstance(obs, list):
-        if isinstance(index, np.ndarray):
-            return [obs[i] for i in index]
-        return obs[index] if isinstance(index, slice) else [obs[index]]
-    if isinstance(obs, dict):
-        return {key: value[index] for key, value in obs.items()}
-    return obs[index]
 
 
 def _as_float32_row(values: th.Tensor | np.ndarray) -> np.ndarray:
@@ -56,9 +32,13 @@ def _as_float32_row(values: th.Tensor | np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype=np.float32).reshape(-1)
 
 
+class NonFiniteError(FloatingPointError):
+    """A reward, return, loss or gradient that is NaN or infinite: training stops before the weights change."""
+
+
 class EpisodicRolloutBuffer(RolloutBuffer):
     """
-    Rollout buffer for Monte-Carlo policy gradients (REINFORCE, VPG).
+    Rollout buffer for Monte-Carlo policy gradients (REINFORCE, VPG), for array observations.
 
     Unlike SB3's ``RolloutBuffer`` it grows with the data (so a rollout can run until a number of episodes has
     ended) and it only hands out steps whose return is exact:
@@ -70,8 +50,11 @@ class EpisodicRolloutBuffer(RolloutBuffer):
     * an episode cut by a time limit is bootstrapped with ``V(terminal_observation)`` (the ``terminal_values``
       passed to :meth:`add`, zero when there is no baseline, so without a baseline it counts as ended).
 
-    Observations are stored with the observation space's own dtype (no float copies).
-    The maths lives in :mod:`sb3_vpg.common.returns`.
+    Observations are stored with the observation space's own dtype (no float copies). As in SB3
+    (``RolloutBuffer``/``DictRolloutBuffer``), one class holds one kind of observation: a subclass changes how
+    they are stored by overriding the four ``_*_observations`` methods (:class:`DictEpisodicRolloutBuffer`,
+    :class:`~sb3_vpg.common.sparse.SparseEpisodicRolloutBuffer`). The return maths lives in
+    :mod:`sb3_vpg.common.returns`.
 
     :param buffer_size: Expected steps per env per rollout (a hint: the buffer grows as needed)
     :param observation_space: Observation space
@@ -85,15 +68,10 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         carrying them into the next rollout
     :param reset_on_reward: Pong point-boundary mode: the discounted sum restarts after every non-zero reward
     :param normalize_advantage: ``"none"``, ``"batch"`` (standardise over all steps of the update) or
-        ``"episode"`` (standardise within each episode, as seed 000 does)
-    :param sparse_observations: Store each observation as its non-zero entries (flat indices and values) and
-        rebuild dense arrays only for the batch being trained on. For mostly-zero observations such as Pong frame
-        differences (~1% non-zero) this stores a few bytes per step instead of one per pixel. Box spaces only.
-
-    With ``sparse_observations``, setting the attribute ``sparse_samples = True`` makes :meth:`get` serve the
-    observations as flattened float32 sparse COO tensors ``(batch, n_features)`` instead of dense arrays, for a
-    policy that takes them (``REINFORCE`` sets it for a :class:`~sb3_vpg.pong.policies.KarpathyPolicy`).
+        ``"episode"`` (standardise within each episode, as Karpathy's Pong from Pixels does)
     """
+
+    _samples_type: type[RolloutBufferSamples | DictRolloutBufferSamples] = RolloutBufferSamples
 
     def __init__(
         self,
@@ -107,20 +85,40 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         bootstrap_incomplete: bool = False,
         reset_on_reward: bool = False,
         normalize_advantage: NormalizeMode = "none",
-        sparse_observations: bool = False,
     ):
-        if sparse_observations and not isinstance(observation_space, spaces.Box):
-            raise ValueError(f"sparse_observations needs a Box observation space, got {observation_space}")
-        self.sparse_observations = sparse_observations
-        self.sparse_samples = False
         if normalize_advantage not in NORMALIZE_MODES:
             raise ValueError(f"normalize_advantage must be one of {NORMALIZE_MODES}, got {normalize_advantage!r}")
+        self._check_observation_space(observation_space)
         self.bootstrap_incomplete = bootstrap_incomplete
         self.reset_on_reward = reset_on_reward
         self.normalize_advantage = normalize_advantage
         # Unfinished episodes per env, carried into the next rollout: obs plus one array per field.
         self.carry: list[dict[str, Any] | None] = [None] * n_envs
         super().__init__(buffer_size, observation_space, action_space, device, gae_lambda, gamma, n_envs)
+
+    # --- how observations are stored: one kind per class ---
+
+    def _check_observation_space(self, observation_space: spaces.Space) -> None:
+        if isinstance(observation_space, spaces.Dict):
+            raise ValueError("EpisodicRolloutBuffer holds array observations; use DictEpisodicRolloutBuffer for a Dict space")
+
+    def _copy_observations(self, obs: Any) -> Any:
+        """One vectorised step's observations as stored (a copy: the env may reuse its arrays)."""
+        return np.array(obs).reshape((self.n_envs, *self.obs_shape))
+
+    def _concat_observations(self, parts: list[Any]) -> Any:
+        """Stored observations, concatenated along the step axis."""
+        return np.concatenate(parts)
+
+    def _index_observations(self, obs: Any, index: slice | np.ndarray) -> Any:
+        """The stored observations at ``index`` (a slice or an index array; the result keeps the step axis)."""
+        return obs[index]
+
+    def _observation_samples(self, obs: Any) -> th.Tensor | dict[str, th.Tensor]:
+        """Stored observations as what the policy is trained on."""
+        return self.to_torch(obs)
+
+    # --- the rollout ---
 
     def reset(self) -> None:
         """Start a new rollout. Carried-over steps are kept."""
@@ -142,7 +140,7 @@ class EpisodicRolloutBuffer(RolloutBuffer):
 
     def add(
         self,
-        obs: Observation,
+        obs: Any,
         action: np.ndarray,
         reward: np.ndarray,
         episode_start: np.ndarray,
@@ -153,8 +151,7 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         """
         Store one vectorised step.
 
-        :param obs: Observations the actions were taken in, one per env (with ``sparse_observations``, also
-            accepted as their :func:`~sb3_vpg.common.sparse.sparse_rows`)
+        :param obs: Observations the actions were taken in, one per env
         :param action: Actions taken
         :param reward: Rewards received
         :param episode_start: True where ``obs`` is the first observation of an episode
@@ -163,18 +160,10 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         :param terminal_values: ``V(terminal_observation)`` where an episode was truncated by a time limit at
             this step (zero elsewhere and without a baseline)
         """
-        obs_copy: Observation
-        if isinstance(obs, dict):
-            obs_shapes: dict[str, tuple[int, ...]] = self.obs_shape  # type: ignore[assignment]
-            obs_copy = {key: np.array(part).reshape((self.n_envs, *obs_shapes[key])) for key, part in obs.items()}
-        elif self.sparse_observations:
-            obs_copy = obs if isinstance(obs, list) else sparse_rows(obs)  # rows are fresh arrays: no copy needed
-        else:
-            obs_copy = np.array(obs).reshape((self.n_envs, *self.obs_shape))
         zeros = np.zeros(self.n_envs, dtype=np.float32)
         self._steps.append(
             {
-                "obs": obs_copy,
+                "obs": self._copy_observations(obs),
                 # float32 for every action space, as the log-likelihoods of SB3's distributions expect
                 "actions": np.asarray(action, dtype=np.float32).reshape((self.n_envs, self.action_dim)),
                 "rewards": np.asarray(reward, dtype=np.float32).reshape(self.n_envs),
@@ -189,23 +178,24 @@ class EpisodicRolloutBuffer(RolloutBuffer):
     def _env_columns(self) -> list[dict[str, Any]]:
         """This rollout's steps, one column per env, with the carried-over steps of the same env in front."""
         stacked = {field: np.stack([step[field] for step in self._steps]) for field in _FIELDS}  # (n_steps, n_envs)
-        return [self._env_column(env_idx, stacked) for env_idx in range(self.n_envs)]
-
-    def _env_column(self, env_idx: int, stacked: dict[str, np.ndarray]) -> dict[str, Any]:
-        column: dict[str, Any] = {
-            "obs": _concat_obs([_slice_obs(step["obs"], slice(env_idx, env_idx + 1)) for step in self._steps]),
-        }
-        for field in _FIELDS:
-            column[field] = stacked[field][:, env_idx]
-        carried = self.carry[env_idx]
-        if carried is not None and not column["episode_starts"][0]:
-            # The env went on with the same episode: glue the carried steps in front.
-            column["obs"] = _concat_obs([carried["obs"], column["obs"]])
+        columns = []
+        for env_idx in range(self.n_envs):
+            env_slice = slice(env_idx, env_idx + 1)
+            column: dict[str, Any] = {
+                "obs": self._concat_observations([self._index_observations(step["obs"], env_slice) for step in self._steps])
+            }
             for field in _FIELDS:
-                column[field] = np.concatenate([carried[field], column[field]])
-        # (If the env was reset since, e.g. by a new ``learn()``, the carried steps belong to an abandoned
-        # episode whose return will never be known: they are dropped.)
-        return column
+                column[field] = stacked[field][:, env_idx]
+            carried = self.carry[env_idx]
+            if carried is not None and not column["episode_starts"][0]:
+                # The env went on with the same episode: glue the carried steps in front.
+                column["obs"] = self._concat_observations([carried["obs"], column["obs"]])
+                for field in _FIELDS:
+                    column[field] = np.concatenate([carried[field], column[field]])
+            # (If the env was reset since, e.g. by a new ``learn()``, the carried steps belong to an abandoned
+            # episode whose return will never be known: they are dropped.)
+            columns.append(column)
+        return columns
 
     def carry_everything(self) -> None:
         """Carry this (interrupted) rollout's steps whole into the next one, ended episodes included: the next
@@ -220,20 +210,20 @@ class EpisodicRolloutBuffer(RolloutBuffer):
 
         :param last_values: ``V(s_T)`` of the observations after the last step (None without a baseline)
         :param dones: whether the last step of each env ended its episode
+        :raises NonFiniteError: where a return or advantage is not finite (nothing is stored then)
         """
         if not self._steps:
             raise RuntimeError("compute_returns_and_advantage() called on an empty rollout")
         last = np.zeros(self.n_envs) if last_values is None else last_values.detach().cpu().numpy().flatten()
         columns = self._env_columns()
-        for step in self._steps:  # the columns hold the observations now: free the per-step copies
-            del step["obs"]
         ready: list[dict[str, Any]] = []
+        carry: list[dict[str, Any] | None] = []
         for env_idx, column in enumerate(columns):
             episode_ends = np.zeros(len(column["rewards"]), dtype=bool)
             episode_ends[:-1] = column["episode_starts"][1:]
             episode_ends[-1] = dones[env_idx]
             n_ready = len(episode_ends) if self.bootstrap_incomplete else n_complete_steps(episode_ends)
-            self.carry[env_idx] = None if n_ready == len(episode_ends) else self._slice_column(column, n_ready)
+            carry.append(None if n_ready == len(episode_ends) else self._slice_column(column, n_ready))
             if n_ready == 0:
                 continue
             part = self._slice_column(column, 0, n_ready)
@@ -255,24 +245,36 @@ class EpisodicRolloutBuffer(RolloutBuffer):
                 bootstrap[:, None],
             )[:, 0]
             part["returns"] = advantages + part["values"]
+            self._check_finite("return", part["returns"].astype(np.float32), env_idx)  # as it is trained on
             if self.normalize_advantage == "episode":
                 advantages = normalize_per_group(advantages, episode_ids(part_ends))
             part["advantages"] = advantages
             ready.append(part)
             self.n_ready_episodes += int(part_ends.sum())
+        self.carry = carry
+        for step in self._steps:  # the columns hold the observations now: free the per-step copies
+            del step["obs"]
         self._finalize(ready)
 
     @staticmethod
-    def _slice_column(column: dict[str, Any], start: int, stop: int | None = None) -> dict[str, Any]:
+    def _check_finite(what: str, values: np.ndarray, env_idx: int) -> None:
+        bad = np.flatnonzero(~np.isfinite(values))
+        if len(bad):
+            raise NonFiniteError(
+                f"non-finite {what} {values[bad[0]]} for env {env_idx} at step {bad[0]} of its data in this rollout "
+                f"(carried steps first); check the rewards and values of that env"
+            )
+
+    def _slice_column(self, column: dict[str, Any], start: int, stop: int | None = None) -> dict[str, Any]:
         index = slice(start, stop)
-        return {key: _slice_obs(value, index) if key == "obs" else value[index] for key, value in column.items()}
+        return {key: self._index_observations(value, index) if key == "obs" else value[index] for key, value in column.items()}
 
     def _finalize(self, ready: list[dict[str, Any]]) -> None:
         """Flatten the ready steps of all envs (env-major, as SB3 does) into the arrays ``get()`` serves."""
         self.n_ready_steps = sum(len(part["rewards"]) for part in ready)
         if self.n_ready_steps == 0:
             return
-        self.ready_observations = _concat_obs([part["obs"] for part in ready])
+        self.ready_observations = self._concat_observations([part["obs"] for part in ready])
         self.actions = np.concatenate([part["actions"] for part in ready])
         self.values = np.concatenate([part["values"] for part in ready])
         self.log_probs = np.concatenate([part["log_probs"] for part in ready])
@@ -300,11 +302,31 @@ class EpisodicRolloutBuffer(RolloutBuffer):
     ) -> RolloutBufferSamples | DictRolloutBufferSamples:
         arrays = (self.actions, self.values, self.log_probs, self.advantages, self.returns)
         tensors = tuple(self.to_torch(array[batch_inds]) for array in arrays)
-        obs = _slice_obs(self.ready_observations, batch_inds)
-        if isinstance(obs, list):
-            if self.sparse_samples:
-                return RolloutBufferSamples(sparse_batch(obs, int(np.prod(self.obs_shape)), self.device), *tensors)
-            obs = densify(obs, self.obs_shape, self.observation_space.dtype)  # type: ignore[arg-type]
-        if isinstance(obs, dict):
-            return DictRolloutBufferSamples({key: self.to_torch(value) for key, value in obs.items()}, *tensors)
-        return RolloutBufferSamples(self.to_torch(obs), *tensors)
+        observations = self._observation_samples(self._index_observations(self.ready_observations, batch_inds))
+        return self._samples_type(observations, *tensors)  # type: ignore[arg-type]
+
+
+class DictEpisodicRolloutBuffer(EpisodicRolloutBuffer):
+    """
+    :class:`EpisodicRolloutBuffer` for ``Dict`` observation spaces (as SB3's ``DictRolloutBuffer``): each key's
+    observations are stored as an array of their own. Same parameters.
+    """
+
+    obs_shape: dict[str, tuple[int, ...]]  # type: ignore[assignment]
+    _samples_type = DictRolloutBufferSamples
+
+    def _check_observation_space(self, observation_space: spaces.Space) -> None:
+        if not isinstance(observation_space, spaces.Dict):
+            raise ValueError(f"DictEpisodicRolloutBuffer needs a Dict observation space, got {observation_space}")
+
+    def _copy_observations(self, obs: Any) -> dict[str, np.ndarray]:
+        return {key: np.array(part).reshape((self.n_envs, *self.obs_shape[key])) for key, part in obs.items()}
+
+    def _concat_observations(self, parts: list[Any]) -> dict[str, np.ndarray]:
+        return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+
+    def _index_observations(self, obs: Any, index: slice | np.ndarray) -> dict[str, np.ndarray]:
+        return {key: value[index] for key, value in obs.items()}
+
+    def _observation_samples(self, obs: Any) -> dict[str, th.Tensor]:
+        return {key: self.to_torch(value) for key, value in obs.items()}

@@ -88,7 +88,8 @@ def gae_advantages(
 
 
 def point_ends(rewards: np.ndarray) -> np.ndarray:
-    """Pong point boundaries (seed 000's ``discount_rewards``): a non-zero reward ends the point's return."""
+    """Pong point boundaries (``discount_rewards`` in Karpathy's Pong from Pixels): a non-zero reward ends the point's
+    return."""
     return rewards != 0
 
 
@@ -110,7 +111,7 @@ def normalize(x: np.ndarray, eps: float = 1e-8) -> np.ndarray:
 
 
 def normalize_per_group(x: np.ndarray, groups: np.ndarray, eps: float = 1e-8) -> np.ndarray:
-    """Standardise ``x`` within each group (e.g. each episode, as seed 000 does), independently."""
+    """Standardise ``x`` within each group (e.g. each episode, as Karpathy's Pong from Pixels does), independently."""
     out = np.empty_like(x, dtype=np.float64)
     for group in np.unique(groups):
         mask = groups == group
@@ -119,5 +120,6 @@ def normalize_per_group(x: np.ndarray, groups: np.ndarray, eps: float = 1e-8) ->
 
 
 def running_reward(previous: float | None, episode_score: float, decay: float = 0.99) -> float:
-    """Seed 000's running reward: the first episode's score, then ``decay * previous + (1 - decay) * score``."""
+    """The running reward of Karpathy's Pong from Pixels: the first episode's score, then ``decay * previous +
+    (1 - decay) * score``."""
     return episode_score if previous is None else decay * previous + (1 - decay) * episode_score

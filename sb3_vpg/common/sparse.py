@@ -1,7 +1,15 @@
-"""Mostly-zero observations (Pong frame differences are ~1% non-zero) as their non-zero entries."""
+"""
+Mostly-zero observations (Pong frame differences are ~1% non-zero) as their non-zero entries: the helpers, and
+the rollout buffer that stores observations that way.
+"""
+
+from typing import Any
 
 import numpy as np
 import torch as th
+from gymnasium import spaces
+
+from sb3_vpg.common.buffers import EpisodicRolloutBuffer, NormalizeMode
 
 # One observation per entry: (flat indices of its non-zero entries as int32, their values in the original dtype)
 SparseRows = list[tuple[np.ndarray, np.ndarray]]
@@ -9,10 +17,20 @@ SparseRows = list[tuple[np.ndarray, np.ndarray]]
 
 def sparse_rows(observations: np.ndarray) -> SparseRows:
     """The non-zero entries of each observation of a batch (first axis), flattened."""
-    rows = []
-    for row in np.asarray(observations).reshape(len(observations), -1):
-        indices = np.flatnonzero(row)
-        rows.append((indices.astype(np.int32), row[indices]))
+    n_rows = len(observations)
+    flat = np.asarray(observations).reshape(n_rows, -1)
+    n_features = flat.shape[1]
+    # One scan of the whole batch, on booleans: numpy finds non-zero booleans ~4x faster than non-zero int8
+    positions = np.flatnonzero(flat != 0)
+    values = flat.reshape(-1)[positions]
+    if n_rows == 1:
+        return [(positions.astype(np.int32), values)]
+    bounds = np.searchsorted(positions, np.arange(1, n_rows) * n_features).tolist()
+    indices = positions.astype(np.int32)
+    rows, start = [], 0
+    for row_idx, stop in enumerate([*bounds, len(positions)]):
+        rows.append((indices[start:stop] - np.int32(row_idx * n_features), values[start:stop]))
+        start = stop
     return rows
 
 
@@ -27,7 +45,7 @@ def densify(rows: SparseRows, shape: tuple[int, ...], dtype: np.dtype) -> np.nda
 def sparse_batch(rows: SparseRows, n_features: int, device: th.device | str = "cpu") -> th.Tensor:
     """
     The flattened batch ``(len(rows), n_features)`` as a float32 sparse COO tensor, built from the stored entries
-    without a dense copy (``flatnonzero`` indices are sorted, so it is already coalesced).
+    without a dense copy (the indices of each row are sorted, so it is already coalesced).
     """
     lengths = [len(indices) for indices, _ in rows]
     row_ids = np.repeat(np.arange(len(rows)), lengths)
@@ -42,3 +60,66 @@ def sparse_batch(rows: SparseRows, n_features: int, device: th.device | str = "c
         is_coalesced=True,
         check_invariants=False,
     )
+
+
+class SparseEpisodicRolloutBuffer(EpisodicRolloutBuffer):
+    """
+    :class:`~sb3_vpg.common.buffers.EpisodicRolloutBuffer` that stores each observation as its non-zero entries
+    (:func:`sparse_rows`) and rebuilds dense arrays only for the batch being trained on. For mostly-zero
+    observations such as Pong frame differences (~1% non-zero) that is a few bytes per step instead of one per
+    pixel; the samples are the same as dense storage gives. Box observation spaces only.
+
+    Use it with ``REINFORCE(..., rollout_buffer_class=SparseEpisodicRolloutBuffer)``.
+
+    :param sparse_samples: Serve the observations as flattened float32 sparse COO tensors ``(batch, n_features)``
+        instead of dense arrays, for a policy whose features are the flattened observations as floats and that
+        takes such tensors (:class:`~sb3_vpg.pong.policies.KarpathyPolicy`, whose ``takes_sparse_features`` says
+        so). Other policies need the default, dense samples.
+    :param kwargs: The parameters of :class:`~sb3_vpg.common.buffers.EpisodicRolloutBuffer`
+    """
+
+    def __init__(
+        self,
+        buffer_size: int,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        device: th.device | str = "auto",
+        gae_lambda: float = 1.0,
+        gamma: float = 0.99,
+        n_envs: int = 1,
+        bootstrap_incomplete: bool = False,
+        reset_on_reward: bool = False,
+        normalize_advantage: NormalizeMode = "none",
+        sparse_samples: bool = False,
+    ):
+        self.sparse_samples = sparse_samples
+        super().__init__(
+            buffer_size,
+            observation_space,
+            action_space,
+            device,
+            gae_lambda,
+            gamma,
+            n_envs,
+            bootstrap_incomplete=bootstrap_incomplete,
+            reset_on_reward=reset_on_reward,
+            normalize_advantage=normalize_advantage,
+        )
+
+    def _check_observation_space(self, observation_space: spaces.Space) -> None:
+        if not isinstance(observation_space, spaces.Box):
+            raise ValueError(f"SparseEpisodicRolloutBuffer needs a Box observation space, got {observation_space}")
+
+    def _copy_observations(self, obs: Any) -> SparseRows:
+        return sparse_rows(np.asarray(obs).reshape((self.n_envs, *self.obs_shape)))  # fresh arrays: no copy needed
+
+    def _concat_observations(self, parts: list[Any]) -> SparseRows:
+        return [row for part in parts for row in part]
+
+    def _index_observations(self, obs: Any, index: slice | np.ndarray) -> SparseRows:
+        return obs[index] if isinstance(index, slice) else [obs[i] for i in index]
+
+    def _observation_samples(self, obs: Any) -> th.Tensor:
+        if self.sparse_samples:
+            return sparse_batch(obs, int(np.prod(self.obs_shape)), self.device)
+        return self.to_torch(densify(obs, self.obs_shape, self.observation_space.dtype))  # type: ignore[arg-type]

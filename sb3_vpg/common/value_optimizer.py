@@ -1,5 +1,8 @@
 """Which parameters of an actor-critic policy a separate value optimizer trains."""
 
+import copy
+from typing import Any
+
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.policies import ActorCriticPolicy
@@ -19,13 +22,21 @@ def split_value_parameters(
     :return: (value-only parameters, the other parameters)
     """
     parameters = [parameter for parameter in policy.parameters() if parameter.requires_grad]
-    observation = policy.obs_to_tensor(observation_space.sample())[0]
-    with th.enable_grad():
-        distribution = policy.get_distribution(observation)
-        # the mode, not a sample: finding the parameters must not draw from torch's random generator
-        log_prob = distribution.log_prob(distribution.get_actions(deterministic=True).detach())
-        actor_grads = th.autograd.grad(log_prob.sum(), parameters, allow_unused=True)
-        value_grads = th.autograd.grad(policy.predict_values(observation).sum(), parameters, allow_unused=True)
+    # A copy of the space samples the observation, so that the user's space keeps its random stream
+    observation = policy.obs_to_tensor(copy.deepcopy(observation_space).sample())[0]
+    # In evaluation mode: the probe must not move BatchNorm statistics or draw dropout masks (and BatchNorm
+    # cannot train on a batch of one)
+    was_training = policy.training
+    policy.set_training_mode(False)
+    try:
+        with th.enable_grad():
+            distribution = policy.get_distribution(observation)
+            # the mode, not a sample: finding the parameters must not draw from torch's random generator
+            log_prob = distribution.log_prob(distribution.get_actions(deterministic=True).detach())
+            actor_grads = th.autograd.grad(log_prob.sum(), parameters, allow_unused=True)
+            value_grads = th.autograd.grad(policy.predict_values(observation).sum(), parameters, allow_unused=True)
+    finally:
+        policy.set_training_mode(was_training)
     value_only = [
         parameter
         for parameter, actor_grad, value_grad in zip(parameters, actor_grads, value_grads, strict=True)
@@ -34,3 +45,29 @@ def split_value_parameters(
     value_ids = {id(parameter) for parameter in value_only}
     others = [parameter for parameter in parameters if id(parameter) not in value_ids]
     return value_only, others
+
+
+def make_value_optimizer(
+    policy: ActorCriticPolicy,
+    observation_space: spaces.Space,
+    learning_rate: float,
+    vf_learning_rate: float,
+    vf_optimizer_class: type[th.optim.Optimizer] | None = None,
+    vf_optimizer_kwargs: dict[str, Any] | None = None,
+) -> th.optim.Optimizer:
+    """
+    Give the policy an optimizer of its own class over every parameter but the value function's own, and return
+    an optimizer over those (``vf_optimizer_class`` and ``vf_optimizer_kwargs``, by default the policy's).
+
+    :raises ValueError: where every parameter of the value function is shared with the actor
+    """
+    value_parameters, policy_parameters = split_value_parameters(policy, observation_space)
+    if not value_parameters:
+        raise ValueError(
+            f"vf_learning_rate needs value-function parameters of its own, but every parameter of "
+            f"{type(policy).__name__}'s value function is shared with the actor"
+        )
+    policy.optimizer = policy.optimizer_class(policy_parameters, lr=learning_rate, **policy.optimizer_kwargs)  # type: ignore[call-arg]
+    optimizer_class = vf_optimizer_class or policy.optimizer_class
+    optimizer_kwargs = policy.optimizer_kwargs if vf_optimizer_kwargs is None else vf_optimizer_kwargs
+    return optimizer_class(value_parameters, lr=vf_learning_rate, **optimizer_kwargs)  # type: ignore[call-arg]

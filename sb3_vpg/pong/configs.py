@@ -1,5 +1,5 @@
 """
-Pong configurations of REINFORCE: "karpathy" (seed 000's Pong from Pixels update, exactly) and "fast" (the same
+Pong configurations of REINFORCE: "karpathy" (Karpathy's Pong from Pixels update, exactly) and "fast" (the same
 agent trained to beat the built-in AI sooner on a 2-core machine).
 """
 
@@ -7,13 +7,16 @@ from typing import Any
 
 import torch as th
 
+from sb3_vpg.common.sparse import SparseEpisodicRolloutBuffer
+
 
 def karpathy_kwargs(**overrides: Any) -> dict[str, Any]:
     """
-    ``REINFORCE`` arguments that reproduce seed 000: a ``KarpathyPolicy`` (200 hidden ReLU units, no biases,
+    ``REINFORCE`` arguments that reproduce Karpathy's Pong from Pixels (2016,
+    http://karpathy.github.io/2016/05/31/rl/): a ``KarpathyPolicy`` (200 hidden ReLU units, no biases,
     ``randn / sqrt(fan_in)`` init), point-boundary discounting with gamma 0.99, returns standardised within each
     episode, the gradient summed over 10 episodes, RMSProp with decay 0.99, eps 1e-5 and learning rate 1e-4
-    (torch's ``RMSprop(alpha=0.99, eps=1e-5)`` is seed 000's update rule). No entropy bonus, no clipping.
+    (torch's ``RMSprop(alpha=0.99, eps=1e-5)`` is Karpathy's update rule). No entropy bonus, no clipping.
 
     Usage: ``REINFORCE(env=gymnasium.make("KarpathyPong-v0"), **karpathy_kwargs())``.
 
@@ -28,8 +31,10 @@ def karpathy_kwargs(**overrides: Any) -> dict[str, Any]:
         normalize_advantage="episode",
         loss_reduction="sum",
         batch_size=4096,  # bounds the activations kept for the backward pass; the same gradient (float rounding aside)
-        # frame differences are ~1% non-zero: store their non-zero pixels only (exact; ~100x less memory)
-        rollout_buffer_kwargs=dict(sparse_observations=True),
+        # frame differences are ~1% non-zero: store their non-zero pixels only (exact; ~100x less memory), and
+        # train on them as sparse tensors (KarpathyPolicy takes them)
+        rollout_buffer_class=SparseEpisodicRolloutBuffer,
+        rollout_buffer_kwargs=dict(sparse_samples=True),
         policy_kwargs=dict(
             hidden_size=200,
             bias=False,

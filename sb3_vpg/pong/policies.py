@@ -1,6 +1,5 @@
-"""Karpathy's "Pong from Pixels" policy (seed 000) as an SB3 policy."""
+"""The policy of Karpathy's "Pong from Pixels" (2016, http://karpathy.github.io/2016/05/31/rl/) as an SB3 policy."""
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -9,11 +8,12 @@ from gymnasium import spaces
 from stable_baselines3.common.distributions import Distribution
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.preprocessing import is_image_space
-from stable_baselines3.common.torch_layers import FlattenExtractor
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, FlattenExtractor
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch import nn
 
-from sb3_vpg.common.sparse import SparseRows
+from sb3_vpg.common.sparse import sparse_rows
+from sb3_vpg.common.validation import check_bool, check_positive_int
 
 
 class BinaryActionDistribution(Distribution):
@@ -80,10 +80,11 @@ class KarpathyHidden(nn.Module):
 
 class SparseNumpyActor:
     """
-    Acting-time forward pass of a :class:`KarpathyPolicy` in numpy, for rollouts: per observation, only the
-    weight rows of its non-zero inputs are summed (a Pong frame difference has ~1% non-zero pixels), with none
-    of torch's per-call overhead. It is a snapshot of the weights when it was made: make a new one after the
-    weights change (REINFORCE makes one per rollout).
+    Acting-time forward pass of a :class:`KarpathyPolicy` in numpy, for rollouts (REINFORCE's rollout-actor
+    contract, :mod:`sb3_vpg.common.capabilities`): per observation, only the weight rows of its non-zero inputs
+    are summed (a Pong frame difference has ~1% non-zero pixels), with none of torch's per-call overhead. It is a
+    snapshot of the weights when it was made: make a new one after the weights change (REINFORCE makes one per
+    rollout).
 
     The actions are drawn as ``th.bernoulli`` draws them (one ``th.rand`` uniform per env, action 1 where it is
     below ``sigmoid(logit)``), so with the same seed it takes the same actions as the torch policy, up to float32
@@ -102,19 +103,19 @@ class SparseNumpyActor:
         self.logit_weight = logit.weight.detach().cpu().numpy()[0].copy()
         self.logit_bias = 0.0 if logit.bias is None else float(logit.bias.item())
 
-    def logits(self, observations: SparseRows) -> np.ndarray:
-        """Logits of P(action 1) (float32) for a batch of observations given as their ``sparse_rows``."""
-        hidden = np.empty((len(observations), self.hidden_weight_rows.shape[1]), dtype=np.float32)
-        for (indices, values), out in zip(observations, hidden, strict=True):
+    def logits(self, observations: np.ndarray) -> np.ndarray:
+        """Logits of P(action 1) (float32) for a batch of observations (one per row of the first axis)."""
+        rows = sparse_rows(observations)
+        hidden = np.empty((len(rows), self.hidden_weight_rows.shape[1]), dtype=np.float32)
+        for (indices, values), out in zip(rows, hidden, strict=True):
             np.dot(values.astype(np.float32), self.hidden_weight_rows[indices], out=out)
         if self.hidden_bias is not None:
             hidden += self.hidden_bias
         np.maximum(hidden, 0.0, out=hidden)
         return hidden @ self.logit_weight + np.float32(self.logit_bias)
 
-    def sample(self, observations: SparseRows) -> tuple[np.ndarray, np.ndarray]:
-        """Sample actions for observations given as their ``sparse_rows``: the actions (int64) and their
-        log-probabilities (float32)."""
+    def sample(self, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Sample actions for a batch of observations: the actions (int64) and their log-probabilities (float32)."""
         logits = self.logits(observations)
         probabilities = 1.0 / (1.0 + np.exp(-logits))
         uniforms = th.rand(len(logits)).numpy()  # the draws th.bernoulli makes from the same generator
@@ -126,19 +127,20 @@ class SparseNumpyActor:
 
 class KarpathyPolicy(ActorCriticPolicy):
     """
-    Seed 000's network: flattened input -> ``hidden_size`` ReLU units -> one logit -> sigmoid = P(action 1).
-    With :class:`~sb3_vpg.pong.wrappers.TwoActionControl`, action 1 is UP, as in seed 000.
+    The network of Karpathy's Pong from Pixels: flattened input -> ``hidden_size`` ReLU units -> one logit ->
+    sigmoid = P(action 1).
+    With :class:`~sb3_vpg.pong.wrappers.TwoActionControl`, action 1 is UP, as in Karpathy's Pong from Pixels.
 
     :param observation_space: Observation space (flattened, e.g. 80x80 frame differences -> 6400)
     :param action_space: Must be ``Discrete(2)``
     :param lr_schedule: Learning rate schedule
-    :param hidden_size: Hidden ReLU units (200 in seed 000)
-    :param bias: Give both layers a bias (seed 000 has none)
-    :param karpathy_init: Initialise weights with seed 000's ``randn(out, in) / sqrt(in)`` (biases 0) instead of
+    :param hidden_size: Hidden ReLU units (200 in Karpathy's Pong from Pixels)
+    :param bias: Give both layers a bias (Karpathy's has none)
+    :param karpathy_init: Initialise weights with Karpathy's ``randn(out, in) / sqrt(in)`` (biases 0) instead of
         SB3's orthogonal initialisation
     :param value_head: Build a value head ``Linear(hidden_size, 1)`` on the hidden layer, for
         ``REINFORCE(use_baseline=True)``. Without it the policy has no value network at all.
-    :param optimizer_class: The optimizer (e.g. ``th.optim.RMSprop`` for seed 000)
+    :param optimizer_class: The optimizer (e.g. ``th.optim.RMSprop``, as Karpathy)
     :param optimizer_kwargs: Its keyword arguments
     :param kwargs: Other :class:`~stable_baselines3.common.policies.ActorCriticPolicy` arguments
     """
@@ -158,6 +160,9 @@ class KarpathyPolicy(ActorCriticPolicy):
     ):
         if not (isinstance(action_space, spaces.Discrete) and action_space.n == 2):
             raise ValueError(f"KarpathyPolicy needs a two-action space, Discrete(2); got action_space {action_space}")
+        check_positive_int("hidden_size", hidden_size)
+        for name, value in (("bias", bias), ("karpathy_init", karpathy_init), ("value_head", value_head)):
+            check_bool(name, value)
         self.hidden_size = hidden_size
         self.bias = bias
         self.karpathy_init = karpathy_init
@@ -194,7 +199,8 @@ class KarpathyPolicy(ActorCriticPolicy):
         """
         Whether its features are just the flattened observations as floats (the flattening extractor, no image
         scaling), so that a batch may also be given as a sparse float tensor ``(batch, n_features)``, which SB3's
-        preprocessing and flattening pass through unchanged (``EpisodicRolloutBuffer``'s ``sparse_samples``).
+        preprocessing and flattening pass through unchanged (what ``SparseEpisodicRolloutBuffer(sparse_samples=True)``
+        serves).
         """
         return (
             type(self.features_extractor) is FlattenExtractor
@@ -210,10 +216,14 @@ class KarpathyPolicy(ActorCriticPolicy):
         """
         return SparseNumpyActor(self) if self.device.type == "cpu" and self.takes_sparse_features else None
 
-    def numpy_actor(self) -> SparseNumpyActor | None:
-        """Deprecated name of :meth:`rollout_actor`."""
-        warnings.warn("KarpathyPolicy.numpy_actor() is now rollout_actor()", DeprecationWarning, stacklevel=2)
-        return self.rollout_actor()
+    def extract_features(  # type: ignore[override]
+        self, obs: PyTorchObs, features_extractor: BaseFeaturesExtractor | None = None
+    ) -> th.Tensor | tuple[th.Tensor, th.Tensor]:
+        """As SB3's; a sparse batch (``SparseEpisodicRolloutBuffer(sparse_samples=True)``) is made dense first
+        where the features are not the flattened observations (:attr:`takes_sparse_features` False)."""
+        if isinstance(obs, th.Tensor) and obs.is_sparse and not self.takes_sparse_features:
+            obs = obs.to_dense().reshape((-1, *self.observation_space.shape))  # type: ignore[misc]
+        return super().extract_features(obs, features_extractor)
 
     def predict_values(self, obs: PyTorchObs) -> th.Tensor:
         if self.value_net is None:

@@ -8,6 +8,7 @@ import numpy as np
 from gymnasium import spaces
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
+from sb3_vpg.common.validation import check_number, check_positive_int
 from sb3_vpg.pong.wrappers import KARPATHY_FRAME_SHAPE, karpathy_foreground
 
 
@@ -44,6 +45,17 @@ class KarpathyPongVecEnv(VecEnv):
     ):
         import ale_py
 
+        # ale-py checks none of these (0 games segfaults): check them here, naming the argument
+        check_positive_int("n_envs", n_envs)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0):
+            raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
+        check_number("repeat_action_probability", repeat_action_probability, low=0, high=1)
+        check_positive_int("frameskip", frameskip)
+        check_positive_int("max_num_frames_per_episode", max_num_frames_per_episode)
+        if isinstance(num_threads, bool) or not isinstance(num_threads, int | np.integer) or num_threads < 0:
+            raise ValueError(f"num_threads must be an integer >= 0 (0: one per game, up to the cores), got {num_threads!r}")
+        n_envs, frameskip, max_num_frames_per_episode = int(n_envs), int(frameskip), int(max_num_frames_per_episode)
+        self.closed = False
         self.ale = ale_py.AtariVectorEnv(
             "pong",
             n_envs,
@@ -71,7 +83,12 @@ class KarpathyPongVecEnv(VecEnv):
         self._actions = np.zeros(n_envs, dtype=np.int64)
         self._seed = seed
 
+    def _check_open(self) -> None:
+        if self.closed:
+            raise RuntimeError("this KarpathyPongVecEnv is closed: make a new one")
+
     def reset(self) -> VecEnvObs:
+        self._check_open()
         seed = self._seeds[0] if self._seeds and self._seeds[0] is not None else self._seed
         frames, _ = self.ale.reset(seed=seed)
         self._reset_seeds()
@@ -79,9 +96,16 @@ class KarpathyPongVecEnv(VecEnv):
         return np.zeros_like(self._previous)
 
     def step_async(self, actions: np.ndarray) -> None:
-        self._actions = self.game_actions[np.asarray(actions, dtype=np.int64).reshape(self.num_envs)]
+        self._check_open()
+        actions = np.asarray(actions)
+        if actions.size != self.num_envs or not ((actions == 0) | (actions == 1)).all():
+            raise ValueError(
+                f"actions must be {self.num_envs} values in {{0 (DOWN), 1 (UP)}}, one per game; got {actions.tolist()!r}"
+            )
+        self._actions = self.game_actions[actions.astype(np.int64).reshape(self.num_envs)]
 
     def step_wait(self) -> VecEnvStepReturn:
+        self._check_open()
         frames, rewards, terminated, truncated, info = self.ale.step(self._actions)
         current = karpathy_foreground(frames[:, -1]).view(np.int8)
         observations = current - self._previous
@@ -97,7 +121,9 @@ class KarpathyPongVecEnv(VecEnv):
         return observations, rewards.astype(np.float32), dones, infos
 
     def close(self) -> None:
-        self.ale.close()
+        if not self.closed:
+            self.ale.close()
+            self.closed = True
 
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
         if attr_name == "render_mode":  # asked by SB3's VecEnv; the games are not rendered

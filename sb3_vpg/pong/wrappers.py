@@ -1,5 +1,6 @@
 """
-Gymnasium wrappers for the input pipeline of Karpathy's "Pong from Pixels" (seed 000), usable with any SB3
+Gymnasium wrappers for the input pipeline of Karpathy's "Pong from Pixels" (2016,
+http://karpathy.github.io/2016/05/31/rl/), usable with any SB3
 algorithm, and the registered id ``KarpathyPong-v0`` that puts them together.
 """
 
@@ -11,7 +12,7 @@ from gymnasium import spaces
 
 ATARI_FRAME_SHAPE = (210, 160, 3)
 KARPATHY_FRAME_SHAPE = (80, 80)
-# Red-channel values of Pong's two background colours (seed 000's ``prepro``)
+# Red-channel values of Pong's two background colours (``prepro`` in Karpathy's Pong from Pixels)
 PONG_BACKGROUND = (144, 109)
 
 
@@ -26,13 +27,13 @@ def karpathy_foreground(frames: np.ndarray, background: tuple[int, ...] = PONG_B
 
 
 def karpathy_preprocess(frame: np.ndarray, background: tuple[int, ...] = PONG_BACKGROUND) -> np.ndarray:
-    """Seed 000's ``prepro``: a 210x160x3 frame -> 80x80 uint8 in {0, 1}."""
+    """Karpathy's ``prepro``: a 210x160x3 frame -> 80x80 uint8 in {0, 1}."""
     return karpathy_foreground(frame, background).view(np.uint8)
 
 
 class KarpathyPreprocess(gym.ObservationWrapper):
     """
-    Seed 000's ``prepro`` as a wrapper: an ``(80, 80)`` ``uint8`` observation in {0, 1}.
+    Karpathy's ``prepro`` as a wrapper: an ``(80, 80)`` ``uint8`` observation in {0, 1}.
 
     :param env: An Atari env with raw ``(210, 160, 3)`` RGB frames
     :param background: Red-channel values erased as background
@@ -56,7 +57,7 @@ class KarpathyPreprocess(gym.ObservationWrapper):
 class FrameDifference(gym.Wrapper):
     """
     Current minus previous observation, ``int8`` in {-1, 0, 1}; all zeros on the first step after a reset
-    (seed 000 feeds ``cur_x - prev_x`` with ``prev_x = 0`` only implicitly; zeros keep the first input honest).
+    (Karpathy feeds ``cur_x - prev_x`` with ``prev_x = 0`` only implicitly; zeros keep the first input honest).
 
     :param env: An env with binary ``uint8`` observations (e.g. :class:`KarpathyPreprocess`)
     """
@@ -88,7 +89,8 @@ class TwoActionControl(gym.ActionWrapper):
     """
     ``Discrete(2)`` control: action 1 is the game's "up" action, action 0 its "down" action, both looked up by
     name in ``get_action_meanings()``. In Pong, ``RIGHT`` moves the paddle up and ``LEFT`` down (Karpathy's
-    actions 2 and 3), so those are the defaults; a Bernoulli policy's probability is then P(up) as in seed 000.
+    actions 2 and 3), so those are the defaults; a Bernoulli policy's probability is then
+    P(up) as in Karpathy's Pong from Pixels.
 
     :param env: An ALE env
     :param up: Name of the action mapped to 1

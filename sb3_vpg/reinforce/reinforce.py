@@ -16,38 +16,18 @@ from stable_baselines3.common.utils import FloatSchedule, explained_variance, ob
 from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F
 
-from sb3_vpg.common.buffers import NORMALIZE_MODES, EpisodicRolloutBuffer, NormalizeMode, Observation
-from sb3_vpg.common.capabilities import rollout_actor, takes_sparse_features
-from sb3_vpg.common.sparse import sparse_rows
-from sb3_vpg.common.value_optimizer import split_value_parameters
+from sb3_vpg.common.buffers import DictEpisodicRolloutBuffer, EpisodicRolloutBuffer, NonFiniteError
+from sb3_vpg.common.capabilities import rollout_actor
+from sb3_vpg.common.legacy import removed_module_message, saved_by_one_optimizer, upgrade_rollout_buffer_settings
+from sb3_vpg.common.validation import check_reinforce_arguments
+from sb3_vpg.common.value_optimizer import make_value_optimizer
 from sb3_vpg.reinforce.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
 
 SelfREINFORCE = TypeVar("SelfREINFORCE", bound="REINFORCE")
 
 DEFAULT_N_STEPS = 2048
-
-
-def _check_in_unit_interval(name: str, value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
-
-
-def _check_positive_int(name: str, value: Any, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        expected = "a positive integer or None" if allow_none else "a positive integer"
-        raise ValueError(f"{name} must be {expected}, got {value!r}")
-
-
-def _as_normalize_mode(value: str | bool) -> NormalizeMode:
-    if value is True:
-        return "batch"
-    if value is False:
-        return "none"
-    if value not in NORMALIZE_MODES:
-        raise ValueError(f"normalize_advantage must be one of {NORMALIZE_MODES} (or a bool), got {value!r}")
-    return value  # type: ignore[return-value]
+# The buffer options that REINFORCE sets itself (from its own arguments)
+_ALGORITHM_BUFFER_KWARGS = ("bootstrap_incomplete", "reset_on_reward", "normalize_advantage", "gamma", "gae_lambda")
 
 
 class REINFORCE(OnPolicyAlgorithm):
@@ -56,7 +36,7 @@ class REINFORCE(OnPolicyAlgorithm):
 
     Paper: Williams (1992), "Simple statistical gradient-following algorithms for connectionist
     reinforcement learning", https://doi.org/10.1007/BF00992696
-    Code: the update of Karpathy's "Pong from Pixels" (http://karpathy.github.io/2016/05/31/rl/) and of
+    Code: the update of Karpathy's "Pong from Pixels" (2016, http://karpathy.github.io/2016/05/31/rl/) and of
     OpenAI Spinning Up's VPG (https://spinningup.openai.com/en/latest/algorithms/vpg.html), on SB3's
     ``OnPolicyAlgorithm``.
 
@@ -66,24 +46,26 @@ class REINFORCE(OnPolicyAlgorithm):
     is carried into the next rollout and enters a later update once its episode ends (or, with
     ``bootstrap_incomplete=True``, is bootstrapped with ``V(s_T)``). An episode cut by a time limit
     (``TimeLimit.truncated``) is bootstrapped with ``V(terminal_observation)`` when there is a baseline and
-    treated as ended when there is none. One update is one optimiser step over all the ready steps.
+    treated as ended when there is none. One update is one optimiser step over all the ready steps. A reward,
+    return, loss or gradient that is not finite stops training with a ``NonFiniteError`` before the weights change.
 
     :param policy: The policy model to use (MlpPolicy, CnnPolicy, MultiInputPolicy, ...)
     :param env: The environment to learn from (if registered in Gym, can be str)
     :param learning_rate: The learning rate, it can be a function of the current progress remaining (from 1 to 0)
     :param n_steps: Number of steps to run for each environment per update, as in A2C/PPO
         (default 2048 when ``n_episodes`` is not given either)
-    :param n_episodes: Update after this many episodes have ended (seeds 000 and 001: "update every N
-        episodes") instead of after ``n_steps``; all episodes that ended by then enter the update
-        (with several envs, a few more than ``n_episodes`` may end on the same step). Exclusive with ``n_steps``.
+    :param n_episodes: Update after this many episodes have ended ("update every N episodes", as Karpathy's Pong
+        from Pixels) instead of after ``n_steps``; all episodes that ended by then enter the update (with several
+        envs, a few more than ``n_episodes`` may end on the same step). Exclusive with ``n_steps``. ``learn`` stops
+        at ``total_timesteps`` as always: the episodes of a batch still being collected are carried over.
     :param gamma: Discount factor, in [0, 1]
     :param gae_lambda: GAE lambda in [0, 1]; values below 1 need ``use_baseline=True``
     :param normalize_advantage: How to standardise the returns (advantages with a baseline) of an update:
-        ``"none"``, ``"batch"`` over all its steps (seed 001), or ``"episode"`` within each episode (seed 000).
-        ``True``/``False`` mean ``"batch"``/``"none"``.
+        ``"none"``, ``"batch"`` over all its steps, or ``"episode"`` within each episode (Karpathy's Pong from
+        Pixels). ``True``/``False`` mean ``"batch"``/``"none"``.
     :param use_baseline: Learn a value function ``V(s)`` and subtract it from the returns. Without it the
         policy's value head is neither evaluated nor trained.
-    :param vf_coef: Weight of the value loss (with a baseline)
+    :param vf_coef: Weight of the value loss (with a baseline), >= 0
     :param n_value_steps: Gradient steps on the value loss per update (with a baseline; Spinning Up's
         ``train_v_iters``). With one optimizer the first one is taken together with the policy step, the others
         on the value loss alone; with a value optimizer (``vf_learning_rate``) all of them are its own steps,
@@ -93,26 +75,26 @@ class REINFORCE(OnPolicyAlgorithm):
         policy's one optimizer trains the actor and the value function together with ``learning_rate``, as in
         A2C/PPO. With a value optimizer, it trains the parameters only the value function uses (its head and
         layers of its own) on ``vf_coef`` times the value loss; the policy optimizer trains all the others on the
-        policy loss (and entropy) alone, so a layer shared by actor and value function (``KarpathyPolicy(
-        value_head=True)``'s hidden layer, a shared ``net_arch`` or features extractor) learns from the policy
+        policy loss (and entropy) alone, so a layer shared by actor and value function learns from the policy
         loss only.
     :param vf_optimizer_class: The value optimizer's class (default: the policy's ``optimizer_class``)
     :param vf_optimizer_kwargs: Its keyword arguments besides the learning rate (default: the policy's
         ``optimizer_kwargs``)
-    :param ent_coef: Entropy bonus coefficient
+    :param ent_coef: Entropy bonus coefficient, >= 0
     :param max_grad_norm: Clip the gradient to this global norm; None for no clipping
     :param reset_on_reward: Pong point-boundary mode: the discounted sum restarts after every non-zero reward
-        (seed 000's ``discount_rewards``), so each point is its own return horizon
+        (as ``discount_rewards`` in Karpathy's Pong from Pixels), so each point is its own return horizon
     :param bootstrap_incomplete: Cut the episodes still running when a rollout ends and bootstrap them with
         ``V(s_T)`` (needs ``use_baseline``) instead of carrying them into the next rollout. Default: True with a
         baseline and ``n_steps`` batching, False otherwise.
-    :param loss_reduction: ``"mean"`` (default, as A2C) or ``"sum"`` over the steps of an update. Seed 000 sums
-        the gradient over its 10-episode batch; with RMSProp's ``eps`` the two are not equivalent.
+    :param loss_reduction: ``"mean"`` (default, as A2C) or ``"sum"`` over the steps of an update. Karpathy sums
+        the gradient over his 10-episode batch; with RMSProp's ``eps`` the two are not equivalent.
     :param batch_size: Steps per forward/backward pass when computing the gradient (it is accumulated over
         all of them before the single optimiser step, so this only bounds memory); None for all at once
     :param use_sde: Whether to use generalized State Dependent Exploration (gSDE)
     :param sde_sample_freq: Sample a new noise matrix every n steps when using gSDE (-1: once per rollout)
-    :param rollout_buffer_class: Rollout buffer class, a subclass of ``EpisodicRolloutBuffer`` (default)
+    :param rollout_buffer_class: Rollout buffer class, a subclass of ``EpisodicRolloutBuffer`` (default: it, or
+        ``DictEpisodicRolloutBuffer`` for a Dict observation space)
     :param rollout_buffer_kwargs: Keyword arguments to pass to the rollout buffer on creation
     :param stats_window_size: Window size for the rollout logging (episodes averaged)
     :param tensorboard_log: the log location for tensorboard (if None, no logging)
@@ -165,46 +147,16 @@ class REINFORCE(OnPolicyAlgorithm):
         device: th.device | str = "auto",
         _init_setup_model: bool = True,
     ):
-        # Check every argument before anything is built, so that mistakes surface here and not inside learn().
         if n_steps is not None and n_episodes is not None:
             raise ValueError(f"pass either n_steps or n_episodes, not both (got {n_steps=}, {n_episodes=})")
-        _check_positive_int("n_steps", n_steps, allow_none=True)
-        _check_positive_int("n_episodes", n_episodes, allow_none=True)
-        _check_in_unit_interval("gamma", gamma)
-        _check_in_unit_interval("gae_lambda", gae_lambda)
-        self.normalize_advantage = _as_normalize_mode(normalize_advantage)
-        if gae_lambda < 1 and not use_baseline:
-            raise ValueError(f"gae_lambda < 1 (got {gae_lambda}) needs a learned baseline: set use_baseline=True")
-        if vf_coef < 0:
-            raise ValueError(f"vf_coef must be >= 0, got {vf_coef!r}")
-        _check_positive_int("n_value_steps", n_value_steps)
-        if n_value_steps > 1 and not use_baseline:
-            raise ValueError(f"n_value_steps > 1 (got {n_value_steps}) needs a learned baseline: set use_baseline=True")
-        if vf_learning_rate is not None:
-            if not use_baseline:
-                raise ValueError("vf_learning_rate (a value optimizer) needs a learned baseline: set use_baseline=True")
-            if not callable(vf_learning_rate) and not (isinstance(vf_learning_rate, float | int) and vf_learning_rate > 0):
-                raise ValueError(f"vf_learning_rate must be a positive float, a schedule or None, got {vf_learning_rate!r}")
-        elif vf_optimizer_class is not None or vf_optimizer_kwargs is not None:
-            raise ValueError("vf_optimizer_class and vf_optimizer_kwargs need a value optimizer: set vf_learning_rate")
-        if max_grad_norm is not None and not max_grad_norm > 0:
-            raise ValueError(f"max_grad_norm must be a positive float or None, got {max_grad_norm!r}")
-        if bootstrap_incomplete is None:
-            bootstrap_incomplete = use_baseline and n_episodes is None
-        if bootstrap_incomplete and not use_baseline:
-            raise ValueError("bootstrap_incomplete=True needs a learned baseline: set use_baseline=True")
-        if loss_reduction not in ("mean", "sum"):
-            raise ValueError(f"loss_reduction must be 'mean' or 'sum', got {loss_reduction!r}")
-        _check_positive_int("batch_size", batch_size, allow_none=True)
-        if rollout_buffer_class is not None and not issubclass(rollout_buffer_class, EpisodicRolloutBuffer):
-            raise ValueError(f"rollout_buffer_class must be a subclass of EpisodicRolloutBuffer, got {rollout_buffer_class!r}")
-        reserved = {"bootstrap_incomplete", "reset_on_reward", "normalize_advantage", "gamma", "gae_lambda"}
-        if rollout_buffer_kwargs is not None and reserved & set(rollout_buffer_kwargs):
+        if "sparse_observations" in (rollout_buffer_kwargs or {}):
             raise ValueError(
-                f"rollout_buffer_kwargs must not contain {sorted(reserved & set(rollout_buffer_kwargs))}: "
-                "pass them to REINFORCE itself"
+                "rollout_buffer_kwargs sparse_observations was replaced in sb3-vpg 0.4.0 by a buffer class: pass "
+                "rollout_buffer_class=SparseEpisodicRolloutBuffer (from sb3_vpg.common.sparse) instead"
             )
-
+        reserved = sorted(set(_ALGORITHM_BUFFER_KWARGS) & set(rollout_buffer_kwargs or {}))
+        if reserved:
+            raise ValueError(f"rollout_buffer_kwargs must not contain {reserved}: pass them to REINFORCE itself")
         super().__init__(
             policy,
             env,
@@ -217,7 +169,7 @@ class REINFORCE(OnPolicyAlgorithm):
             max_grad_norm=max_grad_norm,  # type: ignore[arg-type]
             use_sde=use_sde,
             sde_sample_freq=sde_sample_freq,
-            rollout_buffer_class=rollout_buffer_class or EpisodicRolloutBuffer,
+            rollout_buffer_class=rollout_buffer_class,
             rollout_buffer_kwargs=rollout_buffer_kwargs,
             stats_window_size=stats_window_size,
             tensorboard_log=tensorboard_log,
@@ -230,6 +182,7 @@ class REINFORCE(OnPolicyAlgorithm):
         )
         self.max_grad_norm: float | None = max_grad_norm  # type: ignore[assignment]
         self.n_episodes = n_episodes
+        self.normalize_advantage = normalize_advantage
         self.use_baseline = use_baseline
         self.n_value_steps = n_value_steps
         self.vf_learning_rate = vf_learning_rate
@@ -237,23 +190,45 @@ class REINFORCE(OnPolicyAlgorithm):
         self.vf_optimizer_kwargs = vf_optimizer_kwargs
         self.value_optimizer: th.optim.Optimizer | None = None
         self.reset_on_reward = reset_on_reward
+        if bootstrap_incomplete is None:
+            bootstrap_incomplete = use_baseline is True and n_episodes is None
         self.bootstrap_incomplete = bootstrap_incomplete
         self.loss_reduction = loss_reduction
         self.batch_size = batch_size
+        self._check_parameters()  # before anything is built, so that mistakes surface here and not inside learn()
 
         if _init_setup_model:
             self._setup_model()
 
+    def _check_parameters(self, training: bool = True) -> None:
+        """
+        Check every argument (:func:`~sb3_vpg.common.validation.check_reinforce_arguments`): the one place that every
+        path of a value into the model passes through: the constructor, ``load(custom_objects=..., **kwargs)``
+        (both via ``_setup_model``) and attribute assignment (via ``_setup_learn``, before training uses it).
+        """
+        check_reinforce_arguments(self, training)
+
     def _setup_model(self) -> None:
+        self.rollout_buffer_class, self.rollout_buffer_kwargs = upgrade_rollout_buffer_settings(
+            self.rollout_buffer_class, self.rollout_buffer_kwargs, self.policy_class, _ALGORITHM_BUFFER_KWARGS
+        )
+        self._check_parameters(training=False)  # the constructor and _setup_learn check for training
+        if self.rollout_buffer_class is None:
+            is_dict = isinstance(self.observation_space, spaces.Dict)
+            self.rollout_buffer_class = DictEpisodicRolloutBuffer if is_dict else EpisodicRolloutBuffer
+        # SB3 builds the buffer with rollout_buffer_kwargs: add REINFORCE's own options for that moment only, so
+        # that what is saved (and checked) stays what the user passed
+        user_kwargs = self.rollout_buffer_kwargs
         self.rollout_buffer_kwargs = {
-            **self.rollout_buffer_kwargs,
+            **user_kwargs,
             "bootstrap_incomplete": self.bootstrap_incomplete,
             "reset_on_reward": self.reset_on_reward,
             "normalize_advantage": self.normalize_advantage,
         }
-        super()._setup_model()
-        # A policy that takes sparse features trains on the stored non-zero entries directly (no dense copy)
-        self.rollout_buffer.sparse_samples = self.rollout_buffer.sparse_observations and takes_sparse_features(self.policy)
+        try:
+            super()._setup_model()
+        finally:
+            self.rollout_buffer_kwargs = user_kwargs
         if self.use_baseline and getattr(self.policy, "value_net", None) is None:
             raise ValueError(
                 f"use_baseline=True needs a policy with a value head; {type(self.policy).__name__} has none "
@@ -265,21 +240,12 @@ class REINFORCE(OnPolicyAlgorithm):
         """With ``vf_learning_rate``: the policy optimizer on every parameter but the value function's own, and
         the value optimizer on those. Without: the policy's one optimizer, as the policy built it."""
         self.value_optimizer = None
-        if self.vf_learning_rate is None:
-            return
-        value_parameters, policy_parameters = split_value_parameters(self.policy, self.observation_space)
-        if not value_parameters:
-            raise ValueError(
-                f"vf_learning_rate needs value-function parameters of its own, but every parameter of "
-                f"{type(self.policy).__name__}'s value function is shared with the actor"
-            )
-        self.vf_lr_schedule = FloatSchedule(self.vf_learning_rate)
-        self.policy.optimizer = self.policy.optimizer_class(
-            policy_parameters, lr=self.lr_schedule(1), **self.policy.optimizer_kwargs
-        )  # type: ignore[call-arg]
-        vf_optimizer_class = self.vf_optimizer_class or self.policy.optimizer_class
-        vf_optimizer_kwargs = self.policy.optimizer_kwargs if self.vf_optimizer_kwargs is None else self.vf_optimizer_kwargs
-        self.value_optimizer = vf_optimizer_class(value_parameters, lr=self.vf_lr_schedule(1), **vf_optimizer_kwargs)  # type: ignore[call-arg]
+        if self.vf_learning_rate is not None:
+            self.vf_lr_schedule = FloatSchedule(self.vf_learning_rate)
+            self.value_optimizer = make_value_optimizer(
+                self.policy, self.observation_space, self.lr_schedule(1), self.vf_lr_schedule(1),
+                self.vf_optimizer_class, self.vf_optimizer_kwargs,
+            )  # fmt: skip
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         state_dicts, variables = super()._get_torch_save_params()
@@ -297,8 +263,8 @@ class REINFORCE(OnPolicyAlgorithm):
             params = load_path_or_dict
         else:
             params = load_from_zip_file(load_path_or_dict, device=device, load_data=False)[1]
-        if self.value_optimizer is not None and "value_optimizer" not in params and "policy.optimizer" in params:
-            # Saved with one optimizer (VPG before sb3-vpg 0.3.0 defaulted to it): keep training the way it was
+        if self.value_optimizer is not None and saved_by_one_optimizer(params, self.policy):
+            # VPG before sb3-vpg 0.3.0 defaulted to one optimizer: keep training the way it was
             warnings.warn(
                 f"this {type(self).__name__} model was saved with one optimizer for the actor and the value function; "
                 "it goes on with one (vf_learning_rate=None)",
@@ -311,6 +277,18 @@ class REINFORCE(OnPolicyAlgorithm):
             self.value_optimizer = None
         super().set_parameters(params, exact_match=exact_match, device=device)
 
+    @classmethod
+    def load(
+        cls: type[SelfREINFORCE], path: str | pathlib.Path | io.BufferedIOBase, *args: Any, **kwargs: Any
+    ) -> SelfREINFORCE:
+        try:
+            return super().load(path, *args, **kwargs)
+        except ModuleNotFoundError as error:
+            message = removed_module_message(error)
+            if message is None:
+                raise
+            raise ModuleNotFoundError(f"{path}: {message}", name=error.name) from error
+
     def _setup_learn(
         self,
         total_timesteps: int,
@@ -319,15 +297,11 @@ class REINFORCE(OnPolicyAlgorithm):
         tb_log_name: str = "run",
         progress_bar: bool = False,
     ) -> tuple[int, BaseCallback]:
+        self._check_parameters()  # values assigned since construction
         if reset_num_timesteps or self._last_obs is None:
             # The envs are about to be reset: the episodes carried over can never be completed.
             self.rollout_buffer.clear_carry()
         return super()._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
-
-    def _rollout_complete(self, n_steps: int, n_ended_episodes: int, n_rollout_steps: int) -> bool:
-        if self.n_episodes is not None:
-            return n_ended_episodes >= self.n_episodes
-        return n_steps >= n_rollout_steps
 
     def collect_rollouts(
         self,
@@ -341,14 +315,14 @@ class REINFORCE(OnPolicyAlgorithm):
         (or ``n_episodes`` episodes have ended), then compute the returns. As SB3's version, except that the
         value head is only evaluated with a baseline, time-limit bootstraps are passed to the buffer
         separately instead of being added to the rewards, and without a baseline a policy that offers a
-        ``rollout_actor()`` acts through it (see :mod:`sb3_vpg.common.capabilities`; a snapshot of the weights
-        taken after ``on_rollout_start``).
+        ``rollout_actor()`` acts through it (see :mod:`sb3_vpg.common.capabilities`).
 
         :param env: The training environment
         :param callback: Callback called at each step (and at the beginning and end of the rollout)
         :param rollout_buffer: Buffer to fill with rollouts (an ``EpisodicRolloutBuffer``)
         :param n_rollout_steps: Number of steps to collect per env (ignored when batching by ``n_episodes``)
-        :return: True if the rollout completed, False if a callback stopped it
+        :return: True if the rollout completed, False if a callback stopped it (or, batching by episodes, the
+            ``total_timesteps`` of ``learn`` were reached first)
         """
         assert self._last_obs is not None, "No previous observation was provided"
         assert isinstance(rollout_buffer, EpisodicRolloutBuffer), "REINFORCE needs an EpisodicRolloutBuffer"
@@ -361,23 +335,22 @@ class REINFORCE(OnPolicyAlgorithm):
             self.policy.reset_noise(env.num_envs)
 
         callback.on_rollout_start()
-
         # Without a baseline, a policy may act through its fast rollout actor (the same policy and random draws,
         # a fraction of torch's per-step overhead); the update recomputes the log-probabilities.
         actor = None if self.use_baseline else rollout_actor(self.policy)
 
-        while not self._rollout_complete(n_steps, n_ended_episodes, n_rollout_steps):
+        while n_ended_episodes < self.n_episodes if self.n_episodes is not None else n_steps < n_rollout_steps:
+            if self.n_episodes is not None and self.num_timesteps >= self._total_timesteps:
+                # learn()'s budget ends inside the batch: keep its steps for a later learn(reset_num_timesteps=False)
+                rollout_buffer.carry_everything()
+                return False
             if self.use_sde and self.sde_sample_freq > 0 and n_steps % self.sde_sample_freq == 0:
                 self.policy.reset_noise(env.num_envs)
 
-            observations: Observation = self._last_obs  # type: ignore[assignment]
             values: th.Tensor | None = None
             log_probs: th.Tensor | np.ndarray
             if actor is not None:
-                rows = sparse_rows(self._last_obs)  # type: ignore[arg-type]
-                actions, log_probs = actor.sample(rows)
-                if rollout_buffer.sparse_observations:
-                    observations = rows  # stored as they are, not scanned for non-zero pixels a second time
+                actions, log_probs = actor.sample(self._last_obs)  # type: ignore[arg-type]
             else:
                 actions, values, log_probs = self._act(self._last_obs)  # type: ignore[arg-type]
 
@@ -389,6 +362,7 @@ class REINFORCE(OnPolicyAlgorithm):
                     clipped_actions = np.clip(actions, self.action_space.low, self.action_space.high)
 
             new_obs, rewards, dones, infos = env.step(clipped_actions)
+            self._check_rewards(rewards)
 
             self.num_timesteps += env.num_envs
 
@@ -400,27 +374,14 @@ class REINFORCE(OnPolicyAlgorithm):
             n_steps += 1
             n_ended_episodes += int(np.sum(dones))
 
-            terminal_values = np.zeros(env.num_envs, dtype=np.float32)
-            if self.use_baseline:
-                # Time-limit truncation: the return goes on past the cut, estimated by V(terminal_observation)
-                for idx, done in enumerate(dones):
-                    if (
-                        done
-                        and infos[idx].get("terminal_observation") is not None
-                        and infos[idx].get("TimeLimit.truncated", False)
-                    ):
-                        terminal_obs = self.policy.obs_to_tensor(infos[idx]["terminal_observation"])[0]
-                        with th.no_grad():
-                            terminal_values[idx] = self.policy.predict_values(terminal_obs)[0].item()
-
             rollout_buffer.add(
-                observations,
+                self._last_obs,
                 actions,
                 rewards,
                 self._last_episode_starts,  # type: ignore[arg-type]
                 values,
                 log_probs,
-                terminal_values=terminal_values,
+                terminal_values=self._time_limit_values(dones, infos),
             )
             self._last_obs = new_obs  # type: ignore[assignment]
             self._last_episode_starts = dones
@@ -442,6 +403,29 @@ class REINFORCE(OnPolicyAlgorithm):
 
         return True
 
+    def _check_rewards(self, rewards: np.ndarray) -> None:
+        """Stop at a non-finite reward, before it is counted, stored or trained on."""
+        bad = np.flatnonzero(~np.isfinite(rewards))
+        if len(bad):
+            raise NonFiniteError(
+                f"env {bad[0]} returned the non-finite reward {rewards[bad[0]]} at step {self.num_timesteps + len(rewards):,} "
+                f"(num_timesteps after it); nothing of that step was stored or trained on"
+            )
+
+    def _time_limit_values(self, dones: np.ndarray, infos: list[dict[str, Any]]) -> np.ndarray:
+        """``V(terminal_observation)`` where a time limit cut an episode (with a baseline; zero elsewhere): the
+        return goes on past the cut."""
+        terminal_values = np.zeros(len(dones), dtype=np.float32)
+        if not self.use_baseline:
+            return terminal_values
+        for idx, done in enumerate(dones):
+            info = infos[idx]
+            if done and info.get("terminal_observation") is not None and info.get("TimeLimit.truncated", False):
+                terminal_obs = self.policy.obs_to_tensor(info["terminal_observation"])[0]
+                with th.no_grad():
+                    terminal_values[idx] = self.policy.predict_values(terminal_obs)[0].item()
+        return terminal_values
+
     def _act(self, observations: np.ndarray | dict[str, np.ndarray]) -> tuple[np.ndarray, th.Tensor | None, th.Tensor]:
         """Sample actions with the torch policy: the actions, their values (None without a baseline), log-probs."""
         with th.no_grad():
@@ -457,9 +441,25 @@ class REINFORCE(OnPolicyAlgorithm):
                 actions = actions.reshape((-1, *self.action_space.shape))  # type: ignore[misc]
         return actions.cpu().numpy(), values, log_probs
 
-    def _optimizer_step(self, optimizer: th.optim.Optimizer) -> None:
+    def _backward(self, loss: th.Tensor, weight: float, what: str) -> None:
+        if not th.isfinite(loss):
+            raise NonFiniteError(
+                f"non-finite {what} {loss.item()} in update {self._n_updates + 1}; the weights were not changed"
+            )
+        (loss * weight).backward()
+
+    def _optimizer_step(self, optimizer: th.optim.Optimizer, what: str) -> None:
+        names = {id(parameter): name for name, parameter in self.policy.named_parameters()}
+        parameters = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+        for parameter in parameters:
+            if not th.isfinite(parameter.grad).all():
+                optimizer.zero_grad()
+                raise NonFiniteError(
+                    f"non-finite gradient of {names.get(id(parameter), 'a parameter')} in the {what} step of update "
+                    f"{self._n_updates + 1}; the weights were not changed"
+                )
         if self.max_grad_norm is not None:
-            th.nn.utils.clip_grad_norm_([p for group in optimizer.param_groups for p in group["params"]], self.max_grad_norm)
+            th.nn.utils.clip_grad_norm_(parameters, self.max_grad_norm)
         optimizer.step()
 
     def _actions_for_log_prob(self, actions: th.Tensor) -> th.Tensor:
@@ -513,10 +513,10 @@ class REINFORCE(OnPolicyAlgorithm):
                 value_loss = F.mse_loss(batch.returns, values.flatten())
                 loss = loss + self.vf_coef * value_loss
                 value_loss_sum += value_loss.item() * weight
-            (loss * weight).backward()
+            self._backward(loss, weight, "loss")
             policy_loss_sum += policy_loss.item() * weight
             entropy_loss_sum += entropy_loss.item() * weight
-        self._optimizer_step(self.policy.optimizer)
+        self._optimizer_step(self.policy.optimizer, "policy")
 
         value_optimizer = self.value_optimizer or self.policy.optimizer
         n_value_only_steps = self.n_value_steps - 1 if joint_value_step else self.n_value_steps if self.use_baseline else 0
@@ -526,10 +526,10 @@ class REINFORCE(OnPolicyAlgorithm):
                 weight = self._chunk_weight(len(batch.returns))
                 values = self.policy.predict_values(batch.observations)
                 value_loss = F.mse_loss(batch.returns, values.flatten())
-                (self.vf_coef * value_loss * weight).backward()
+                self._backward(self.vf_coef * value_loss, weight, "value loss")
                 if step == 0 and not joint_value_step:  # logged before any value step, as with one optimizer
                     value_loss_sum += value_loss.item() * weight
-            self._optimizer_step(value_optimizer)
+            self._optimizer_step(value_optimizer, "value")
 
         self._n_updates += 1
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")

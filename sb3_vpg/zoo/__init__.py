@@ -10,6 +10,7 @@ over to rl_zoo3's own command with its arguments unchanged. ``train`` with one o
 import runpy
 import sys
 from importlib import resources
+from typing import Any
 
 from stable_baselines3.common.base_class import BaseAlgorithm
 
@@ -48,6 +49,30 @@ def register() -> None:
     utils.ALGOS.update(ZOO_ALGOS)
     hyperparams_opt.HYPERPARAMS_SAMPLER.update(reinforce=sample_reinforce_params, vpg=sample_vpg_params)
     hyperparams_opt.HYPERPARAMS_CONVERTER.update(reinforce=convert_reinforce_params, vpg=convert_reinforce_params)
+    _read_rollout_buffer_class_by_name()
+
+
+def _read_rollout_buffer_class_by_name() -> None:
+    from rl_zoo3.utils import get_class_by_name
+
+    """
+    Let a config name ``rollout_buffer_class`` by its import path (``sb3_vpg.common.sparse.SparseEpisodicRolloutBuffer``),
+    as rl_zoo3 reads ``replay_buffer_class`` for off-policy algorithms: before rl_zoo3 preprocesses the
+    hyperparameters, the name becomes the class.
+    """
+    from rl_zoo3.exp_manager import ExperimentManager
+
+    preprocess = ExperimentManager._preprocess_hyperparams
+    if getattr(preprocess, "reads_rollout_buffer_class", False):
+        return
+
+    def _preprocess_hyperparams(self: ExperimentManager, hyperparams: dict[str, Any]) -> Any:
+        if isinstance(hyperparams.get("rollout_buffer_class"), str):
+            hyperparams["rollout_buffer_class"] = get_class_by_name(hyperparams["rollout_buffer_class"])
+        return preprocess(self, hyperparams)
+
+    _preprocess_hyperparams.reads_rollout_buffer_class = True  # type: ignore[attr-defined]
+    ExperimentManager._preprocess_hyperparams = _preprocess_hyperparams  # type: ignore[method-assign]
 
 
 def default_config(algo: str) -> str:
@@ -74,6 +99,53 @@ def with_default_config(args: list[str]) -> list[str]:
     return args
 
 
+HYPERPARAMS_FLAGS = ("-params", "--hyperparams")
+# Batching by steps or by episodes: setting one from the command line clears the other one of the shipped entry
+EXCLUSIVE_BATCHING = {"n_episodes": "n_steps", "n_steps": "n_episodes"}
+
+
+class ZooArgumentError(ValueError):
+    """A command-line value that rl_zoo3 would reject with a traceback; the message says what is accepted."""
+
+
+def _hyperparams_span(args: list[str]) -> tuple[int, int] | None:
+    """Where the ``key:value`` tokens of ``-params`` are in ``args`` (start, stop), or None without ``-params``."""
+    for i, arg in enumerate(args):
+        if arg in HYPERPARAMS_FLAGS:
+            stop = i + 1
+            while stop < len(args) and not args[stop].startswith("-"):
+                stop += 1
+            return i + 1, stop
+    return None
+
+
+def with_checked_params(args: list[str]) -> list[str]:
+    """
+    Check the ``-params key:value`` overrides as rl_zoo3 will read them (each value is evaluated as Python), and
+    let batching by episodes replace the shipped entry's ``n_steps`` (and the other way round), as REINFORCE takes
+    one or the other.
+
+    :raises ZooArgumentError: for a value that is not a Python expression
+    """
+    span = _hyperparams_span(args)
+    if span is None:
+        return args
+    tokens = args[span[0] : span[1]]
+    keys = []
+    for token in tokens:
+        key, _, value = token.partition(":")
+        keys.append(key)
+        try:
+            eval(value, {})  # what rl_zoo3's StoreDict does
+        except Exception as error:
+            raise ZooArgumentError(
+                f"-params {token}: rl_zoo3 evaluates each value as Python ({type(error).__name__}: {error}); "
+                f"numbers, True/False/None and quoted strings are accepted, e.g. {key}:\"'{value}'\""
+            ) from None
+    added = [f"{other}:None" for key, other in EXCLUSIVE_BATCHING.items() if key in keys and other not in keys]
+    return [*args[: span[1]], *added, *args[span[1] :]]
+
+
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in ("-h", "--help"):
@@ -86,7 +158,11 @@ def main(argv: list[str] | None = None) -> None:
     command, args = args[0], args[1:]
     register()
     if command == "train":
-        args = with_default_config(args)
+        try:
+            args = with_checked_params(with_default_config(args))
+        except ZooArgumentError as error:
+            print(f"python -m sb3_vpg.zoo train: error: {error}", file=sys.stderr)
+            raise SystemExit(2) from None
     sys.argv = [f"python -m sb3_vpg.zoo {command}", *args]
     if command == "record_video":  # a bare __main__ script in rl_zoo3
         runpy.run_module("rl_zoo3.record_video", run_name="__main__")

@@ -1,0 +1,121 @@
+"""Argument checks with errors that name the parameter and say what was expected, and REINFORCE's checks."""
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import torch as th
+
+from sb3_vpg.common.buffers import NORMALIZE_MODES, EpisodicRolloutBuffer
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool | np.bool_)
+
+
+def check_number(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_inclusive: bool = True,
+    allow_none: bool = False,
+) -> None:
+    """A finite real number (not a bool or a string) in ``[low, high]`` (``(low, high]`` without ``low_inclusive``)."""
+    if value is None and allow_none:
+        return
+    low_bracket = "[" if low_inclusive else "("
+    bounds = f" in {low_bracket}{'-inf' if low is None else low}, {'inf' if high is None else high}]"
+    expected = "a finite number" + (bounds if low is not None or high is not None else "") + (" or None" * allow_none)
+    if not _is_number(value) or not math.isfinite(float(value)):
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    too_low = low is not None and (value < low if low_inclusive else value <= low)
+    if too_low or (high is not None and value > high):
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+
+
+def check_positive_int(name: str, value: Any, allow_none: bool = False) -> None:
+    """An integer >= 1 (not a bool, a float or a string), or None where allowed."""
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer) or value < 1:
+        expected = "a positive integer" + (" or None" * allow_none)
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+
+
+def check_bool(name: str, value: Any) -> None:
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
+def check_choice(name: str, value: Any, choices: Iterable[Any]) -> None:
+    choices = tuple(choices)
+    if not any(value == choice and type(value) is type(choice) for choice in choices):
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+
+
+def check_learning_rate(name: str, value: Any, allow_none: bool = False, allow_zero: bool = False) -> None:
+    """
+    A positive finite number, or a schedule (a callable of the progress remaining) that starts positive. With
+    ``allow_zero``, 0 too: a model loaded only to act (rl_zoo3's ``enjoy`` loads with ``learning_rate=0``).
+    """
+    if value is None and allow_none:
+        return
+    expected = "a positive number or a schedule (a function of the progress remaining, 1 to 0)" + " or None" * allow_none
+    start = value(1.0) if callable(value) else value
+    if not _is_number(start) or not math.isfinite(float(start)) or start < 0 or (start == 0 and not allow_zero):
+        if callable(value):
+            raise ValueError(f"{name} must be {expected}; the schedule gives {start!r} at the start (progress 1)")
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+
+
+def check_class(name: str, value: Any, base: type, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if not (isinstance(value, type) and issubclass(value, base)):
+        raise ValueError(f"{name} must be a subclass of {base.__name__}" + " or None" * allow_none + f", got {value!r}")
+
+
+def needs(condition: bool, message: str) -> None:
+    """Raise ``ValueError(message)`` unless ``condition``: for arguments that need another one."""
+    if not condition:
+        raise ValueError(message)
+
+
+def check_reinforce_arguments(model: Any, training: bool = True) -> None:
+    """
+    Check the arguments of a ``REINFORCE`` (or ``VPG``) as they stand on ``model``; normalises
+    ``normalize_advantage=True/False`` to ``"batch"``/``"none"``. A model loaded only to act may have a learning
+    rate of 0 (``training=False``; rl_zoo3's ``enjoy`` loads so), but cannot train with it.
+    """
+    check_learning_rate("learning_rate", model.learning_rate, allow_zero=not training)
+    check_positive_int("n_steps", model.n_steps)
+    check_positive_int("n_episodes", model.n_episodes, allow_none=True)
+    check_number("gamma", model.gamma, low=0, high=1)
+    check_number("gae_lambda", model.gae_lambda, low=0, high=1)
+    if isinstance(model.normalize_advantage, bool | np.bool_):
+        model.normalize_advantage = "batch" if model.normalize_advantage else "none"
+    check_choice("normalize_advantage", model.normalize_advantage, (*NORMALIZE_MODES, True, False))
+    check_bool("use_baseline", model.use_baseline)
+    baseline = "needs a learned baseline: set use_baseline=True"
+    needs(model.gae_lambda == 1 or model.use_baseline, f"gae_lambda < 1 (got {model.gae_lambda}) {baseline}")
+    check_number("vf_coef", model.vf_coef, low=0)
+    check_positive_int("n_value_steps", model.n_value_steps)
+    needs(model.n_value_steps == 1 or model.use_baseline, f"n_value_steps > 1 (got {model.n_value_steps}) {baseline}")
+    check_learning_rate("vf_learning_rate", model.vf_learning_rate, allow_none=True)
+    needs(model.vf_learning_rate is None or model.use_baseline, f"vf_learning_rate (a value optimizer) {baseline}")
+    check_class("vf_optimizer_class", model.vf_optimizer_class, th.optim.Optimizer, allow_none=True)
+    needs(
+        model.vf_learning_rate is not None or (model.vf_optimizer_class is None and model.vf_optimizer_kwargs is None),
+        "vf_optimizer_class and vf_optimizer_kwargs need a value optimizer: set vf_learning_rate",
+    )
+    check_number("ent_coef", model.ent_coef, low=0)
+    check_number("max_grad_norm", model.max_grad_norm, low=0, low_inclusive=False, allow_none=True)
+    check_bool("reset_on_reward", model.reset_on_reward)
+    check_bool("bootstrap_incomplete", model.bootstrap_incomplete)
+    needs(not model.bootstrap_incomplete or model.use_baseline, f"bootstrap_incomplete=True {baseline}")
+    check_choice("loss_reduction", model.loss_reduction, ("mean", "sum"))
+    check_positive_int("batch_size", model.batch_size, allow_none=True)
+    check_class("rollout_buffer_class", model.rollout_buffer_class, EpisodicRolloutBuffer, allow_none=True)

@@ -1,0 +1,375 @@
+"""
+A Pong training run in a folder, resumable: the checkpoint format, the episode log and the progress callback that
+``python -m sb3_vpg.pong train`` and the benchmarks share.
+
+A run folder holds ``model-<update>.zip`` (model, optimizer state, step and update counters), ``state.json`` (which
+model file, episodes, running reward, wall seconds and the run's settings) and ``episodes.csv`` (one row per
+finished episode: episode, steps, wall_seconds, score, running_reward, where ``running_reward = 0.99 *
+running_reward + 0.01 * score`` as in Karpathy's Pong from Pixels). A checkpoint is written every
+``checkpoint_every`` updates and at the end; ``state.json`` is replaced atomically after its model file is complete,
+so a run killed at any moment resumes from the last complete checkpoint.
+"""
+
+import csv
+import json
+import math
+import os
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import torch as th
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
+
+from sb3_vpg import REINFORCE
+from sb3_vpg.common.returns import running_reward
+from sb3_vpg.pong.configs import CONFIGS, FAST_N_ENVS
+from sb3_vpg.pong.wrappers import KARPATHY_PONG_CLASSIC_ID, KARPATHY_PONG_ID
+
+CSV_FIELDS = ("episode", "steps", "wall_seconds", "score", "running_reward")
+ENV_IDS = (KARPATHY_PONG_ID, KARPATHY_PONG_CLASSIC_ID)
+STATE_FILE = "state.json"
+EPISODES_FILE = "episodes.csv"
+LEGACY_MODEL_FILE = "checkpoint.zip"  # runs checkpointed before state.json named its model file
+# What runs record in state.json besides the counters; runs of older releases lack some: their defaults then
+RECORDED_DEFAULTS: dict[str, Any] = {"env_id": KARPATHY_PONG_ID, "config": "karpathy", "n_envs": 1, "vector_env": False}
+# The settings a configuration fixes, checked against a resumed model (n_episodes may be changed on resume)
+CONFIG_SETTINGS = ("learning_rate", "gamma", "reset_on_reward", "normalize_advantage", "loss_reduction")
+
+
+class RunFolderError(Exception):
+    """A run folder, or the options given for it, that cannot be used; the message is one line for the user."""
+
+
+def make_env(n_envs: int, seed: int, vector_env: bool = False, env_id: str = KARPATHY_PONG_ID) -> VecEnv:
+    """``n_envs`` games of ``env_id``: in a ``KarpathyPongVecEnv`` (ale-py's C++ threads) with ``vector_env``, else in
+    a ``DummyVecEnv`` (one game) or ``SubprocVecEnv``; each game's episodes logged by a monitor."""
+    if vector_env:
+        if env_id != KARPATHY_PONG_ID:
+            raise RunFolderError(
+                f"--vector-env runs {KARPATHY_PONG_ID} only (ale-py's vector env has a fixed frameskip); "
+                f"for {env_id} use --n-envs without --vector-env (SubprocVecEnv)"
+            )
+        from stable_baselines3.common.vec_env import VecMonitor
+
+        from sb3_vpg.pong.vec_env import KarpathyPongVecEnv
+
+        return VecMonitor(KarpathyPongVecEnv(n_envs, seed=seed))
+
+    def make(rank: int) -> Any:
+        def _init() -> gym.Env:
+            env = Monitor(gym.make(env_id))
+            env.reset(seed=seed + rank)
+            return env
+
+        return _init
+
+    factories = [make(rank) for rank in range(n_envs)]
+    return SubprocVecEnv(factories) if n_envs > 1 else DummyVecEnv(factories)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, int | float) and not isinstance(value, bool)) and math.isfinite(value)
+
+
+# key -> (check, what it must be)
+_STATE_FIELDS: dict[str, tuple[Any, str]] = {
+    "episodes": (lambda v: _is_int(v) and v >= 0, "a count of episodes"),
+    "running_reward": (lambda v: v is None or _is_number(v), "a number or null"),
+    "wall_seconds": (lambda v: _is_number(v) and v >= 0, "a number of seconds"),
+    "model": (lambda v: isinstance(v, str) and v == Path(v).name and v.endswith(".zip"), "a .zip file name"),
+    "env_id": (lambda v: v in ENV_IDS, f"one of {ENV_IDS}"),
+    "config": (lambda v: v in CONFIGS, f"one of {tuple(CONFIGS)}"),
+    "n_envs": (lambda v: _is_int(v) and v >= 1, "a positive integer"),
+    "vector_env": (lambda v: isinstance(v, bool), "true or false"),
+    "seed": (lambda v: _is_int(v) and v >= 0, "a non-negative integer"),
+    "n_episodes": (lambda v: v is None or (_is_int(v) and v >= 1), "a positive integer or null"),
+}
+_REQUIRED = ("episodes", "running_reward", "wall_seconds")
+_WHAT_TO_DO = "restore the run folder from a copy, or start a new run with another --out"
+
+
+def read_state(out: Path) -> dict[str, Any] | None:
+    """
+    The run's ``state.json``, checked, with what older runs did not record filled in; None where ``out`` holds no
+    checkpoint yet (or does not exist).
+
+    :raises RunFolderError: where ``out`` is a file, or ``state.json``, the model file it names or ``episodes.csv``
+        cannot be used
+    """
+    if out.exists() and not out.is_dir():
+        raise RunFolderError(f"--out {out}: is a file, not a run folder; pass a new folder or a run's folder")
+    path = out / STATE_FILE
+    if not path.exists():
+        return None
+    try:
+        state = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise RunFolderError(f"{path}: is not valid JSON ({error}); it may be torn or empty; {_WHAT_TO_DO}") from None
+    if not isinstance(state, dict):
+        raise RunFolderError(f"{path}: holds a JSON {type(state).__name__}, not an object; {_WHAT_TO_DO}")
+    missing = [key for key in _REQUIRED if key not in state]
+    if missing:
+        raise RunFolderError(f"{path}: lacks {', '.join(missing)}; {_WHAT_TO_DO}")
+    state = {**RECORDED_DEFAULTS, "model": LEGACY_MODEL_FILE, **state}
+    for key, (is_valid, expected) in _STATE_FIELDS.items():
+        if key in state and not is_valid(state[key]):
+            raise RunFolderError(f"{path}: {key} must be {expected}, got {state[key]!r}; {_WHAT_TO_DO}")
+    if not (out / state["model"]).is_file():
+        raise RunFolderError(f"{path}: names the model file {state['model']}, which is not in {out}; {_WHAT_TO_DO}")
+    if not (out / EPISODES_FILE).is_file():
+        raise RunFolderError(f"{out / EPISODES_FILE}: is missing (the run's episode log); {_WHAT_TO_DO}")
+    return state
+
+
+def checkpoint_model_path(out: Path) -> Path | None:
+    """The model file of the last complete checkpoint in ``out``, or None if there is none."""
+    state = read_state(out)
+    return None if state is None else out / state["model"]
+
+
+def write_checkpoint(out: Path, model: REINFORCE, state: dict[str, Any]) -> None:
+    """
+    Save ``model`` as ``model-<update>.zip``, then point ``state.json`` at it, each by writing a temporary file and
+    replacing atomically, then delete the older model files. A kill at any moment leaves ``state.json`` whole and
+    naming a complete model file (also when the model file it names is saved again at the same update).
+    """
+    model_file = f"model-{model._n_updates}.zip"
+    model.save(out / f"{model_file}.tmp")
+    os.replace(out / f"{model_file}.tmp", out / model_file)
+    state = {**state, "model": model_file}
+    temporary = out / (STATE_FILE + ".tmp")
+    with open(temporary, "w") as file:
+        json.dump(state, file)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, out / STATE_FILE)
+    for path in [*out.glob("model-*.zip"), *out.glob("model-*.zip.tmp"), out / LEGACY_MODEL_FILE]:
+        if path.name != model_file and path.exists():  # older checkpoints, and files torn by a kill
+            path.unlink()
+
+
+class ProgressLog(BaseCallback):
+    """
+    Appends each finished episode to ``episodes.csv``, prints a progress line every ``print_every`` updates,
+    checkpoints every ``checkpoint_every`` updates, and stops after a wall-clock budget of ``seconds``, after
+    ``max_updates`` updates of this session, or when :meth:`request_stop` was called (a signal handler).
+
+    :param out: The run folder
+    :param state: The run's state (updated in place: episodes, running reward, wall seconds)
+    :param checkpoint_every: Updates between checkpoints
+    :param seconds: Wall-clock budget of this session
+    :param print_every: Updates between progress lines
+    :param max_updates: Updates of this session after which it stops (None: no limit)
+    """
+
+    def __init__(
+        self,
+        out: Path,
+        state: dict[str, Any],
+        checkpoint_every: int,
+        seconds: float,
+        print_every: int = 1,
+        max_updates: int | None = None,
+    ):
+        super().__init__()
+        self.out = out
+        self.state = state
+        self.checkpoint_every = checkpoint_every
+        self.print_every = print_every
+        self.max_updates = max_updates
+        self.deadline = time.monotonic() + seconds
+        self.session_start = time.monotonic()
+        self.wall_at_start = state["wall_seconds"]
+        self.updates_at_start = self.updates_at_checkpoint = self.updates_at_print = 0
+        self.steps_at_print = 0
+        self.time_at_print = self.session_start
+        self.stop_requested = False
+
+    def request_stop(self, *_: Any) -> None:
+        """Stop at the next step, then checkpoint as at the end of the budget."""
+        self.stop_requested = True
+
+    def _on_training_start(self) -> None:
+        self.updates_at_start = self.updates_at_checkpoint = self.updates_at_print = self.model._n_updates
+        self.steps_at_print = self.model.num_timesteps
+
+    def wall_seconds(self) -> float:
+        return self.wall_at_start + time.monotonic() - self.session_start
+
+    def _on_step(self) -> bool:
+        rows = []
+        for info in self.locals["infos"]:
+            if "episode" in info:
+                score = float(info["episode"]["r"])
+                self.state["running_reward"] = running_reward(self.state["running_reward"], score)
+                self.state["episodes"] += 1
+                rows.append((self.state["episodes"], self.num_timesteps, round(self.wall_seconds(), 1), score,
+                             round(self.state["running_reward"], 4)))  # fmt: skip
+        if rows:
+            with open(self.out / EPISODES_FILE, "a", newline="") as file:
+                csv.writer(file).writerows(rows)
+        updates_done = self.max_updates is not None and self.model._n_updates - self.updates_at_start >= self.max_updates
+        return time.monotonic() < self.deadline and not self.stop_requested and not updates_done
+
+    def _on_rollout_start(self) -> None:
+        # After the previous update: a checkpoint here holds the model that the next rollout uses.
+        if self.model._n_updates - self.updates_at_print >= self.print_every:
+            self.print_progress()
+        if self.model._n_updates - self.updates_at_checkpoint >= self.checkpoint_every:
+            self.save()
+
+    def print_progress(self) -> None:
+        now = time.monotonic()
+        steps_per_second = (self.model.num_timesteps - self.steps_at_print) / max(now - self.time_at_print, 1e-9)
+        reward = self.state["running_reward"]
+        elapsed = int(self.wall_seconds())
+        print(
+            f"update {self.model._n_updates:,} | episodes {self.state['episodes']:,} | steps {self.model.num_timesteps:,}"
+            f" | running reward {'-' if reward is None else f'{reward:.2f}'} | {steps_per_second:,.0f} steps/s"
+            f" | elapsed {elapsed // 3600}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d}",
+            flush=True,
+        )
+        self.updates_at_print, self.steps_at_print, self.time_at_print = self.model._n_updates, self.model.num_timesteps, now
+
+    def save(self) -> None:
+        self.updates_at_checkpoint = self.model._n_updates
+        self.state["wall_seconds"] = self.wall_seconds()
+        write_checkpoint(self.out, self.model, self.state)  # type: ignore[arg-type]
+
+
+@contextmanager
+def stop_on_signals(log: ProgressLog) -> Iterator[None]:
+    """
+    SIGTERM (``kill <pid>``) and a first Ctrl-C (SIGINT) stop the run at its next step, with a final checkpoint; a
+    second Ctrl-C aborts at once (``KeyboardInterrupt``; the last complete checkpoint stands).
+    """
+
+    def on_interrupt(*_: Any) -> None:
+        if log.stop_requested:
+            raise KeyboardInterrupt
+        print("stopping at the next step with a final checkpoint (Ctrl-C again to abort)", flush=True)
+        log.request_stop()
+
+    previous = signal.signal(signal.SIGTERM, log.request_stop), signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous[0])
+        signal.signal(signal.SIGINT, previous[1])
+
+
+@dataclass
+class TrainOptions:
+    """What ``python -m sb3_vpg.pong train`` was asked for; None: not given (a new run's default, or what a resumed
+    run recorded)."""
+
+    env_id: str | None = None
+    config: str | None = None
+    n_envs: int | None = None
+    vector_env: bool = False
+    n_episodes: int | None = None
+    seed: int | None = None
+    hours: float = 1.0
+    max_steps: int = 10**9
+    max_updates: int | None = None
+    checkpoint_every: int = 10
+    print_every: int = 1
+
+
+def check_config(model: REINFORCE, state: dict[str, Any], state_path: Path) -> None:
+    """The configuration ``state.json`` names is the one the model trains with."""
+    expected = CONFIGS[state["config"]]()
+    for key in CONFIG_SETTINGS:
+        if getattr(model, key) != expected[key]:
+            raise RunFolderError(
+                f"{state_path}: says config {state['config']!r}, but its model has {key}={getattr(model, key)!r} "
+                f"(that config has {expected[key]!r}); {_WHAT_TO_DO}"
+            )
+
+
+def _resume(out: Path, state: dict[str, Any], options: TrainOptions) -> tuple[REINFORCE, VecEnv]:
+    """The run's model and a fresh env, with the options that differ from its settings applied and recorded, or
+    refused where they cannot change."""
+    for option, key in (("env", "env_id"), ("config", "config"), ("seed", "seed")):
+        value = getattr(options, key)
+        if value is not None and key in state and value != state[key]:
+            raise RunFolderError(
+                f"--{option} {value}: the run in {out} has {key} {state[key]}; leave --{option} out to resume it, "
+                "or start a new run with another --out"
+            )
+    state.setdefault("seed", 0 if options.seed is None else options.seed)
+    changed = {}
+    for key, value in (("n_envs", options.n_envs), ("vector_env", options.vector_env or None)):
+        if value is not None and value != state[key]:
+            changed[key] = state[key] = value
+    # fresh env random streams after every resume, reproducible from the run's seed
+    env = make_env(state["n_envs"], state["seed"] + state["episodes"], state["vector_env"], state["env_id"])
+    model = REINFORCE.load(out / state["model"], env=env)
+    check_config(model, state, out / STATE_FILE)
+    if options.n_episodes is not None and options.n_episodes != model.n_episodes:
+        model.n_episodes = changed["n_episodes"] = state["n_episodes"] = options.n_episodes
+    state["n_episodes"] = model.n_episodes
+    applied = "".join(f", {key} now {value}" for key, value in changed.items())
+    print(f"resuming {state['env_id']} ({state['config']}) at {model.num_timesteps:,} steps, episode "
+          f"{state['episodes']:,}, update {model._n_updates:,}{applied}", flush=True)  # fmt: skip
+    # Drop CSV rows of episodes that ended after the checkpoint: they are replayed from the checkpoint.
+    with open(out / EPISODES_FILE) as file:
+        rows = list(csv.reader(file))[1:]
+    with open(out / EPISODES_FILE, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(CSV_FIELDS)
+        writer.writerows(row for row in rows if row and int(row[0]) <= state["episodes"])
+    return model, env
+
+
+def _start(out: Path, options: TrainOptions) -> tuple[REINFORCE, VecEnv, dict[str, Any]]:
+    env_id, config = options.env_id or KARPATHY_PONG_ID, options.config or "karpathy"
+    n_envs, vector_env = options.n_envs or 1, options.vector_env
+    if config == "fast" and options.n_envs is None:  # its games on ale-py's threads where the env allows
+        n_envs, vector_env = FAST_N_ENVS, vector_env or env_id == KARPATHY_PONG_ID
+    seed = 0 if options.seed is None else options.seed
+    env = make_env(n_envs, seed, vector_env, env_id)
+    kwargs = CONFIGS[config]() if options.n_episodes is None else CONFIGS[config](n_episodes=options.n_episodes)
+    model = REINFORCE(env=env, seed=seed, verbose=0, **kwargs)
+    state = {"episodes": 0, "running_reward": None, "wall_seconds": 0.0, "env_id": env_id, "config": config,
+             "n_envs": n_envs, "vector_env": vector_env, "seed": seed, "n_episodes": model.n_episodes}  # fmt: skip
+    print(f"new run on {env_id} ({config}, {n_envs} game{'s' * (n_envs > 1)}) in {out}", flush=True)
+    with open(out / EPISODES_FILE, "w", newline="") as file:
+        csv.writer(file).writerow(CSV_FIELDS)
+    return model, env, state
+
+
+def train_run(out: Path, options: TrainOptions) -> REINFORCE:
+    """
+    Train a new run in ``out``, or resume the one there, until the budget of ``options`` is spent (or SIGTERM or
+    Ctrl-C), then write a final checkpoint.
+
+    :raises RunFolderError: where the folder or the options cannot be used
+    """
+    th.set_num_threads(1)
+    state = read_state(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if state is None:
+        model, env, state = _start(out, options)
+    else:
+        model, env = _resume(out, state, options)
+    log = ProgressLog(out, state, options.checkpoint_every, options.hours * 3600, options.print_every, options.max_updates)
+    with stop_on_signals(log):
+        model.learn(options.max_steps, callback=log, reset_num_timesteps=False, log_interval=None)  # type: ignore[arg-type]
+        log.save()
+    env.close()
+    log.print_progress()
+    print(f"stopped; checkpoint in {out}", flush=True)
+    return model

@@ -1,0 +1,255 @@
+"""Faults of the Pong command line and vector env: a one-line error that names the file or option, nothing lost."""
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch as th
+
+from sb3_vpg import REINFORCE, VPG
+from sb3_vpg.pong import cli
+from sb3_vpg.pong.run import ProgressLog, checkpoint_model_path, stop_on_signals
+
+pytest.importorskip("ale_py", reason="the [atari] extra installs ale-py")
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory) -> Path:
+    """A run folder after one update (one episode per update)."""
+    out = tmp_path_factory.mktemp("pong") / "run"
+    cli.main(["train", "--out", str(out), "--n-episodes", "1", "--updates", "1"])
+    return out
+
+
+@pytest.fixture
+def run_copy(trained_run: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "run"
+    shutil.copytree(trained_run, out)
+    return out
+
+
+def fails(capsys: pytest.CaptureFixture, *argv: str) -> str:
+    """Run the command line; assert it exits with status 2 and one line on stderr; that line."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(list(argv))
+    assert exit_info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines, "no error message"
+    return lines[-1]
+
+
+STATE_FAULTS = {
+    "torn": ('{"episodes": ', "is not valid JSON"),
+    "empty": ("", "is not valid JSON"),
+    "not-an-object": ("[1, 2]", "holds a JSON list, not an object"),
+    "missing-keys": ('{"episodes": 1}', "lacks running_reward, wall_seconds"),
+    "bogus-config": (None, "config must be one of ('karpathy', 'fast'), got 'bogus'"),
+    "negative-episodes": (None, "episodes must be a count of episodes, got -4"),
+}
+
+
+@pytest.mark.parametrize("fault", STATE_FAULTS)
+def test_unusable_state_json_is_named(capsys, run_copy, fault):
+    text, message = STATE_FAULTS[fault]
+    state = json.loads((run_copy / "state.json").read_text())
+    if fault == "bogus-config":
+        text = json.dumps({**state, "config": "bogus"})
+    elif fault == "negative-episodes":
+        text = json.dumps({**state, "episodes": -4})
+    (run_copy / "state.json").write_text(text)
+    line = fails(capsys, "train", "--out", str(run_copy), "--updates", "1")
+    assert line.startswith(f"python -m sb3_vpg.pong train: error: {run_copy / 'state.json'}: ")
+    assert message in line and "start a new run with another --out" in line
+    assert (run_copy / "state.json").read_text() == text  # nothing was overwritten
+
+
+def test_missing_model_file_is_named(capsys, run_copy):
+    model = json.loads((run_copy / "state.json").read_text())["model"]
+    (run_copy / model).unlink()
+    line = fails(capsys, "train", "--out", str(run_copy))
+    assert f"names the model file {model}, which is not in {run_copy}" in line
+
+
+def test_missing_episode_log_is_named(capsys, run_copy):
+    (run_copy / "episodes.csv").unlink()
+    assert f"{run_copy / 'episodes.csv'}: is missing" in fails(capsys, "train", "--out", str(run_copy))
+    assert "is missing" in fails(capsys, "plot", "--out", str(run_copy))
+
+
+def test_out_that_is_a_file(capsys, tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    assert f"--out {tmp_path / 'file'}: is a file, not a run folder" in fails(capsys, "train", "--out", str(tmp_path / "file"))
+
+
+def test_config_label_is_checked_against_the_model(capsys, run_copy):
+    state = json.loads((run_copy / "state.json").read_text())
+    (run_copy / "state.json").write_text(json.dumps({**state, "config": "fast"}))  # the model is the karpathy one
+    line = fails(capsys, "train", "--out", str(run_copy))
+    assert "says config 'fast', but its model has learning_rate=0.0001 (that config has 0.001)" in line
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--n-envs", "0"], "argument --n-envs: expected a positive integer, got '0'"),
+        (["--hours", "-1"], "argument --hours: expected a positive number, got '-1'"),
+        (["--hours", "nan"], "argument --hours: expected a positive number, got 'nan'"),
+        (["--n-episodes", "0"], "argument --n-episodes: expected a positive integer"),
+        (["--checkpoint-every", "0"], "argument --checkpoint-every: expected a positive integer"),
+        (["--seed", "-1"], "argument --seed: expected an integer >= 0"),
+    ],
+)
+def test_bad_train_options(capsys, tmp_path, argv, message):
+    assert message in fails(capsys, "train", "--out", str(tmp_path / "run"), *argv)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--seed", "3"], "--seed 3: the run in {out} has seed 0; leave --seed out to resume it"),
+        (["--config", "fast"], "--config fast: the run in {out} has config karpathy"),
+        (["--env", "KarpathyPongClassic-v0"], "--env KarpathyPongClassic-v0: the run in {out} has env_id KarpathyPong-v0"),
+    ],
+)
+def test_options_a_run_cannot_change_are_refused(capsys, run_copy, argv, message):
+    assert message.format(out=run_copy) in fails(capsys, "train", "--out", str(run_copy), *argv)
+
+
+def test_options_given_on_resume_are_applied_and_recorded(capsys, run_copy):
+    cli.main(["train", "--out", str(run_copy), "--n-episodes", "2", "--updates", "1"])
+    assert "resuming KarpathyPong-v0 (karpathy) at" in capsys.readouterr().out
+    state = json.loads((run_copy / "state.json").read_text())
+    model = REINFORCE.load(checkpoint_model_path(run_copy))
+    assert state["n_episodes"] == model.n_episodes == 2 and model._n_updates == 2
+    with open(run_copy / "episodes.csv") as file:
+        assert len(list(csv.DictReader(file))) == state["episodes"] >= 3  # 1 + 2 episodes, none dropped
+
+
+def test_ctrl_c_stops_with_a_final_checkpoint_and_the_next_run_resumes(tmp_path: Path):
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "sb3_vpg.pong", "train", "--out", str(out), "--n-episodes", "1", "--hours", "1"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("update 2 "):  # two updates done, no checkpoint yet (every 10)
+            break
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=600)
+    assert process.returncode == 0, stderr[-3000:]
+    assert "stopping at the next step with a final checkpoint (Ctrl-C again to abort)" in stdout
+    assert stdout.rstrip().endswith(f"stopped; checkpoint in {out}")
+    state = json.loads((out / "state.json").read_text())
+    assert REINFORCE.load(checkpoint_model_path(out))._n_updates >= 2
+    with open(out / "episodes.csv") as file:
+        assert len(list(csv.DictReader(file))) == state["episodes"] >= 2
+    resumed = subprocess.run([*command[:-2], "--updates", "1"], capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0 and "resuming" in resumed.stdout
+    with open(out / "episodes.csv") as file:
+        assert len(list(csv.DictReader(file))) > state["episodes"]  # kept, and grown
+
+
+def test_second_ctrl_c_aborts(tmp_path: Path):
+    log = ProgressLog(tmp_path, {"wall_seconds": 0.0}, checkpoint_every=1, seconds=60)
+    previous = signal.getsignal(signal.SIGINT)
+    with stop_on_signals(log):
+        os.kill(os.getpid(), signal.SIGINT)
+        assert log.stop_requested
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is previous  # restored
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["play", "--games", "0"], "argument --games: expected a positive integer, got '0'"),
+        (["record", "--out", "x.gif", "--seconds", "0"], "argument --seconds: expected a positive number"),
+        (["record", "--out", "x.gif", "--fps", "0"], "argument --fps: expected a positive number"),
+        (["record", "--out", "x.gif", "--every", "0"], "argument --every: expected a positive integer"),
+        (["record", "--out", "x.gif", "--tries", "0"], "argument --tries: expected a positive integer"),
+    ],
+)
+def test_bad_game_options(capsys, trained_run, argv, message):
+    model = str(checkpoint_model_path(trained_run))
+    assert message in fails(capsys, *argv, "--model", model)
+
+
+def test_record_checks_its_output_before_playing(capsys, trained_run, tmp_path):
+    model = str(checkpoint_model_path(trained_run))
+    missing = tmp_path / "missing" / "game.gif"
+    line = fails(capsys, "record", "--model", model, "--out", str(missing))
+    assert f"--out {missing}: the folder {missing.parent} does not exist" in line
+    assert "must be a .gif file" in fails(capsys, "record", "--model", model, "--out", str(tmp_path / "game.png"))
+    assert "--model nothing.zip: no such file" in fails(capsys, "play", "--model", "nothing.zip")
+
+
+def test_export_writes_the_file_it_reports(capsys, trained_run, tmp_path):
+    model = str(checkpoint_model_path(trained_run))
+    (tmp_path / "agent").write_text("a file of the user's, not to be reported as the export")
+    cli.main(["export", "--model", model, "--out", str(tmp_path / "agent")])
+    assert capsys.readouterr().out.startswith(f"wrote {tmp_path / 'agent.zip'} (")
+    assert REINFORCE.load(tmp_path / "agent.zip").policy.optimizer.state_dict()["state"] == {}
+    assert (tmp_path / "agent").read_text().startswith("a file of the user's")
+    (tmp_path / "folder.zip").mkdir()
+    assert f"--out {tmp_path / 'folder.zip'}: is a folder" in fails(
+        capsys, "export", "--model", model, "--out", str(tmp_path / "folder.zip")
+    )
+
+
+def test_export_of_a_vpg_drops_both_optimizer_states(capsys, tmp_path):
+    from stable_baselines3.common.env_util import make_vec_env
+
+    vpg = VPG("MlpPolicy", make_vec_env("CartPole-v1", n_envs=2, seed=0), n_steps=32, n_value_steps=2, seed=0)
+    vpg.learn(64)
+    vpg.save(tmp_path / "vpg.zip")
+    cli.main(["export", "--model", str(tmp_path / "vpg.zip"), "--out", str(tmp_path / "weights.zip")])
+    exported = VPG.load(tmp_path / "weights.zip")
+    assert exported.policy.optimizer.state_dict()["state"] == {} and exported.value_optimizer is not None
+    assert exported.value_optimizer.state_dict()["state"] == {}
+    for a, b in zip(exported.policy.parameters(), vpg.policy.parameters(), strict=True):
+        assert th.equal(a, b)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(n_envs=0), "n_envs must be a positive integer, got 0"),
+        (dict(n_envs=-1), "n_envs must be a positive integer, got -1"),
+        (dict(n_envs=1.5), "n_envs must be a positive integer, got 1.5"),
+        (dict(n_envs="2"), "n_envs must be a positive integer, got '2'"),
+        (dict(n_envs=1, repeat_action_probability=1.5), r"repeat_action_probability must be a finite number in \[0, 1\]"),
+        (dict(n_envs=1, frameskip=0), "frameskip must be a positive integer"),
+        (dict(n_envs=1, seed=-3), "seed must be a non-negative integer or None"),
+        (dict(n_envs=1, num_threads=-1), "num_threads must be an integer >= 0"),
+    ],
+)
+def test_vector_env_arguments_are_checked(kwargs, message):
+    from sb3_vpg.pong.vec_env import KarpathyPongVecEnv
+
+    with pytest.raises(ValueError, match=message):
+        KarpathyPongVecEnv(**kwargs)
+
+
+def test_vector_env_rejects_bad_actions_and_use_after_close():
+    from sb3_vpg.pong.vec_env import KarpathyPongVecEnv
+
+    env = KarpathyPongVecEnv(2, seed=0)
+    env.reset()
+    for actions in (np.array([-1, 0]), np.array([0, 2]), np.array([1])):
+        with pytest.raises(ValueError, match=r"actions must be 2 values in \{0 \(DOWN\), 1 \(UP\)\}"):
+            env.step(actions)
+    env.step(np.array([0, 1]))
+    env.close()
+    with pytest.raises(RuntimeError, match="is closed"):
+        env.step(np.array([0, 1]))
+    with pytest.raises(RuntimeError, match="is closed"):
+        env.reset()
+    env.close()  # twice is fine
