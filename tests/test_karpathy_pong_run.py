@@ -6,7 +6,6 @@ import itertools
 import json
 import re
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -82,6 +81,30 @@ def test_pong_throughput_benchmark_writes_its_tables(tmp_path):
     # the median of two per-repetition ratios is their mean; the range is the two of them
     assert f"| {(to_raw[0] + to_raw[1]) / 2:.2f} [{to_raw[0]:.2f}, {to_raw[1]:.2f}] |" in table
     assert table.count("| vector-2 |") == 1
+
+
+def test_pong_throughput_ab_benchmark_interleaves_two_versions(tmp_path):
+    """benchmarks/pong_throughput_ab.py with this checkout as both versions: each repetition measures both, the
+    table gives each version's ratios and ours / baseline."""
+    root = Path(__file__).parents[1]
+    command = [sys.executable, str(root / "benchmarks" / "pong_throughput_ab.py"), "--baseline", str(root)]
+    command += ["--configs", "single", "--reps", "2", "--steps", "300", "--out", str(tmp_path)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(tmp_path / "pong_throughput_ab.csv") as file:
+        rows = list(csv.DictReader(file))
+    # the order alternates between repetitions
+    assert [(row["rep"], row["version"]) for row in rows] == [
+        ("0", "ours"),
+        ("0", "baseline"),
+        ("1", "baseline"),
+        ("1", "ours"),
+    ]
+    ratio = {(row["rep"], row["version"]): float(row["training_over_raw"]) for row in rows}
+    assert all(value > 0 for value in ratio.values())
+    relative = sorted(ratio[rep, "ours"] / ratio[rep, "baseline"] for rep in ("0", "1"))
+    table = (tmp_path / "pong_throughput_ab.md").read_text()
+    assert f"| {(relative[0] + relative[1]) / 2:.2f} [{relative[0]:.2f}, {relative[1]:.2f}] |" in table
 
 
 # Runs the long-run command in a process that SIGKILLs itself in the middle of its second checkpoint.
@@ -315,24 +338,6 @@ def test_a_run_reported_with_its_checkpoint_resumes_on_another_machine(tmp_path:
     )
     again = json.loads((elsewhere / "state.json").read_text())
     assert again["episodes"] > state["episodes"] and again["seed"] == 3 and again["env_id"] == "KarpathyPongClassic-v0"
-
-
-def test_sigterm_stops_with_a_final_checkpoint(tmp_path: Path):
-    out = tmp_path / "run"
-    command = [sys.executable, "-m", "sb3_vpg.pong", "train", "--out", str(out), "--n-episodes", "1", "--hours", "1"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith("update 2 "):  # two updates done, no checkpoint yet (every 10)
-            break
-    process.send_signal(signal.SIGTERM)
-    stdout, _ = process.communicate(timeout=600)
-    assert process.returncode == 0
-    assert stdout.rstrip().endswith(f"stopped; checkpoint in {out}")
-    state = json.loads((out / "state.json").read_text())
-    with open(out / "episodes.csv") as file:
-        assert len(list(csv.DictReader(file))) == state["episodes"] >= 2
-    assert REINFORCE.load(checkpoint_model_path(out))._n_updates >= 2
 
 
 def test_fast_preset_is_karpathys_agent_with_another_training():

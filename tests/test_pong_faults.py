@@ -133,7 +133,9 @@ def test_options_given_on_resume_are_applied_and_recorded(capsys, run_copy):
         assert len(list(csv.DictReader(file))) == state["episodes"] >= 3  # 1 + 2 episodes, none dropped
 
 
-def test_ctrl_c_stops_with_a_final_checkpoint_and_the_next_run_resumes(tmp_path: Path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_signal_stops_with_a_final_checkpoint_and_the_next_run_resumes(tmp_path: Path, stop: signal.Signals):
+    """Ctrl-C (SIGINT) stops a run as SIGTERM (``kill <pid>``) does: at the next step, with a final checkpoint."""
     out = tmp_path / "run"
     command = [sys.executable, "-m", "sb3_vpg.pong", "train", "--out", str(out), "--n-episodes", "1", "--hours", "1"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -141,10 +143,11 @@ def test_ctrl_c_stops_with_a_final_checkpoint_and_the_next_run_resumes(tmp_path:
     for line in process.stdout:
         if line.startswith("update 2 "):  # two updates done, no checkpoint yet (every 10)
             break
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     stdout, stderr = process.communicate(timeout=600)
     assert process.returncode == 0, stderr[-3000:]
-    assert "stopping at the next step with a final checkpoint (Ctrl-C again to abort)" in stdout
+    if stop == signal.SIGINT:
+        assert "stopping at the next step with a final checkpoint (Ctrl-C again to abort)" in stdout
     assert stdout.rstrip().endswith(f"stopped; checkpoint in {out}")
     state = json.loads((out / "state.json").read_text())
     assert REINFORCE.load(checkpoint_model_path(out))._n_updates >= 2

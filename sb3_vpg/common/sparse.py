@@ -9,7 +9,7 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 
-from sb3_vpg.common.buffers import EpisodicRolloutBuffer, NormalizeMode
+from sb3_vpg.common.buffers import EpisodicRolloutBuffer
 
 # One observation per entry: (flat indices of its non-zero entries as int32, their values in the original dtype)
 SparseRows = list[tuple[np.ndarray, np.ndarray]]
@@ -78,33 +78,9 @@ class SparseEpisodicRolloutBuffer(EpisodicRolloutBuffer):
     :param kwargs: The parameters of :class:`~sb3_vpg.common.buffers.EpisodicRolloutBuffer`
     """
 
-    def __init__(
-        self,
-        buffer_size: int,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
-        device: th.device | str = "auto",
-        gae_lambda: float = 1.0,
-        gamma: float = 0.99,
-        n_envs: int = 1,
-        bootstrap_incomplete: bool = False,
-        reset_on_reward: bool = False,
-        normalize_advantage: NormalizeMode = "none",
-        sparse_samples: bool = False,
-    ):
+    def __init__(self, *args: Any, sparse_samples: bool = False, **kwargs: Any):
         self.sparse_samples = sparse_samples
-        super().__init__(
-            buffer_size,
-            observation_space,
-            action_space,
-            device,
-            gae_lambda,
-            gamma,
-            n_envs,
-            bootstrap_incomplete=bootstrap_incomplete,
-            reset_on_reward=reset_on_reward,
-            normalize_advantage=normalize_advantage,
-        )
+        super().__init__(*args, **kwargs)
 
     def _check_observation_space(self, observation_space: spaces.Space) -> None:
         if not isinstance(observation_space, spaces.Box):
