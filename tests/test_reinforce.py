@@ -213,7 +213,7 @@ def test_stop_on_reward_threshold():
 
 def test_progress_bar_and_tensorboard(tmp_path):
     model = REINFORCE("MlpPolicy", "CartPole-v1", n_steps=256, seed=0, tensorboard_log=str(tmp_path))
-    model.learn(1024, progress_bar=True)
+    model.learn(1024, progress_bar=True, log_interval=1)
     event_files = glob.glob(str(tmp_path / "REINFORCE_1" / "events.out.tfevents.*"))
     assert len(event_files) == 1
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -234,7 +234,7 @@ def read_log(folder) -> dict[str, list[float]]:
 def test_logger_counts_steps_that_entered_each_update(tmp_path):
     model = VPG("MlpPolicy", make_vec_env("CartPole-v1", n_envs=2, seed=0), n_steps=64, seed=0)
     model.set_logger(configure(str(tmp_path), ["csv"]))
-    model.learn(512)
+    model.learn(512, log_interval=1)
     log = read_log(tmp_path)
     assert log["train/n_samples"] == [128.0] * 3  # bootstrapped: every step enters (first row has no train/)
     assert {"train/value_loss", "train/explained_variance", "train/n_episodes"} <= set(log)
@@ -410,3 +410,10 @@ def test_stop_training_on_wall_clock():
     assert model.num_timesteps == 64
     with pytest.raises(ValueError, match="max_seconds"):
         StopTrainingOnWallClock(max_seconds=-1)
+
+
+def test_logs_every_100_rollouts_by_default_as_a2c(capsys):
+    model = REINFORCE("MlpPolicy", DummyVecEnv([TinyFeatureEnv]), n_steps=1, verbose=1, seed=0)
+    model.learn(250)  # 250 rollouts of one step
+    iterations = [line.split("|")[2].strip() for line in capsys.readouterr().out.splitlines() if "iterations" in line]
+    assert iterations == ["100", "200"]

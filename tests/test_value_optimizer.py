@@ -113,7 +113,9 @@ def test_value_learning_rate_schedule_optimizer_class_and_kwargs(tmp_path):
     model.set_logger(configure(str(tmp_path), ["csv"]))
     assert isinstance(model.value_optimizer, th.optim.SGD) and model.value_optimizer.defaults["momentum"] == 0.9
     assert model.value_optimizer.param_groups[0]["lr"] == pytest.approx(1e-2)
-    model.learn(256)  # 4 updates, each after its rollout (as A2C/PPO): at progress remaining 0.75, 0.5, 0.25, 0
+    model.learn(
+        256, log_interval=1
+    )  # 4 updates, each after its rollout (as A2C/PPO): at progress remaining 0.75, 0.5, 0.25, 0
     assert model.value_optimizer.param_groups[0]["lr"] == 0.0
     assert model.policy.optimizer.param_groups[0]["lr"] == 5e-4
     # SB3 writes an update's train/ values with the next rollout's: the first row has none, the last update's

@@ -23,8 +23,10 @@ def test_shipped_config_is_found_and_used_by_default(algo):
     path = Path(default_config(algo))
     assert path.is_file()
     assert "CartPole-v1" in yaml.safe_load(path.read_text())
-    assert with_default_config(["--algo", algo, "--env", "CartPole-v1"])[-2:] == ["-conf", str(path)]
-    assert with_default_config(["--algo", algo, "-conf", "mine.yml"]) == ["--algo", algo, "-conf", "mine.yml"]
+    one_thread = ["--num-threads", "1"]
+    assert with_default_config(["--algo", algo, "--env", "CartPole-v1"])[-4:] == ["-conf", str(path), *one_thread]
+    assert with_default_config(["--algo", algo, "-conf", "mine.yml"]) == ["--algo", algo, "-conf", "mine.yml", *one_thread]
+    assert with_default_config(["--algo", algo, "-conf", "a.yml", "--num-threads", "2"])[-2:] == ["--num-threads", "2"]
     assert with_default_config(["--algo", "ppo"]) == ["--algo", "ppo"]
 
 

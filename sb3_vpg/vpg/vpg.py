@@ -101,7 +101,7 @@ class VPG(REINFORCE):
         self: SelfVPG,
         total_timesteps: int,
         callback: MaybeCallback = None,
-        log_interval: int = 1,
+        log_interval: int = 100,
         tb_log_name: str = "VPG",
         reset_num_timesteps: bool = True,
         progress_bar: bool = False,

@@ -91,12 +91,17 @@ def _algo_argument(args: list[str]) -> str | None:
 
 
 def with_default_config(args: list[str]) -> list[str]:
-    """Add ``-conf <shipped yml>`` when training one of our algorithms without a config of the user's."""
+    """
+    Add ``-conf <shipped yml>`` when training one of our algorithms without a config of the user's, and
+    ``--num-threads 1`` without a thread count of the user's: one torch thread was faster on 2-core machines, and
+    the results of a seed then do not depend on the machine's core count (torch's reductions differ with threads).
+    """
     algo = _algo_argument(args)
+    if algo not in ZOO_ALGOS:
+        return args
     has_config = any(arg in ("-conf", "--conf-file") or arg.startswith("--conf-file=") for arg in args)
-    if algo in ZOO_ALGOS and not has_config:
-        return [*args, "-conf", default_config(algo)]
-    return args
+    has_threads = any(arg == "--num-threads" or arg.startswith("--num-threads=") for arg in args)
+    return [*args, *(() if has_config else ("-conf", default_config(algo))), *(() if has_threads else ("--num-threads", "1"))]
 
 
 HYPERPARAMS_FLAGS = ("-params", "--hyperparams")
