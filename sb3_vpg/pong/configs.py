@@ -58,7 +58,7 @@ def fast_karpathy_kwargs(**overrides: Any) -> dict[str, Any]:
     biases, one sigmoid output for UP, point-boundary returns with gamma 0.99 standardised per episode, the
     summed gradient, RMSProp) with a learning rate of 1e-3 instead of 1e-4, meant for ``FAST_N_ENVS`` games at
     once in a ``KarpathyPongVecEnv`` (``python -m sb3_vpg.pong train --config fast``). Chosen by side-by-side
-    pilot runs on this project's 2-core machine (see the README's Pong results).
+    pilot runs on this project's 2-core machine (see the docs' Pong page, docs/pong.md).
 
     :param overrides: Replace any of these arguments
     """

@@ -1,0 +1,75 @@
+"""Every shipped agent (agents/, rl-trained-agents' layout) plays with no training, and its card says what it scores."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).parents[1]
+AGENTS = ROOT / "agents"
+SHIPPED = sorted((folder.parent.name, folder.name[: -len("_1")]) for folder in AGENTS.glob("*/*_1"))
+
+
+def ship_agents_module():
+    spec = importlib.util.spec_from_file_location("ship_agents", ROOT / "benchmarks" / "ship_agents.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_an_agent_for_every_shipped_entry():
+    entries = {(algo, env_id) for algo in ("reinforce", "vpg") for env_id in ship_agents_module().ENVS}
+    assert entries <= set(SHIPPED)
+
+
+@pytest.mark.parametrize(("algo", "env_id"), SHIPPED, ids=[f"{algo}-{env_id}" for algo, env_id in SHIPPED])
+def test_agent_files_and_model_card(algo, env_id):
+    folder = AGENTS / algo / f"{env_id}_1"
+    for path in (f"{env_id}.zip", f"{env_id}/config.yml", f"{env_id}/args.yml", "results.json", "README.md"):
+        assert (folder / path).is_file(), path
+    results = json.loads((folder / "results.json").read_text())
+    # the Pong agent samples its actions, as Karpathy's; the others are evaluated deterministically
+    assert results["n_eval_episodes"] == 10 and results["is_deterministic"] is (env_id != "KarpathyPong-v0")
+    front_matter = yaml.safe_load((folder / "README.md").read_text().split("---")[1])
+    assert front_matter["library_name"] == "stable-baselines3" and env_id in front_matter["tags"]
+    metric = front_matter["model-index"][0]["results"][0]["metrics"][0]
+    assert metric["type"] == "mean_reward"
+    assert metric["value"] == f"{results['mean_reward']:.2f} +/- {results['std_reward']:.2f}"
+    assert (folder / f"{env_id}.zip").stat().st_size < 6e6
+
+
+@pytest.mark.parametrize(("algo", "env_id"), SHIPPED, ids=[f"{algo}-{env_id}" for algo, env_id in SHIPPED])
+def test_agent_plays_through_the_zoo_without_training(algo, env_id, tmp_path):
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "sb3_vpg.zoo", "enjoy", "--algo", algo, "--env", env_id, "-f", str(AGENTS),
+               "--no-render", "-n", "300", "--deterministic"]  # fmt: skip
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not (tmp_path / "logs").exists()  # nothing was trained
+
+
+@pytest.mark.parametrize(
+    ("algo", "env_id"),
+    [entry for entry in SHIPPED if entry[1] != "KarpathyPong-v0"],
+    ids=[f"{algo}-{env_id}" for algo, env_id in SHIPPED if env_id != "KarpathyPong-v0"],
+)
+def test_agent_scores_what_its_card_says(algo, env_id):
+    """The evaluation that wrote results.json, repeated: the same env seed, the same deterministic episodes."""
+    folder = AGENTS / algo / f"{env_id}_1"
+    results = json.loads((folder / "results.json").read_text())
+    mean, std = ship_agents_module().evaluate(algo, folder / f"{env_id}.zip", env_id)
+    assert (round(mean, 2), round(std, 2)) == (results["mean_reward"], results["std_reward"])
+
+
+def test_pong_agent_plays_the_games_its_card_reports():
+    """The Pong agent samples its actions (as Karpathy's): the same seed plays the same 10 games."""
+    folder = AGENTS / "reinforce" / "KarpathyPong-v0_1"
+    results = json.loads((folder / "results.json").read_text())
+    assert ship_agents_module().evaluate_pong(folder / "KarpathyPong-v0.zip") == results["scores"]
+    assert results["is_deterministic"] is False and len(results["scores"]) == results["n_eval_episodes"] == 10
