@@ -18,6 +18,7 @@ entry point with the shipped entry and ``--seed``; runs of the same algorithm an
 import argparse
 import datetime
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -38,14 +39,8 @@ def train(algo: str, env_id: str, seed: int, scratch: Path) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
     command = [sys.executable, "-m", "sb3_vpg.zoo", "train", "--algo", algo, "--env", env_id, "-f", str(folder)]
     command += ["--seed", str(seed), "--eval-freq", "-1", "--num-threads", "1"]
-    subprocess.run(command, check=True, capture_output=True, env={"SDL_VIDEODRIVER": "dummy", **_environ()})
+    subprocess.run(command, check=True, capture_output=True, env={"SDL_VIDEODRIVER": "dummy", **os.environ})
     return folder / algo / f"{env_id}_1"
-
-
-def _environ() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)
 
 
 def evaluate(algo: str, model_path: Path, env_id: str) -> tuple[float, float]:

@@ -14,6 +14,16 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool | np.bool_)
 
 
+def is_integer(value: Any) -> bool:
+    """An integer (Python's or numpy's), not a bool."""
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def is_finite_number(value: Any) -> bool:
+    """A finite real number (Python's or numpy's), not a bool or a string."""
+    return _is_number(value) and math.isfinite(float(value))
+
+
 def check_number(
     name: str,
     value: Any,
@@ -29,20 +39,26 @@ def check_number(
     low_bracket = "[" if low_inclusive else "("
     bounds = f" in {low_bracket}{'-inf' if low is None else low}, {'inf' if high is None else high}]"
     expected = "a finite number" + (bounds if low is not None or high is not None else "") + (" or None" * allow_none)
-    if not _is_number(value) or not math.isfinite(float(value)):
+    if not is_finite_number(value):
         raise ValueError(f"{name} must be {expected}, got {value!r}")
     too_low = low is not None and (value < low if low_inclusive else value <= low)
     if too_low or (high is not None and value > high):
         raise ValueError(f"{name} must be {expected}, got {value!r}")
 
 
-def check_positive_int(name: str, value: Any, allow_none: bool = False) -> None:
-    """An integer >= 1 (not a bool, a float or a string), or None where allowed."""
+def check_integer(name: str, value: Any, low: int, allow_none: bool = False, expected: str | None = None) -> None:
+    """An integer >= ``low`` (not a bool, a float or a string), or None where allowed; ``expected`` says what in
+    the error (default: "a positive integer" for ``low=1``, "an integer >= <low>" otherwise)."""
     if value is None and allow_none:
         return
-    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer) or value < 1:
-        expected = "a positive integer" + (" or None" * allow_none)
+    if not is_integer(value) or value < low:
+        expected = expected or ("a positive integer" if low == 1 else f"an integer >= {low}") + (" or None" * allow_none)
         raise ValueError(f"{name} must be {expected}, got {value!r}")
+
+
+def check_positive_int(name: str, value: Any, allow_none: bool = False) -> None:
+    """An integer >= 1 (not a bool, a float or a string), or None where allowed."""
+    check_integer(name, value, 1, allow_none)
 
 
 def check_bool(name: str, value: Any) -> None:
@@ -65,7 +81,7 @@ def check_learning_rate(name: str, value: Any, allow_none: bool = False, allow_z
         return
     expected = "a positive number or a schedule (a function of the progress remaining, 1 to 0)" + " or None" * allow_none
     start = value(1.0) if callable(value) else value
-    if not _is_number(start) or not math.isfinite(float(start)) or start < 0 or (start == 0 and not allow_zero):
+    if not is_finite_number(start) or start < 0 or (start == 0 and not allow_zero):
         if callable(value):
             raise ValueError(f"{name} must be {expected}; the schedule gives {start!r} at the start (progress 1)")
         raise ValueError(f"{name} must be {expected}, got {value!r}")

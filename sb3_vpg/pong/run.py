@@ -12,7 +12,6 @@ so a run killed at any moment resumes from the last complete checkpoint.
 
 import csv
 import json
-import math
 import os
 import signal
 import time
@@ -30,6 +29,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from sb3_vpg import REINFORCE
 from sb3_vpg.common.returns import running_reward
+from sb3_vpg.common.validation import is_finite_number, is_integer
 from sb3_vpg.pong.configs import CONFIGS, FAST_N_ENVS
 from sb3_vpg.pong.wrappers import KARPATHY_PONG_CLASSIC_ID, KARPATHY_PONG_ID
 
@@ -75,26 +75,18 @@ def make_env(n_envs: int, seed: int, vector_env: bool = False, env_id: str = KAR
     return SubprocVecEnv(factories) if n_envs > 1 else DummyVecEnv(factories)
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return (isinstance(value, int | float) and not isinstance(value, bool)) and math.isfinite(value)
-
-
 # key -> (check, what it must be)
 _STATE_FIELDS: dict[str, tuple[Any, str]] = {
-    "episodes": (lambda v: _is_int(v) and v >= 0, "a count of episodes"),
-    "running_reward": (lambda v: v is None or _is_number(v), "a number or null"),
-    "wall_seconds": (lambda v: _is_number(v) and v >= 0, "a number of seconds"),
+    "episodes": (lambda v: is_integer(v) and v >= 0, "a count of episodes"),
+    "running_reward": (lambda v: v is None or is_finite_number(v), "a number or null"),
+    "wall_seconds": (lambda v: is_finite_number(v) and v >= 0, "a number of seconds"),
     "model": (lambda v: isinstance(v, str) and v == Path(v).name and v.endswith(".zip"), "a .zip file name"),
     "env_id": (lambda v: v in ENV_IDS, f"one of {ENV_IDS}"),
     "config": (lambda v: v in CONFIGS, f"one of {tuple(CONFIGS)}"),
-    "n_envs": (lambda v: _is_int(v) and v >= 1, "a positive integer"),
+    "n_envs": (lambda v: is_integer(v) and v >= 1, "a positive integer"),
     "vector_env": (lambda v: isinstance(v, bool), "true or false"),
-    "seed": (lambda v: _is_int(v) and v >= 0, "a non-negative integer"),
-    "n_episodes": (lambda v: v is None or (_is_int(v) and v >= 1), "a positive integer or null"),
+    "seed": (lambda v: is_integer(v) and v >= 0, "a non-negative integer"),
+    "n_episodes": (lambda v: v is None or (is_integer(v) and v >= 1), "a positive integer or null"),
 }
 _REQUIRED = ("episodes", "running_reward", "wall_seconds")
 _WHAT_TO_DO = "restore the run folder from a copy, or start a new run with another --out"

@@ -8,7 +8,7 @@ import numpy as np
 from gymnasium import spaces
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
-from sb3_vpg.common.validation import check_number, check_positive_int
+from sb3_vpg.common.validation import check_integer, check_number, check_positive_int
 from sb3_vpg.pong.wrappers import KARPATHY_FRAME_SHAPE, karpathy_foreground
 
 
@@ -47,13 +47,11 @@ class KarpathyPongVecEnv(VecEnv):
 
         # ale-py checks none of these (0 games segfaults): check them here, naming the argument
         check_positive_int("n_envs", n_envs)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0):
-            raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
+        check_integer("seed", seed, 0, allow_none=True, expected="a non-negative integer or None")
         check_number("repeat_action_probability", repeat_action_probability, low=0, high=1)
         check_positive_int("frameskip", frameskip)
         check_positive_int("max_num_frames_per_episode", max_num_frames_per_episode)
-        if isinstance(num_threads, bool) or not isinstance(num_threads, int | np.integer) or num_threads < 0:
-            raise ValueError(f"num_threads must be an integer >= 0 (0: one per game, up to the cores), got {num_threads!r}")
+        check_integer("num_threads", num_threads, 0, expected="an integer >= 0 (0: one per game, up to the cores)")
         n_envs, frameskip, max_num_frames_per_episode = int(n_envs), int(frameskip), int(max_num_frames_per_episode)
         self.closed = False
         self.ale = ale_py.AtariVectorEnv(
