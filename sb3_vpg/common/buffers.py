@@ -210,7 +210,7 @@ class EpisodicRolloutBuffer(RolloutBuffer):
 
         :param last_values: ``V(s_T)`` of the observations after the last step (None without a baseline)
         :param dones: whether the last step of each env ended its episode
-        :raises NonFiniteError: where a return or advantage is not finite (nothing is stored then)
+        :raises NonFiniteError: where a return is not finite (nothing is stored then)
         """
         if not self._steps:
             raise RuntimeError("compute_returns_and_advantage() called on an empty rollout")
