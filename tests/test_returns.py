@@ -212,6 +212,36 @@ def test_carried_episodes_get_exact_returns_once(stream, reset_on_reward):
 
 
 @settings(max_examples=150, deadline=None)
+@given(streams())
+def test_points_are_ready_once_they_end(stream):
+    """ready_at="point": every step of every ended point (or episode) enters exactly one update with its exact
+    point-boundary return; steps of the point still running when the stream stops never enter."""
+    rewards, dones, values, lengths, gamma = stream
+    n_envs = rewards.shape[1]
+    buffer = make_buffer(n_envs, gamma, reset_on_reward=True, ready_at="point")
+    served = feed_stream(buffer, rewards, dones, values, lengths)
+    ends = dones | point_ends(rewards)
+    expected = oracle_returns(rewards.astype(np.float64), ends, gamma, np.zeros(rewards.shape))
+    for e in range(n_envs):
+        n_done = n_complete_steps(ends[:, e])
+        for t in range(len(rewards)):
+            if t < n_done:
+                advantage, ret = served[(e, t)]
+                np.testing.assert_allclose(ret, expected[t, e], rtol=1e-5, atol=1e-5)
+                np.testing.assert_allclose(advantage, expected[t, e] - values[t, e], rtol=1e-5, atol=1e-5)
+            else:
+                assert (e, t) not in served, f"step {(e, t)} entered before its point ended"
+    assert buffer.n_carried_steps == sum(len(rewards) - n_complete_steps(ends[:, e]) for e in range(n_envs))
+
+
+def test_point_readiness_needs_point_boundaries():
+    with pytest.raises(ValueError, match="ready_at='point' needs reset_on_reward=True"):
+        make_buffer(1, 0.9, ready_at="point")
+    with pytest.raises(ValueError, match="ready_at must be one of"):
+        make_buffer(1, 0.9, reset_on_reward=True, ready_at="points")
+
+
+@settings(max_examples=150, deadline=None)
 @given(streams(), st.sampled_from([0.9, 1.0]))
 def test_bootstrap_mode_matches_gae_oracle_per_rollout(stream, lam):
     """With a baseline and bootstrapping, each rollout is cut at its end and bootstrapped with V(s_T)."""

@@ -20,6 +20,7 @@ from sb3_vpg.common.returns import (
 
 NormalizeMode = Literal["none", "batch", "episode"]
 NORMALIZE_MODES: tuple[str, ...] = ("none", "batch", "episode")
+READY_AT: tuple[str, ...] = ("episode", "point")
 
 # Per-step fields besides the observation, in the order they are stored.
 _FIELDS = ("actions", "rewards", "episode_starts", "values", "log_probs", "terminal_values")
@@ -69,6 +70,11 @@ class EpisodicRolloutBuffer(RolloutBuffer):
     :param reset_on_reward: Pong point-boundary mode: the discounted sum restarts after every non-zero reward
     :param normalize_advantage: ``"none"``, ``"batch"`` (standardise over all steps of the update) or
         ``"episode"`` (standardise within each episode, as Karpathy's Pong from Pixels does)
+    :param ready_at: When a step's return is known: ``"episode"`` (default) once its episode has ended, or
+        ``"point"`` (needs ``reset_on_reward``) once its point has ended, since the point-boundary return stops
+        there. With ``"point"`` an update takes every finished point and carries only the point still running,
+        so frequent updates train on fresh data; ``"episode"`` standardisation then works on the part of each
+        episode that is in the update.
     """
 
     _samples_type: type[RolloutBufferSamples | DictRolloutBufferSamples] = RolloutBufferSamples
@@ -85,9 +91,15 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         bootstrap_incomplete: bool = False,
         reset_on_reward: bool = False,
         normalize_advantage: NormalizeMode = "none",
+        ready_at: str = "episode",
     ):
         if normalize_advantage not in NORMALIZE_MODES:
             raise ValueError(f"normalize_advantage must be one of {NORMALIZE_MODES}, got {normalize_advantage!r}")
+        if ready_at not in READY_AT:
+            raise ValueError(f"ready_at must be one of {READY_AT}, got {ready_at!r}")
+        if ready_at == "point" and not reset_on_reward:
+            raise ValueError("ready_at='point' needs reset_on_reward=True: only then does a point end its return")
+        self.ready_at = ready_at
         self._check_observation_space(observation_space)
         self.bootstrap_incomplete = bootstrap_incomplete
         self.reset_on_reward = reset_on_reward
@@ -222,7 +234,12 @@ class EpisodicRolloutBuffer(RolloutBuffer):
             episode_ends = np.zeros(len(column["rewards"]), dtype=bool)
             episode_ends[:-1] = column["episode_starts"][1:]
             episode_ends[-1] = dones[env_idx]
-            n_ready = len(episode_ends) if self.bootstrap_incomplete else n_complete_steps(episode_ends)
+            if self.bootstrap_incomplete:
+                n_ready = len(episode_ends)
+            elif self.ready_at == "point":
+                n_ready = n_complete_steps(episode_ends | point_ends(column["rewards"]))
+            else:
+                n_ready = n_complete_steps(episode_ends)
             carry.append(None if n_ready == len(episode_ends) else self._slice_column(column, n_ready))
             if n_ready == 0:
                 continue

@@ -1,0 +1,117 @@
+"""
+Tuning Karpathy's Pong agent on a wall-clock budget: an Optuna sampler over what the fast presets may change
+(games at once, steps per update, optimizer, learning rate, normalisation, entropy, discount, a learned
+baseline) and an objective that trains one configuration for a number of minutes on ``KarpathyPongVecEnv`` and
+returns Karpathy's running reward at the end. What makes it Karpathy's agent stays fixed: the 80x80 binarised
+frame difference, one hidden layer of 200 ReLU units, the Bernoulli UP/DOWN output and Monte-Carlo returns
+that restart at every point (``reset_on_reward``); an update takes every finished point (``ready_at="point"``).
+
+The objective reports the running reward every ``report_seconds`` so that a pruner can stop a trial that is
+behind the others at the same minute. ``benchmarks/pong_preset_tuning.py`` runs the study.
+"""
+
+import time
+from pathlib import Path
+from typing import Any
+
+import optuna
+import torch as th
+from stable_baselines3.common.callbacks import BaseCallback
+
+from sb3_vpg import REINFORCE
+from sb3_vpg.pong.configs import karpathy_kwargs
+from sb3_vpg.pong.run import CSV_FIELDS, EPISODES_FILE, ProgressLog, make_env
+
+OPTIMIZERS: dict[str, tuple[type[th.optim.Optimizer], dict[str, Any]]] = {
+    "rmsprop": (th.optim.RMSprop, dict(alpha=0.99, eps=1e-5)),  # Karpathy's update rule
+    "adam": (th.optim.Adam, dict(eps=1e-5)),
+}
+
+
+def sample_pong_params(trial: optuna.Trial) -> dict[str, Any]:
+    """The trial's choices (Optuna's names and values; :func:`pong_preset_kwargs` turns them into arguments)."""
+    params: dict[str, Any] = {
+        "n_envs": trial.suggest_categorical("n_envs", [4, 8]),
+        "n_steps": trial.suggest_categorical("n_steps", [64, 128, 256, 512, 1024]),
+        "learning_rate": trial.suggest_float("learning_rate", 1e-4, 3e-3, log=True),
+        "optimizer": trial.suggest_categorical("optimizer", list(OPTIMIZERS)),
+        "normalize_advantage": trial.suggest_categorical("normalize_advantage", ["batch", "episode"]),
+        "ent_coef": trial.suggest_categorical("ent_coef", [0.0, 0.001, 0.01]),
+        "gamma": trial.suggest_categorical("gamma", [0.98, 0.99]),
+        "use_baseline": trial.suggest_categorical("use_baseline", [False, True]),
+    }
+    return params
+
+
+def pong_preset_kwargs(params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """The games at once and the ``REINFORCE`` arguments of a trial's (or a preset's) choices."""
+    optimizer_class, optimizer_kwargs = OPTIMIZERS[params["optimizer"]]
+    policy_kwargs = {
+        **karpathy_kwargs()["policy_kwargs"],
+        "optimizer_class": optimizer_class,
+        "optimizer_kwargs": optimizer_kwargs,
+        "value_head": params["use_baseline"],
+    }
+    kwargs = karpathy_kwargs(
+        n_episodes=None,
+        n_steps=params["n_steps"],
+        learning_rate=params["learning_rate"],
+        normalize_advantage=params["normalize_advantage"],
+        ent_coef=params["ent_coef"],
+        gamma=params["gamma"],
+        use_baseline=params["use_baseline"],
+        policy_kwargs=policy_kwargs,
+    )
+    kwargs["rollout_buffer_kwargs"] = {**kwargs["rollout_buffer_kwargs"], "ready_at": "point"}
+    return params["n_envs"], kwargs
+
+
+class ReportRunningReward(BaseCallback):
+    """Reports the running reward to the trial every ``report_seconds`` of wall clock (step = the report's
+    number) and stops training when the pruner says so."""
+
+    def __init__(self, trial: optuna.Trial, state: dict[str, Any], report_seconds: float):
+        super().__init__()
+        self.trial, self.state, self.report_seconds = trial, state, report_seconds
+        self.start = time.monotonic()
+        self.reports = 0
+        self.pruned = False
+
+    def _on_step(self) -> bool:
+        if time.monotonic() - self.start < (self.reports + 1) * self.report_seconds:
+            return True
+        self.reports += 1
+        if self.state["running_reward"] is not None:
+            self.trial.report(self.state["running_reward"], self.reports)
+            self.pruned = self.trial.should_prune()
+        return not self.pruned
+
+
+def objective(trial: optuna.Trial, out: Path, minutes: float, seed: int = 0, report_seconds: float = 60.0) -> float:
+    """
+    Train the trial's configuration for ``minutes`` of wall clock and return the running reward at the end.
+    Each finished game goes to ``out/trial-<number>/episodes.csv`` (as ``python -m sb3_vpg.pong train`` logs
+    them; no checkpoints).
+
+    :raises optuna.TrialPruned: when the pruner stopped the trial
+    """
+    n_envs, kwargs = pong_preset_kwargs(sample_pong_params(trial))
+    folder = out / f"trial-{trial.number}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / EPISODES_FILE).write_text(",".join(CSV_FIELDS) + "\n")
+    th.set_num_threads(1)
+    env = make_env(n_envs, seed, vector_env=True)
+    model = REINFORCE(env=env, seed=seed, **kwargs)
+    state: dict[str, Any] = {"episodes": 0, "running_reward": None, "wall_seconds": 0.0}
+    log = ProgressLog(folder, state, checkpoint_every=10**9, seconds=minutes * 60, print_every=10**9)
+    report = ReportRunningReward(trial, state, report_seconds)
+    model.learn(10**9, callback=[log, report], log_interval=None)  # type: ignore[arg-type]
+    env.close()
+    trial.set_user_attr("agent_steps", model.num_timesteps)
+    trial.set_user_attr("episodes", state["episodes"])
+    trial.set_user_attr("minutes", round(log.wall_seconds() / 60, 2))
+    if report.pruned:
+        raise optuna.TrialPruned()
+    if state["running_reward"] is None:
+        raise optuna.TrialPruned(f"no game ended within {minutes:g} minutes")
+    return float(state["running_reward"])
