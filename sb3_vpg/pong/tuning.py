@@ -7,7 +7,8 @@ frame difference, one hidden layer of 200 ReLU units, the Bernoulli UP/DOWN outp
 that restart at every point (``reset_on_reward``); an update takes every finished point (``ready_at="point"``).
 
 The objective reports the running reward every ``report_seconds`` so that a pruner can stop a trial that is
-behind the others at the same minute. ``benchmarks/pong_preset_tuning.py`` runs the study.
+behind the others at the same minute. ``benchmarks/pong_preset_tuning.py`` runs the study. Needs Optuna (the
+``zoo`` extra).
 """
 
 import time
