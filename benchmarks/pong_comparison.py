@@ -69,20 +69,27 @@ def games(run: Run, out: Path) -> dict[str, np.ndarray]:
     }
 
 
-def summarise(run: Run, run_games: dict[str, np.ndarray], budget_minutes: float) -> dict:
+def summarise(
+    contender: str,
+    seed: int,
+    run_games: dict[str, np.ndarray],
+    budget_minutes: float,
+    checkpoints: tuple[float, ...] = CHECKPOINT_MINUTES,
+    thresholds: tuple[float, ...] = THRESHOLDS,
+) -> dict:
     """One row of the table: where the running reward stood at each checkpoint and when it first passed each
     threshold (empty: never within the run)."""
     minutes, running, steps = run_games["minutes"], run_games["running_reward"], run_games["steps"]
     if not len(running):
-        raise SystemExit(f"{run.algo} {run.name} finished no game: give it more than {budget_minutes:g} minutes")
-    row: dict = {"contender": run.algo, "seed": run.seed, "games": len(running), "steps": int(steps[-1])}
+        raise SystemExit(f"{contender} seed {seed} finished no game: give it more than {budget_minutes:g} minutes")
+    row: dict = {"contender": contender, "seed": seed, "games": len(running), "steps": int(steps[-1])}
     row["steps_per_second"] = round(steps[-1] / (minutes[-1] * 60))
-    for checkpoint in CHECKPOINT_MINUTES:
+    for checkpoint in checkpoints:
         ended = np.flatnonzero(minutes <= checkpoint)
-        row[f"running_reward_at_{checkpoint}_min"] = (
+        row[f"running_reward_at_{checkpoint:g}_min"] = (
             round(float(running[ended[-1]]), 2) if checkpoint <= budget_minutes and len(ended) else ""
         )
-    for threshold in THRESHOLDS:
+    for threshold in thresholds:
         above = np.flatnonzero(running > threshold)
         row[f"minutes_to_{threshold:g}"] = round(float(minutes[above[0]]), 1) if len(above) else ""
         row[f"steps_to_{threshold:g}"] = int(steps[above[0]]) if len(above) else ""
@@ -104,46 +111,61 @@ def cell(value, digits: int = 2) -> str:
     return "not reached" if value == "" else f"{value:,.{digits}f}" if isinstance(value, float) else f"{value:,}"
 
 
-def markdown(rows: list[dict], contenders: list[str], minutes: float) -> str:
-    checkpoints = [checkpoint for checkpoint in CHECKPOINT_MINUTES if checkpoint <= minutes]
+def table_lines(
+    rows: list[dict],
+    contenders: list[str],
+    labels: dict[str, str],
+    checkpoints: tuple[float, ...],
+    thresholds: tuple[float, ...],
+) -> list[str]:
+    """A markdown table of ``summarise`` rows: every run, then the median of each contender with several seeds."""
     header = "| contender | seed | games | agent steps | steps/s |"
-    header += "".join(f" running reward at {checkpoint} min |" for checkpoint in checkpoints)
-    header += "".join(f" minutes to > {threshold:g} |" for threshold in THRESHOLDS)
-    header += "".join(f" agent steps to > {threshold:g} |" for threshold in THRESHOLDS)
-    lines = [
-        f"### KarpathyPong-v0: {minutes:g} minutes of wall clock per run, one core each",
-        "",
-        header,
-        "|" + "---|" * (5 + len(checkpoints) + 2 * len(THRESHOLDS)),
-    ]
+    header += "".join(f" running reward at {checkpoint:g} min |" for checkpoint in checkpoints)
+    header += "".join(f" minutes to > {threshold:g} |" for threshold in thresholds)
+    header += "".join(f" agent steps to > {threshold:g} |" for threshold in thresholds)
+    lines = [header, "|" + "---|" * (5 + len(checkpoints) + 2 * len(thresholds))]
     for contender in contenders:
         mine = [row for row in rows if row["contender"] == contender]
         for row in mine:
-            line = f"| {CONTENDERS[contender]} | {row['seed']} | {row['games']:,} | {row['steps']:,} |"
+            line = f"| {labels[contender]} | {row['seed']} | {row['games']:,} | {row['steps']:,} |"
             line += f" {row['steps_per_second']:,} |"
-            line += "".join(f" {cell(row[f'running_reward_at_{c}_min'])} |" for c in checkpoints)
-            line += "".join(f" {cell(row[f'minutes_to_{t:g}'], 0)} |" for t in THRESHOLDS)
-            line += "".join(f" {cell(row[f'steps_to_{t:g}'])} |" for t in THRESHOLDS)
+            line += "".join(f" {cell(row[f'running_reward_at_{c:g}_min'])} |" for c in checkpoints)
+            line += "".join(f" {cell(row[f'minutes_to_{t:g}'], 0)} |" for t in thresholds)
+            line += "".join(f" {cell(row[f'steps_to_{t:g}'])} |" for t in thresholds)
             lines.append(line)
         if len(mine) > 1:
-            line = f"| **{CONTENDERS[contender]}: median of {len(mine)}** | | | | |"
-            line += "".join(f" {median_reward([r[f'running_reward_at_{c}_min'] for r in mine])} |" for c in checkpoints)
-            line += "".join(f" {median_to([r[f'minutes_to_{t:g}'] for r in mine])} |" for t in THRESHOLDS)
-            line += "".join(f" {median_to([r[f'steps_to_{t:g}'] for r in mine])} |" for t in THRESHOLDS)
+            line = f"| **{labels[contender]}: median of {len(mine)}** | | | | |"
+            line += "".join(f" {median_reward([r[f'running_reward_at_{c:g}_min'] for r in mine])} |" for c in checkpoints)
+            line += "".join(f" {median_to([r[f'minutes_to_{t:g}'] for r in mine])} |" for t in thresholds)
+            line += "".join(f" {median_to([r[f'steps_to_{t:g}'] for r in mine])} |" for t in thresholds)
             lines.append(line)
+    return lines
+
+
+def markdown(rows: list[dict], contenders: list[str], minutes: float) -> str:
+    checkpoints = tuple(checkpoint for checkpoint in CHECKPOINT_MINUTES if checkpoint <= minutes)
+    lines = [f"### KarpathyPong-v0: {minutes:g} minutes of wall clock per run, one core each", ""]
+    lines += table_lines(rows, contenders, CONTENDERS, checkpoints, THRESHOLDS)
     return "\n".join(lines) + "\n"
 
 
-def plot(all_games: dict[Run, dict[str, np.ndarray]], contenders: list[str], path: Path) -> None:
-    """Median running reward across seeds with the seeds' range shaded, against minutes and against steps."""
+def plot(
+    runs_of: dict[str, list[dict[str, np.ndarray]]],
+    labels: dict[str, str],
+    title: str,
+    minutes_label: str,
+    path: Path,
+) -> None:
+    """Median running reward across seeds with the seeds' range shaded, against minutes and against steps, for
+    each contender (``runs_of``: its runs' games)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
-    for contender in contenders:
-        runs = [run_games for run, run_games in all_games.items() if run.algo == contender]
+    for contender, all_runs in runs_of.items():
+        runs = [run_games for run_games in all_runs if len(run_games["steps"])]  # a run may have ended no game
         if not runs:
             continue
         colour = None
@@ -151,22 +173,22 @@ def plot(all_games: dict[Run, dict[str, np.ndarray]], contenders: list[str], pat
             end = min(run_games[x][-1] for run_games in runs)  # where every seed still has data
             grid = np.linspace(0, end, 300)
             curves = np.array([np.interp(grid, g[x], g["running_reward"], left=np.nan) for g in runs])
-            label = f"{CONTENDERS[contender]}, {len(runs)} seed{'s' * (len(runs) > 1)}"
+            label = f"{labels[contender]}, {len(runs)} seed{'s' * (len(runs) > 1)}"
             (line,) = ax.plot(grid, np.median(curves, axis=0), label=label, color=colour)
             colour = line.get_color()
             ax.fill_between(grid, curves.min(axis=0), curves.max(axis=0), alpha=0.25, color=colour)
-    for ax, xlabel in zip(axes, ("wall-clock minutes (one core per run)", "agent steps"), strict=True):
+    for ax, xlabel in zip(axes, (minutes_label, "agent steps"), strict=True):
         ax.axhline(0, color="grey", linestyle=":")
         ax.set_xlabel(xlabel)
     axes[0].set_ylabel("running reward (Karpathy's 0.99 average)")
     axes[0].legend(fontsize=8)
-    fig.suptitle("KarpathyPong-v0 through the zoo: median across seeds, range shaded")
+    fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
-def write_games(run: Run, run_games: dict[str, np.ndarray], path: Path) -> None:
+def write_games(run_games: dict[str, np.ndarray], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as file:
         writer = csv.writer(file)
@@ -202,12 +224,14 @@ def main() -> None:
         train_all(runs, out, args.workers)
     finished = [run for run in runs if (run_dir(out / "logs", run) / "benchmark.json").exists()]
     all_games = {run: games(run, out) for run in finished}
-    rows = [summarise(run, all_games[run], args.minutes) for run in finished]
+    rows = [summarise(run.algo, run.seed, all_games[run], args.minutes) for run in finished]
     for run, run_games in all_games.items():
-        write_games(run, run_games, out / "episodes" / f"{run.algo}_seed{run.seed}.csv")
+        write_games(run_games, out / "episodes" / f"{run.algo}_seed{run.seed}.csv")
     write_csv(out / "runs.csv", rows)
     (out / "comparison.md").write_text(markdown(rows, contenders, args.minutes))
-    plot(all_games, contenders, out / "curves.png")
+    runs_of = {contender: [g for run, g in all_games.items() if run.algo == contender] for contender in contenders}
+    title = "KarpathyPong-v0 through the zoo: median across seeds, range shaded"
+    plot(runs_of, CONTENDERS, title, "wall-clock minutes (one core per run)", out / "curves.png")
     print((out / "comparison.md").read_text())
     print(f"table, CSV and curves written to {out}")
 

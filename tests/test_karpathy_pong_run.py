@@ -366,9 +366,54 @@ def test_fast_preset_run_keeps_its_envs_across_a_resume(tmp_path: Path):
     assert result.returncode == 2 and "--config karpathy: the run in" in result.stderr and "has config fast" in result.stderr
 
 
+def test_points_preset_is_karpathys_agent_updated_on_finished_points():
+    from sb3_vpg import karpathy_kwargs
+    from sb3_vpg.pong import points_karpathy_kwargs
+    from sb3_vpg.pong.run import make_env
+
+    points, exact = points_karpathy_kwargs(), karpathy_kwargs()
+    # the same agent (input, 200 ReLU units without biases, one Bernoulli logit), returns and optimizer; lr 10x, an
+    # update every 512 steps of each game on the points that have ended
+    changed = {key for key in points.keys() | exact.keys() if points.get(key, "unset") != exact.get(key, "unset")}
+    assert changed == {"learning_rate", "n_episodes", "n_steps", "ent_coef", "use_baseline", "rollout_buffer_kwargs",
+                       "policy_kwargs"}  # fmt: skip
+    assert (points["learning_rate"], points["n_episodes"], points["n_steps"]) == (1e-3, None, 512)
+    assert (points["ent_coef"], points["use_baseline"]) == (0.0, False)  # REINFORCE's defaults, set explicitly
+    assert points["rollout_buffer_kwargs"] == {**exact["rollout_buffer_kwargs"], "ready_at": "point"}
+    assert points["policy_kwargs"] == {**exact["policy_kwargs"], "value_head": False}
+    assert points_karpathy_kwargs(n_steps=256)["n_steps"] == 256
+    env = make_env(8, 0, vector_env=True)
+    try:
+        model = REINFORCE(env=env, **points)
+        model.learn(8 * 512 * 2, log_interval=None)  # two updates, each on the points finished by then
+        assert model._n_updates == 2 and type(model.policy.optimizer) is th.optim.RMSprop
+        assert model.policy.optimizer.defaults["alpha"] == 0.99 and model.policy.optimizer.defaults["eps"] == 1e-5
+        assert model.rollout_buffer.ready_at == "point" and model.normalize_advantage == "episode"
+    finally:
+        env.close()
+
+
+def test_points_preset_runs_8_games_on_the_vector_env_and_refuses_n_episodes(tmp_path: Path):
+    out = tmp_path / "run"
+    run("train", "--out", str(out), "--config", "points", "--updates", "1", "--seed", "2")
+    state = json.loads((out / "state.json").read_text())
+    assert {key: state[key] for key in ("config", "n_envs", "vector_env", "seed", "n_episodes")} == {
+        "config": "points", "n_envs": 8, "vector_env": True, "seed": 2, "n_episodes": None}  # fmt: skip
+    model = REINFORCE.load(checkpoint_model_path(out))
+    assert model.n_envs == 8 and model.n_steps == 512 and model._n_updates == 1
+    for args in (("--config", "points"), ()):  # a new run, and resuming this one
+        folder = tmp_path / "new" if args else out
+        command = [sys.executable, "-m", "sb3_vpg.pong", "train", "--out", str(folder), *args, "--n-episodes", "4"]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 2, result.stderr[-2000:]
+        assert "--n-episodes 4: the points configuration updates every 512 steps of each game" in result.stderr
+    assert REINFORCE.load(checkpoint_model_path(out))._n_updates == 1  # the refused resume changed nothing
+
+
 def test_fast_preset_report(tmp_path: Path):
-    """benchmarks/pong_fast_preset.py --report-only on two synthetic 1-hour runs: values at 15/30/60 minutes,
-    minutes to -10/-5/0, and their medians (a seed that never got there counts as later than all)."""
+    """benchmarks/pong_fast_preset.py --report-only on two synthetic 1-hour runs: values at 5/10/15/30/60 minutes
+    (none before the first episode ends), minutes and agent steps to -10/-5/0/+10, and their medians (a seed that
+    never got there counts as later than all)."""
     # at 12, 24, 36, 48 and 59 minutes of runs that lasted an hour (the last episode ends before the hour does)
     running = {0: [-20.0, -12.0, -9.0, -4.0, 0.5], 1: [-20.0, -15.0, -11.0, -9.5, -6.0]}
     for seed, values in running.items():
@@ -387,12 +432,20 @@ def test_fast_preset_report(tmp_path: Path):
     result = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     table = (out / "fast_preset.md").read_text()
-    assert "| seed0 | 5 | 50,000 | 1.00 | -20.00 | -12.00 | 0.50 | 36 | 48 | 59 |" in table
-    assert "| seed1 | 5 | 50,000 | 1.00 | -20.00 | -15.00 | -6.00 | 48 | not reached | not reached |" in table
-    assert "| median of 2 | | | | -20.00 | -13.50 | -2.75 | 42 | not reached | not reached |" in table
+    never = "not reached"
+
+    def row(*cells: str) -> str:
+        return "| " + " | ".join(cells) + " |"
+
+    assert row("seed0", "5", "50,000", "1.00", "-", "-", "-20.00", "-12.00", "0.50",
+               "36", "48", "59", never, "30,000", "40,000", "50,000", never) in table  # fmt: skip
+    assert row("seed1", "5", "50,000", "1.00", "-", "-", "-20.00", "-15.00", "-6.00",
+               "48", never, never, never, "40,000", never, never, never) in table  # fmt: skip
+    assert "| median of 2 | | | | " + row("-", "-", "-20.00", "-13.50", "-2.75",
+                                         "42", never, never, never, "35,000", never, never, never)[2:] in table  # fmt: skip
     # a run stopped before the hour has no value at 60 minutes
     state = tmp_path / "runs" / "seed1" / "state.json"
     state.write_text(json.dumps({**json.loads(state.read_text()), "wall_seconds": 3000.0}))
     subprocess.run([*command, "--out", str(out)], check=True, capture_output=True, timeout=600)
-    assert "| seed1 | 5 | 50,000 | 0.83 | -20.00 | -15.00 | - |" in (out / "fast_preset.md").read_text()
+    assert "| seed1 | 5 | 50,000 | 0.83 | - | - | -20.00 | -15.00 | - |" in (out / "fast_preset.md").read_text()
     assert (out / "seed1" / "episodes.csv").exists() and (out / "fast_preset.png").stat().st_size > 10_000

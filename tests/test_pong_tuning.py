@@ -9,8 +9,9 @@ import torch as th
 
 from sb3_vpg import REINFORCE
 from sb3_vpg.common.sparse import SparseEpisodicRolloutBuffer
+from sb3_vpg.pong.configs import pong_preset_kwargs
 from sb3_vpg.pong.run import make_env
-from sb3_vpg.pong.tuning import pong_preset_kwargs, sample_pong_params
+from sb3_vpg.pong.tuning import sample_pong_params
 from tests.benchmark_scripts import read_csv, run_script
 
 pytest.importorskip("ale_py")

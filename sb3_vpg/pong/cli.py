@@ -1,6 +1,6 @@
 """
 Long, resumable training of Karpathy's Pong from Pixels agent (2016, http://karpathy.github.io/2016/05/31/rl/):
-its exact configuration, or the fast preset (``--config fast``), and games with a saved agent.
+its exact configuration, or a preset (``--config fast``, ``--config points``), and games with a saved agent.
 
     python -m sb3_vpg.pong train --out runs/karpathy --hours 2     # resumes if runs/karpathy exists
     python -m sb3_vpg.pong plot --out runs/karpathy                # learning_curve.png from the CSV
@@ -23,7 +23,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from sb3_vpg.pong.configs import CONFIGS, FAST_N_ENVS
+from sb3_vpg.pong.configs import CONFIGS, FAST_N_ENVS, POINTS_N_ENVS
 from sb3_vpg.pong.run import ENV_IDS, EPISODES_FILE, STATE_FILE, RunFolderError, TrainOptions, read_state, train_run
 from sb3_vpg.pong.wrappers import KARPATHY_PONG_ID
 
@@ -143,12 +143,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop after this many updates of this session (no limit if not given)",
     )
     add("--max-steps", type=POSITIVE_INT, default=10**9, help="total agent-step budget over all sessions")
-    config_help = ("a new run's configuration: karpathy (Karpathy's Pong from Pixels exactly; if not given) or fast "
-                   "(the fast preset)")  # fmt: skip
+    config_help = ("a new run's configuration: karpathy (Karpathy's Pong from Pixels exactly; if not given), fast "
+                   "(the 0.3.0 preset) or points (the 0.5.0 preset)")  # fmt: skip
     add("--config", choices=tuple(CONFIGS), default=None, help=config_help)
     add("--n-envs", type=POSITIVE_INT, default=None,
-        help=f"games played at once (default 1; {FAST_N_ENVS} on KarpathyPongVecEnv with --config fast)")  # fmt: skip
-    add("--n-episodes", type=POSITIVE_INT, default=None, help="episodes per update (default: the config's: 10)")
+        help=f"games played at once (default 1; on KarpathyPongVecEnv {FAST_N_ENVS} with --config fast, "
+             f"{POINTS_N_ENVS} with --config points)")  # fmt: skip
+    add(
+        "--n-episodes",
+        type=POSITIVE_INT,
+        default=None,
+        help="episodes per update (default: the config's: 10; not for points, which updates every 512 steps)",
+    )
     add("--vector-env", action="store_true", help="KarpathyPongVecEnv instead of Dummy/SubprocVecEnv")
     add("--seed", type=NON_NEGATIVE_INT, default=None,
         help="seed of a new run (0 if not given; its envs get seed, seed + 1, ...; resumed: seed + episodes ...)")  # fmt: skip

@@ -30,7 +30,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 from sb3_vpg import REINFORCE
 from sb3_vpg.common.returns import running_reward
 from sb3_vpg.common.validation import is_finite_number, is_integer
-from sb3_vpg.pong.configs import CONFIGS, FAST_N_ENVS
+from sb3_vpg.pong.configs import CONFIG_N_ENVS, CONFIGS
 from sb3_vpg.pong.wrappers import KARPATHY_PONG_CLASSIC_ID, KARPATHY_PONG_ID
 
 CSV_FIELDS = ("episode", "steps", "wall_seconds", "score", "running_reward")
@@ -310,6 +310,8 @@ def _resume(out: Path, state: dict[str, Any], options: TrainOptions) -> tuple[RE
     env = make_env(state["n_envs"], state["seed"] + state["episodes"], state["vector_env"], state["env_id"])
     model = REINFORCE.load(out / state["model"], env=env)
     check_config(model, state, out / STATE_FILE)
+    if options.n_episodes is not None and model.n_episodes is None:
+        raise RunFolderError(_steps_based(options.n_episodes, state["config"], model.n_steps))
     if options.n_episodes is not None and options.n_episodes != model.n_episodes:
         model.n_episodes = changed["n_episodes"] = state["n_episodes"] = options.n_episodes
     state["n_episodes"] = model.n_episodes
@@ -326,14 +328,23 @@ def _resume(out: Path, state: dict[str, Any], options: TrainOptions) -> tuple[RE
     return model, env
 
 
+def _steps_based(n_episodes: int, config: str, n_steps: int) -> str:
+    return (f"--n-episodes {n_episodes}: the {config} configuration updates every {n_steps} steps of each game, not "
+            "every N episodes; leave --n-episodes out")  # fmt: skip
+
+
 def _start(out: Path, options: TrainOptions) -> tuple[REINFORCE, VecEnv, dict[str, Any]]:
     env_id, config = options.env_id or KARPATHY_PONG_ID, options.config or "karpathy"
     n_envs, vector_env = options.n_envs or 1, options.vector_env
-    if config == "fast" and options.n_envs is None:  # its games on ale-py's threads where the env allows
-        n_envs, vector_env = FAST_N_ENVS, vector_env or env_id == KARPATHY_PONG_ID
+    if CONFIG_N_ENVS[config] > 1 and options.n_envs is None:  # a preset's games on ale-py's threads where it can
+        n_envs, vector_env = CONFIG_N_ENVS[config], vector_env or env_id == KARPATHY_PONG_ID
     seed = 0 if options.seed is None else options.seed
     env = make_env(n_envs, seed, vector_env, env_id)
-    kwargs = CONFIGS[config]() if options.n_episodes is None else CONFIGS[config](n_episodes=options.n_episodes)
+    kwargs = CONFIGS[config]()
+    if options.n_episodes is not None:
+        if kwargs.get("n_episodes") is None:
+            raise RunFolderError(_steps_based(options.n_episodes, config, kwargs["n_steps"]))
+        kwargs["n_episodes"] = options.n_episodes
     model = REINFORCE(env=env, seed=seed, verbose=0, **kwargs)
     state = {"episodes": 0, "running_reward": None, "wall_seconds": 0.0, "env_id": env_id, "config": config,
              "n_envs": n_envs, "vector_env": vector_env, "seed": seed, "n_episodes": model.n_episodes}  # fmt: skip

@@ -20,17 +20,13 @@ import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
 
 from sb3_vpg import REINFORCE
-from sb3_vpg.pong.configs import karpathy_kwargs
+from sb3_vpg.pong.configs import OPTIMIZERS, pong_preset_kwargs
 from sb3_vpg.pong.run import CSV_FIELDS, EPISODES_FILE, ProgressLog, make_env
-
-OPTIMIZERS: dict[str, tuple[type[th.optim.Optimizer], dict[str, Any]]] = {
-    "rmsprop": (th.optim.RMSprop, dict(alpha=0.99, eps=1e-5)),  # Karpathy's update rule
-    "adam": (th.optim.Adam, dict(eps=1e-5)),
-}
 
 
 def sample_pong_params(trial: optuna.Trial) -> dict[str, Any]:
-    """The trial's choices (Optuna's names and values; :func:`pong_preset_kwargs` turns them into arguments)."""
+    """The trial's choices (Optuna's names and values; ``sb3_vpg.pong.configs.pong_preset_kwargs`` turns them into
+    arguments)."""
     params: dict[str, Any] = {
         "n_envs": trial.suggest_categorical("n_envs", [4, 8]),
         "n_steps": trial.suggest_categorical("n_steps", [64, 128, 256, 512, 1024]),
@@ -42,29 +38,6 @@ def sample_pong_params(trial: optuna.Trial) -> dict[str, Any]:
         "use_baseline": trial.suggest_categorical("use_baseline", [False, True]),
     }
     return params
-
-
-def pong_preset_kwargs(params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    """The games at once and the ``REINFORCE`` arguments of a trial's (or a preset's) choices."""
-    optimizer_class, optimizer_kwargs = OPTIMIZERS[params["optimizer"]]
-    policy_kwargs = {
-        **karpathy_kwargs()["policy_kwargs"],
-        "optimizer_class": optimizer_class,
-        "optimizer_kwargs": optimizer_kwargs,
-        "value_head": params["use_baseline"],
-    }
-    kwargs = karpathy_kwargs(
-        n_episodes=None,
-        n_steps=params["n_steps"],
-        learning_rate=params["learning_rate"],
-        normalize_advantage=params["normalize_advantage"],
-        ent_coef=params["ent_coef"],
-        gamma=params["gamma"],
-        use_baseline=params["use_baseline"],
-        policy_kwargs=policy_kwargs,
-    )
-    kwargs["rollout_buffer_kwargs"] = {**kwargs["rollout_buffer_kwargs"], "ready_at": "point"}
-    return params["n_envs"], kwargs
 
 
 class ReportRunningReward(BaseCallback):

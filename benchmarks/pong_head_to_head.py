@@ -1,0 +1,353 @@
+"""
+Pong on two cores, head to head: our REINFORCE preset against PPO and A2C given the same machine, one training
+at a time with both cores. Contenders:
+
+* ``reinforce``: our Pong preset through ``python -m sb3_vpg.pong train --config <--config>`` (its games on
+  ``KarpathyPongVecEnv``), in the run folders of ``pong_fast_preset.py --config <--config>``
+  (``runs/pong_<config>/seed<N>`` beside ``--runs``): the preset's 3-seed table and this comparison share runs;
+* ``ppo``, ``a2c``: SB3's PPO and A2C with the same input and network size (``KarpathyPongVecEnv``'s 80x80
+  frame differences, ``MlpPolicy`` with one hidden layer of 200 ReLU units for the policy and for the value),
+  with the entry of ``benchmarks/configs/pong_head_to_head.yml`` that did best in ``--tune`` (every entry of the
+  algorithm for ``--tune-minutes`` on seed 0; the running reward at the end decides);
+* ``ppo-zoo``: what an SB3 user picks today, the zoo's own PPO for Pong through the real rl_zoo3 CLI
+  (``python -m sb3_vpg.zoo train --algo ppo --env PongNoFrameskip-v4 --vec-env subproc``: CnnPolicy,
+  AtariWrapper, frame stack 4, 8 envs, the zoo's published hyperparameters).
+
+Every run gets ``--torch-threads`` torch threads (both cores for the SB3 contenders' updates, during which the
+emulator waits); our preset's CLI uses one, as it always does, its emulator on the C++ threads. Every run is
+stopped by the wall clock (``StopTrainingOnWallClock``, or the CLI's ``--hours``).
+
+Scores are full 21-point games and Karpathy's running reward over the training games (0.99 average, in the
+order the games ended across a run's games). Ours, PPO and A2C play ``KarpathyPongVecEnv`` (ALE/Pong-v5
+settings: 4 frames per agent step, sticky actions 0.25) and log every game with its score. ``ppo-zoo`` plays
+PongNoFrameskip-v4 (4 frames per agent step through AtariWrapper's frame skip, no sticky actions) and trains on
+clipped rewards: its games are read from the zoo's monitor files, whose ``Monitor`` wraps the raw env inside
+AtariWrapper (SB3's ``make_vec_env``), so they hold the unclipped 21-point score of each whole game and its
+length in raw frames; agent steps are those frames / 4.
+
+A finished run (``benchmark.json`` in its folder) is never redone; a run killed part-way is trained again from the
+start (ours resumes from its checkpoint). Runs go one after the other, seed by seed.
+
+    python benchmarks/pong_head_to_head.py --tune                 # every PPO/A2C entry, 15 min each, seed 0
+    python benchmarks/pong_head_to_head.py --config fast          # the head-to-head, seeds 0 1
+    python benchmarks/pong_head_to_head.py --report-only          # the report of the runs finished so far
+
+Writes to ``--out`` (default ``benchmarks/results/pong_head_to_head``): ``head_to_head.md`` and ``runs.csv``
+(per run and median per contender: running reward at 5, 10, 15, 30 and 60 minutes, minutes and agent steps to
+first pass -10, -5, 0 and +10), ``curves.png`` (running reward against minutes and against agent steps, median
+of the seeds with their range shaded), ``episodes/<contender>_seed<N>.csv`` (every game), and for ``--tune``
+``tuning.md``, ``tuning.csv`` and ``tuning.png``. Run folders go to ``--runs`` (default ``runs/pong_head_to_head``,
+not committed).
+"""
+
+import argparse
+import csv
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from pong_comparison import plot, summarise, table_lines, write_games
+from pong_fast_preset import train as train_preset
+from pong_fast_preset import wall_hours_done
+from zoo_benchmark import read_episodes, write_csv
+
+from sb3_vpg.common.returns import running_reward
+
+BENCHMARKS = Path(__file__).resolve().parent
+DEFAULT_ENTRIES = BENCHMARKS / "configs" / "pong_head_to_head.yml"
+ENTRIES = DEFAULT_ENTRIES  # --entries (the workers get the same file)
+CHECKPOINT_MINUTES = (5, 10, 15, 30, 60)
+THRESHOLDS = (-10.0, -5.0, 0.0, 10.0)
+CONTENDERS = ("reinforce", "ppo", "a2c", "ppo-zoo")
+DEFAULT_MINUTES = {"reinforce": 60.0, "ppo": 60.0, "a2c": 45.0, "ppo-zoo": 45.0}
+ZOO_ENV = "PongNoFrameskip-v4"
+ZOO_FRAMES_PER_STEP = 4  # AtariWrapper's frame skip
+DONE_FILE = "benchmark.json"
+EPISODES_FILE = "episodes.csv"
+
+
+def sb3_entries() -> dict[str, dict[str, Any]]:
+    """The PPO/A2C entries of ``--entries`` (``configs/pong_head_to_head.yml``): name -> settings (``algo``,
+    ``n_envs``, the algorithm's keyword arguments and ``rmsprop_tf_like``)."""
+    return yaml.safe_load(ENTRIES.read_text())
+
+
+def sb3_model(entry: dict[str, Any], env: Any, seed: int) -> Any:
+    """The PPO or A2C model of an entry, on ``env``: ``MlpPolicy`` with one hidden layer of 200 ReLU units."""
+    import torch as th
+    from stable_baselines3 import A2C, PPO
+
+    settings = dict(entry)
+    algo = {"ppo": PPO, "a2c": A2C}[settings.pop("algo")]
+    settings.pop("n_envs")
+    policy_kwargs: dict[str, Any] = dict(net_arch=[200], activation_fn=th.nn.ReLU)
+    if settings.pop("rmsprop_tf_like", False):
+        from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
+
+        policy_kwargs.update(optimizer_class=RMSpropTFLike, optimizer_kwargs=dict(eps=1e-5))
+    return algo("MlpPolicy", env, seed=seed, verbose=0, policy_kwargs=policy_kwargs, **settings)
+
+
+def train_sb3(name: str, seed: int, minutes: float, folder: Path, torch_threads: int) -> None:
+    """Train the SB3 entry ``name`` on ``KarpathyPongVecEnv`` for ``minutes``, every game to ``episodes.csv``
+    (the columns of ``python -m sb3_vpg.pong train``'s)."""
+    import torch as th
+    from stable_baselines3.common.vec_env import VecMonitor
+
+    from sb3_vpg.common.callbacks import StopTrainingOnWallClock
+    from sb3_vpg.pong.run import CSV_FIELDS, ProgressLog
+    from sb3_vpg.pong.vec_env import KarpathyPongVecEnv
+
+    th.set_num_threads(torch_threads)
+    entry = sb3_entries()[name]
+    env = VecMonitor(KarpathyPongVecEnv(entry["n_envs"], seed=seed))
+    model = sb3_model(entry, env, seed)
+    (folder / EPISODES_FILE).write_text(",".join(CSV_FIELDS) + "\n")
+    state: dict[str, Any] = {"episodes": 0, "running_reward": None, "wall_seconds": 0.0}
+    log = ProgressLog(folder, state, checkpoint_every=10**9, seconds=minutes * 60, print_every=10**9)
+    model.learn(10**10, callback=[log, StopTrainingOnWallClock(minutes * 60)])
+    env.close()
+
+
+def zoo_command(seed: int, minutes: float, scratch: Path, torch_threads: int) -> list[str]:
+    callback = f"[{{'sb3_vpg.common.callbacks.StopTrainingOnWallClock': {{'max_seconds': {minutes * 60}}}}}]"
+    command = [sys.executable, "-m", "sb3_vpg.zoo", "train", "--algo", "ppo", "--env", ZOO_ENV, "--vec-env", "subproc"]
+    command += ["--seed", str(seed), "-f", str(scratch), "--num-threads", str(torch_threads), "--eval-freq", "-1"]
+    command += ["--log-interval", "-1", "-params", f"callback:{callback}"]
+    return command
+
+
+def zoo_games_to_csv(zoo_dir: Path, path: Path) -> None:
+    """The zoo run's games, from its monitor files (unclipped scores of whole games, lengths in frames), as
+    ``episodes.csv`` rows: agent steps = frames / 4."""
+    episodes = read_episodes(zoo_dir)  # (score, frames, seconds since the monitor started), in the order they ended
+    value = None
+    with open(path, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["episode", "steps", "wall_seconds", "score", "running_reward"])
+        steps = 0
+        for index, (score, frames, seconds) in enumerate(episodes):
+            steps += int(frames) // ZOO_FRAMES_PER_STEP
+            value = running_reward(value, float(score))
+            writer.writerow([index + 1, steps, round(float(seconds), 1), f"{score:g}", round(value, 4)])
+
+
+def train_zoo(seed: int, minutes: float, folder: Path, torch_threads: int) -> list[str]:
+    scratch = folder / "zoo"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    command = zoo_command(seed, minutes, scratch, torch_threads)
+    with open(folder / "train.log", "w") as log:
+        subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=True)
+    (zoo_dir,) = (scratch / "ppo").glob(f"{ZOO_ENV}_*")
+    zoo_games_to_csv(zoo_dir, folder / EPISODES_FILE)
+    return command
+
+
+def run_folder(runs: Path, name: str, seed: int, minutes: float, config: str) -> Path:
+    """The folder of a run: ours in ``pong_fast_preset.py``'s (``runs/pong_<config>/seed<N>``, so that the two
+    scripts share their runs), the others in ``<runs>/<entry>_<minutes>min/seed<N>``."""
+    if name == "reinforce":
+        return runs.parent / f"pong_{config}" / f"seed{seed}"
+    return runs / f"{name}_{minutes:g}min" / f"seed{seed}"
+
+
+def entry_of(contender: str, runs: Path, tune_minutes: float) -> str:
+    """The name of a contender's runs: for PPO and A2C, their best entry in the tuning."""
+    return best_entry(contender, runs, tune_minutes) if contender in ("ppo", "a2c") else contender
+
+
+def execute(
+    contender: str, seed: int, minutes: float, runs: Path, config: str, torch_threads: int, tune_minutes: float
+) -> Path:
+    """Train one run unless it is finished (``benchmark.json``); return its folder."""
+    name = entry_of(contender, runs, tune_minutes)
+    folder = run_folder(runs, name, seed, minutes, config)
+    if (folder / DONE_FILE).exists():
+        print(f"reused   {name} seed {seed}", flush=True)
+        return folder
+    print(f"training {name} seed {seed} for {minutes:g} min", flush=True)
+    start = time.perf_counter()
+    if contender == "reinforce":
+        train_preset(seed, folder, minutes / 60, config)
+        command = ["-m", "sb3_vpg.pong", "train", "--config", config, "--seed", str(seed)]
+    else:
+        if folder.exists():
+            shutil.rmtree(folder)  # a killed attempt: from the start
+        folder.mkdir(parents=True)
+        if contender == "ppo-zoo":
+            command = zoo_command(seed, minutes, folder / "zoo", torch_threads)[1:]
+            train_zoo(seed, minutes, folder, torch_threads)
+        else:
+            command = [str(Path(__file__).name), "--train-one", name, "--seed", str(seed), "--minutes", f"{minutes:g}"]
+            command += ["--run-folder", str(folder), "--torch-threads", str(torch_threads), "--entries", str(ENTRIES)]
+            subprocess.run([sys.executable, __file__, *command[1:]], check=True)
+    record = {"contender": contender, "entry": name, "seed": seed, "minutes": minutes, "command": " ".join(command)}
+    record["wall_seconds"] = round(time.perf_counter() - start, 1)
+    (folder / DONE_FILE).write_text(json.dumps(record, indent=1))
+    return folder
+
+
+def read_games(folder: Path) -> dict[str, np.ndarray]:
+    """A run's games from its ``episodes.csv``: score, agent steps so far, minutes, running reward."""
+    with open(folder / EPISODES_FILE) as file:
+        rows = list(csv.DictReader(file))
+    return {
+        "score": np.array([float(row["score"]) for row in rows]),
+        "steps": np.array([int(row["steps"]) for row in rows]),
+        "minutes": np.array([float(row["wall_seconds"]) / 60 for row in rows]),
+        "running_reward": np.array([float(row["running_reward"]) for row in rows]),
+    }
+
+
+def tuning_rows(runs: Path, minutes: float) -> list[dict]:
+    """One row per finished tuning run: the entry, its running reward at the end, games, steps, steps/s."""
+    rows = []
+    for name in sb3_entries():
+        folder = run_folder(runs, name, 0, minutes, "")
+        if not (folder / DONE_FILE).exists():
+            continue
+        games = read_games(folder)
+        final = round(float(games["running_reward"][-1]), 2) if len(games["score"]) else ""  # "": no game ended
+        steps = int(games["steps"][-1]) if len(games["score"]) else 0
+        rows.append({"entry": name, "algo": sb3_entries()[name]["algo"], "minutes": minutes, "games": len(games["score"]),
+                     "steps": steps, "steps_per_second": round(steps / (minutes * 60)), "running_reward": final})  # fmt: skip
+    return rows
+
+
+def best_entry(algo: str, runs: Path, minutes: float) -> str:
+    """The entry of ``algo`` with the highest running reward after ``--tune``; the zoo's settings if untuned."""
+    tuned = [row for row in tuning_rows(runs, minutes) if row["algo"] == algo and row["running_reward"] != ""]
+    return max(tuned, key=lambda row: row["running_reward"])["entry"] if tuned else f"{algo}-zoo-atari"
+
+
+def tune(runs: Path, out: Path, minutes: float, torch_threads: int) -> None:
+    for name, entry in sb3_entries().items():
+        folder = run_folder(runs, name, 0, minutes, "")
+        if (folder / DONE_FILE).exists():
+            print(f"reused   {name}", flush=True)
+            continue
+        print(f"tuning   {name} for {minutes:g} min", flush=True)
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        command = [sys.executable, __file__, "--train-one", name, "--seed", "0", "--minutes", f"{minutes:g}"]
+        command += ["--run-folder", str(folder), "--torch-threads", str(torch_threads), "--entries", str(ENTRIES)]
+        subprocess.run(command, check=True)
+        (folder / DONE_FILE).write_text(json.dumps({"entry": name, "entry_settings": entry, "minutes": minutes}))
+    report_tuning(runs, out, minutes)
+
+
+def report_tuning(runs: Path, out: Path, minutes: float) -> None:
+    rows = tuning_rows(runs, minutes)
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(out / "tuning.csv", rows)
+    lines = [
+        f"### PPO and A2C on KarpathyPongVecEnv: each entry for {minutes:g} minutes, seed 0",
+        "",
+        "| entry | games | agent steps | steps/s | running reward at the end | settings |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        settings = ", ".join(f"{k}={v}" for k, v in sb3_entries()[row["entry"]].items())
+        final = "no game ended" if row["running_reward"] == "" else f"{row['running_reward']:.2f}"
+        lines.append(
+            f"| {row['entry']} | {row['games']:,} | {row['steps']:,} | {row['steps_per_second']:,} | {final} | {settings} |"
+        )
+    best = {algo: best_entry(algo, runs, minutes) for algo in ("ppo", "a2c")}
+    lines += ["", "Best, and so head to head: " + ", ".join(f"{algo.upper()} `{entry}`" for algo, entry in best.items())]
+    (out / "tuning.md").write_text("\n".join(lines) + "\n")
+    runs_of = {row["entry"]: [read_games(run_folder(runs, row["entry"], 0, minutes, ""))] for row in rows}
+    title = f"PPO and A2C entries on KarpathyPongVecEnv, {minutes:g} minutes each, seed 0"
+    plot(runs_of, {name: name for name in runs_of}, title, "wall-clock minutes (both cores)", out / "tuning.png")
+    print((out / "tuning.md").read_text())
+
+
+def labels(runs: Path, config: str, tune_minutes: float) -> dict[str, str]:
+    return {
+        "reinforce": f"REINFORCE, our '{config}' preset",
+        "ppo": f"PPO, same input and net ({best_entry('ppo', runs, tune_minutes)})",
+        "a2c": f"A2C, same input and net ({best_entry('a2c', runs, tune_minutes)})",
+        "ppo-zoo": f"the zoo's PPO (CnnPolicy, {ZOO_ENV})",
+    }
+
+
+def report(
+    runs: Path, out: Path, config: str, contenders: list[str], seeds: list[int], minutes: dict[str, float], tune_minutes: float
+) -> None:
+    rows, runs_of = [], {}
+    for contender in contenders:
+        runs_of[contender] = []
+        for seed in seeds:
+            name = entry_of(contender, runs, tune_minutes)
+            folder = run_folder(runs, name, seed, minutes[contender], config)
+            done = (folder / DONE_FILE).exists() or (
+                contender == "reinforce" and wall_hours_done(folder) * 60 >= minutes[contender] - 1 / 60
+            )
+            if not done:
+                continue
+            games = read_games(folder)
+            if not len(games["score"]):
+                print(f"{name} seed {seed} finished no game in {minutes[contender]:g} minutes: left out", flush=True)
+                continue
+            runs_of[contender].append(games)
+            rows.append(summarise(contender, seed, games, minutes[contender], CHECKPOINT_MINUTES, THRESHOLDS))
+            write_games(games, out / "episodes" / f"{contender}_seed{seed}.csv")
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(out / "runs.csv", rows)
+    budgets = ", ".join(f"{contender} {minutes[contender]:g} min" for contender in contenders)
+    lines = [f"### Pong on both cores of this machine, one training at a time ({budgets})", ""]
+    lines += table_lines(rows, contenders, labels(runs, config, tune_minutes), CHECKPOINT_MINUTES, THRESHOLDS)
+    (out / "head_to_head.md").write_text("\n".join(lines) + "\n")
+    title = "Pong, one training at a time on both cores: median across seeds, range shaded"
+    plot(runs_of, labels(runs, config, tune_minutes), title, "wall-clock minutes (both cores)", out / "curves.png")
+    print((out / "head_to_head.md").read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=BENCHMARKS / "results" / "pong_head_to_head")
+    parser.add_argument("--runs", type=Path, default=Path("runs/pong_head_to_head"), help="run folders (not committed)")
+    parser.add_argument("--config", default="fast", help="our preset (python -m sb3_vpg.pong train --config)")
+    parser.add_argument("--contenders", nargs="+", default=list(CONTENDERS), choices=CONTENDERS)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
+    budgets = "every contender's wall clock (default: 60 minutes ours and PPO's, 45 the others')"
+    parser.add_argument("--minutes", type=float, default=None, help=budgets)
+    parser.add_argument("--torch-threads", type=int, default=2, help="torch threads of the SB3 contenders")
+    parser.add_argument("--entries", type=Path, default=DEFAULT_ENTRIES, help="the PPO/A2C entries (YAML)")
+    parser.add_argument("--tune", action="store_true", help="train every PPO/A2C entry on seed 0, then report them")
+    parser.add_argument("--tune-minutes", type=float, default=15.0)
+    parser.add_argument("--report-only", action="store_true", help="no training: report the finished runs")
+    parser.add_argument("--train-one", help=argparse.SUPPRESS)  # a worker: one SB3 entry, in its own process
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--run-folder", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    global ENTRIES
+    ENTRIES = args.entries.resolve()
+    if args.train_one:
+        train_sb3(args.train_one, args.seed, args.minutes, args.run_folder, args.torch_threads)
+        return
+    runs = args.runs.resolve()
+    if args.tune:
+        if args.report_only:
+            report_tuning(runs, args.out, args.tune_minutes)
+        else:
+            tune(runs, args.out, args.tune_minutes, args.torch_threads)
+        return
+    minutes = {c: DEFAULT_MINUTES[c] if args.minutes is None else args.minutes for c in CONTENDERS}
+    contenders = [contender for contender in CONTENDERS if contender in args.contenders]
+    if not args.report_only:
+        for seed in args.seeds:
+            for contender in contenders:
+                execute(contender, seed, minutes[contender], runs, args.config, args.torch_threads, args.tune_minutes)
+    report(runs, args.out, args.config, contenders, args.seeds, minutes, args.tune_minutes)
+
+
+if __name__ == "__main__":
+    main()

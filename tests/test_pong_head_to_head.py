@@ -1,0 +1,117 @@
+"""benchmarks/pong_head_to_head.py on short budgets: real SB3 PPO/A2C on the real KarpathyPongVecEnv, our preset
+through its CLI, and the zoo's PPO through the real rl_zoo3 CLI on the real ALE."""
+
+import json
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from sb3_vpg.common.returns import running_reward
+from tests.benchmark_scripts import read_csv, run_script
+
+ale_py = pytest.importorskip("ale_py")
+
+ENTRIES = """
+ppo-short:
+  algo: ppo
+  n_envs: 4
+  n_steps: 64
+  n_epochs: 1
+  batch_size: 128
+a2c-short:
+  algo: a2c
+  n_envs: 4
+  rmsprop_tf_like: true
+"""
+
+
+def assert_games_logged(path: Path, minutes: float) -> list[dict]:
+    """A run's episodes.csv: games with steps strictly increasing, within the wall clock, and Karpathy's running
+    reward recomputed from the scores."""
+    games = read_csv(path)
+    assert games, f"{path}: no game"
+    steps = [int(game["steps"]) for game in games]
+    assert steps == sorted(set(steps))
+    assert float(games[-1]["wall_seconds"]) <= minutes * 60 + 15
+    value = None
+    for game in games:
+        assert float(game["score"]) in range(-21, 22)
+        value = running_reward(value, float(game["score"]))
+        assert float(game["running_reward"]) == pytest.approx(value, abs=1e-4)
+    return games
+
+
+def test_zoo_monitor_sees_whole_games_with_their_score():
+    """The zoo's PPO env (make_vec_env with AtariWrapper, as rl_zoo3 builds it): its Monitor, inside AtariWrapper,
+    logs a whole 21-point game with the score the agent's rewards add up to, and its length in raw frames (4 per
+    agent step, plus the resets' no-ops), which is how the benchmark reads the zoo run's games."""
+    from stable_baselines3.common.atari_wrappers import AtariWrapper
+    from stable_baselines3.common.env_util import make_vec_env
+
+    gym.register_envs(ale_py)
+    env = make_vec_env("PongNoFrameskip-v4", n_envs=1, seed=0, wrapper_class=AtariWrapper)
+    env.reset()
+    rng = np.random.default_rng(0)
+    agent_steps, rewards = 0, 0.0
+    while True:
+        _, reward, done, infos = env.step(rng.integers(0, env.action_space.n, size=1))
+        agent_steps, rewards = agent_steps + 1, rewards + float(reward[0])
+        if "episode" in infos[0]:
+            break
+    game = infos[0]["episode"]
+    env.close()
+    assert done[0] and game["r"] == rewards
+    assert game["r"] in range(-21, 0)  # the built-in AI reached 21 first: a random agent loses
+    assert 4 * agent_steps <= game["l"] <= 4 * agent_steps + 31 + 2  # noop reset (<= 30) and fire reset
+
+
+def test_tuning_trains_every_entry_and_picks_the_best(tmp_path):
+    entries = tmp_path / "entries.yml"
+    entries.write_text(ENTRIES)
+    args = ("--tune", "--tune-minutes", "0.4", "--entries", str(entries), "--runs", str(tmp_path / "runs"))
+    first = run_script("pong_head_to_head.py", *args, "--out", str(tmp_path / "out"), timeout=600)
+    assert first.count("tuning ") == 2
+    rows = {row["entry"]: row for row in read_csv(tmp_path / "out" / "tuning.csv")}
+    assert set(rows) == {"ppo-short", "a2c-short"}
+    for name, row in rows.items():
+        games = assert_games_logged(tmp_path / "runs" / f"{name}_0.4min" / "seed0" / "episodes.csv", 0.4)
+        assert int(row["games"]) == len(games) and int(row["steps"]) == int(games[-1]["steps"])
+        assert float(row["running_reward"]) == pytest.approx(float(games[-1]["running_reward"]), abs=0.006)
+    table = (tmp_path / "out" / "tuning.md").read_text()
+    assert "Best, and so head to head: PPO `ppo-short`, A2C `a2c-short`" in table  # one entry of each
+    again = run_script("pong_head_to_head.py", *args, "--out", str(tmp_path / "out"), timeout=600)
+    assert again.count("reused ") == 2 and "tuning " not in again
+
+
+def test_head_to_head_trains_our_preset_and_the_zoo_ppo_and_reports_them(tmp_path):
+    minutes = 0.75
+    args = ("--contenders", "reinforce", "ppo-zoo", "--minutes", str(minutes), "--seeds", "0", "--config", "fast")
+    args += ("--runs", str(tmp_path / "runs" / "head_to_head"), "--out", str(tmp_path / "out"))
+    first = run_script("pong_head_to_head.py", *args, timeout=900)
+    assert [line.split()[1] for line in first.splitlines() if line.startswith("training ")] == ["reinforce", "ppo-zoo"]
+    # ours through the Pong CLI, in pong_fast_preset.py's run folders; the zoo's PPO through the rl_zoo3 CLI
+    ours = tmp_path / "runs" / "pong_fast" / "seed0"
+    assert json.loads((ours / "state.json").read_text())["config"] == "fast"
+    zoo = tmp_path / "runs" / "head_to_head" / f"ppo-zoo_{minutes:g}min" / "seed0"
+    (config,) = zoo.glob("zoo/ppo/PongNoFrameskip-v4_1/PongNoFrameskip-v4/config.yml")
+    assert "CnnPolicy" in config.read_text() and "AtariWrapper" in config.read_text()
+    rows = {row["contender"]: row for row in read_csv(tmp_path / "out" / "runs.csv")}
+    assert set(rows) == {"reinforce", "ppo-zoo"}
+    for contender, folder in (("reinforce", ours), ("ppo-zoo", zoo)):
+        games = assert_games_logged(folder / "episodes.csv", minutes)
+        assert read_csv(tmp_path / "out" / "episodes" / f"{contender}_seed0.csv")[-1]["game"] == str(len(games))
+        assert int(rows[contender]["games"]) == len(games) and int(rows[contender]["steps"]) == int(games[-1]["steps"])
+        assert rows[contender]["minutes_to_-10"] == rows[contender]["steps_to_10"] == ""  # a fresh agent loses
+        assert rows[contender]["running_reward_at_30_min"] == ""  # past the budget
+    # the zoo's games: agent steps are the monitor's frames / 4
+    monitors = zoo.glob("zoo/ppo/PongNoFrameskip-v4_1/*.monitor.csv")
+    frames = [int(line.split(",")[1]) for path in monitors for line in path.read_text().splitlines()[2:]]
+    assert len(frames) == len(read_csv(zoo / "episodes.csv"))
+    assert int(read_csv(zoo / "episodes.csv")[-1]["steps"]) == sum(length // 4 for length in frames)
+    table = (tmp_path / "out" / "head_to_head.md").read_text()
+    assert "our 'fast' preset" in table and "the zoo's PPO (CnnPolicy, PongNoFrameskip-v4)" in table
+    again = run_script("pong_head_to_head.py", *args, timeout=600)
+    assert again.count("reused ") == 2 and "\ntraining " not in again
+    assert (tmp_path / "out" / "head_to_head.md").read_text() == table
