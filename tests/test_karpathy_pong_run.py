@@ -211,7 +211,10 @@ def test_progress_lines_help_and_plot_message(tmp_path: Path):
                                 timeout=600).stdout.split())
         for name in ("train", "plot")
     )  # fmt: skip
-    assert "--n-episodes N_EPISODES episodes per update (default: the config's: 10) --vector-env" in train_help
+    assert (
+        "--n-episodes N_EPISODES episodes per update (default: the config's: 10; not for points, which updates "
+        "every 512 steps) --vector-env"
+    ) in train_help
     assert "(default: None)" not in train_help  # options without a default say what happens without them
     assert "seed of a new run (0 if not given;" in train_help
     for option, default in (("--hours", "1.0"), ("--checkpoint-every", "10"), ("--print-every", "1")):

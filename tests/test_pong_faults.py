@@ -50,7 +50,7 @@ STATE_FAULTS = {
     "empty": ("", "is not valid JSON"),
     "not-an-object": ("[1, 2]", "holds a JSON list, not an object"),
     "missing-keys": ('{"episodes": 1}', "lacks running_reward, wall_seconds"),
-    "bogus-config": (None, "config must be one of ('karpathy', 'fast'), got 'bogus'"),
+    "bogus-config": (None, "config must be one of ('karpathy', 'fast', 'points'), got 'bogus'"),
     "negative-episodes": (None, "episodes must be a count of episodes, got -4"),
 }
 
