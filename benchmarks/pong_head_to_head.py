@@ -15,7 +15,8 @@ at a time with both cores. Contenders:
 
 Every run gets ``--torch-threads`` torch threads (both cores for the SB3 contenders' updates, during which the
 emulator waits); our preset's CLI uses one, as it always does, its emulator on the C++ threads. Every run is
-stopped by the wall clock (``StopTrainingOnWallClock``, or the CLI's ``--hours``).
+stopped by the wall clock (the zoo's PPO by ``StopTrainingOnWallClock``, the others by the Pong run's progress
+log: the CLI's ``--hours``).
 
 Scores are full 21-point games and Karpathy's running reward over the training games (0.99 average, in the
 order the games ended across a run's games). Ours, PPO and A2C play ``KarpathyPongVecEnv`` (ALE/Pong-v5
@@ -58,6 +59,7 @@ from pong_fast_preset import wall_hours_done
 from zoo_benchmark import read_episodes, write_csv
 
 from sb3_vpg.common.returns import running_reward
+from sb3_vpg.pong.run import CSV_FIELDS
 
 BENCHMARKS = Path(__file__).resolve().parent
 DEFAULT_ENTRIES = BENCHMARKS / "configs" / "pong_head_to_head.yml"
@@ -100,8 +102,7 @@ def train_sb3(name: str, seed: int, minutes: float, folder: Path, torch_threads:
     import torch as th
     from stable_baselines3.common.vec_env import VecMonitor
 
-    from sb3_vpg.common.callbacks import StopTrainingOnWallClock
-    from sb3_vpg.pong.run import CSV_FIELDS, ProgressLog
+    from sb3_vpg.pong.run import ProgressLog
     from sb3_vpg.pong.vec_env import KarpathyPongVecEnv
 
     th.set_num_threads(torch_threads)
@@ -110,9 +111,18 @@ def train_sb3(name: str, seed: int, minutes: float, folder: Path, torch_threads:
     model = sb3_model(entry, env, seed)
     (folder / EPISODES_FILE).write_text(",".join(CSV_FIELDS) + "\n")
     state: dict[str, Any] = {"episodes": 0, "running_reward": None, "wall_seconds": 0.0}
+    # logs every game and stops at the wall-clock budget
     log = ProgressLog(folder, state, checkpoint_every=10**9, seconds=minutes * 60, print_every=10**9)
-    model.learn(10**10, callback=[log, StopTrainingOnWallClock(minutes * 60)])
+    model.learn(10**10, callback=log)
     env.close()
+
+
+def train_entry(name: str, seed: int, minutes: float, folder: Path, torch_threads: int) -> list[str]:
+    """Train the SB3 entry ``name`` in a fresh process (``train_sb3`` through ``--train-one``); return the command."""
+    command = [sys.executable, __file__, "--train-one", name, "--seed", str(seed), "--minutes", f"{minutes:g}"]
+    command += ["--run-folder", str(folder), "--torch-threads", str(torch_threads), "--entries", str(ENTRIES)]
+    subprocess.run(command, check=True)
+    return command
 
 
 def zoo_command(seed: int, minutes: float, scratch: Path, torch_threads: int) -> list[str]:
@@ -130,7 +140,7 @@ def zoo_games_to_csv(zoo_dir: Path, path: Path) -> None:
     value = None
     with open(path, "w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["episode", "steps", "wall_seconds", "score", "running_reward"])
+        writer.writerow(CSV_FIELDS)
         steps = 0
         for index, (score, frames, seconds) in enumerate(episodes):
             steps += int(frames) // ZOO_FRAMES_PER_STEP
@@ -182,12 +192,9 @@ def execute(
             shutil.rmtree(folder)  # a killed attempt: from the start
         folder.mkdir(parents=True)
         if contender == "ppo-zoo":
-            command = zoo_command(seed, minutes, folder / "zoo", torch_threads)[1:]
-            train_zoo(seed, minutes, folder, torch_threads)
+            command = train_zoo(seed, minutes, folder, torch_threads)[1:]
         else:
-            command = [str(Path(__file__).name), "--train-one", name, "--seed", str(seed), "--minutes", f"{minutes:g}"]
-            command += ["--run-folder", str(folder), "--torch-threads", str(torch_threads), "--entries", str(ENTRIES)]
-            subprocess.run([sys.executable, __file__, *command[1:]], check=True)
+            command = train_entry(name, seed, minutes, folder, torch_threads)[1:]
     record = {"contender": contender, "entry": name, "seed": seed, "minutes": minutes, "command": " ".join(command)}
     record["wall_seconds"] = round(time.perf_counter() - start, 1)
     (folder / DONE_FILE).write_text(json.dumps(record, indent=1))
@@ -237,9 +244,7 @@ def tune(runs: Path, out: Path, minutes: float, torch_threads: int) -> None:
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
-        command = [sys.executable, __file__, "--train-one", name, "--seed", "0", "--minutes", f"{minutes:g}"]
-        command += ["--run-folder", str(folder), "--torch-threads", str(torch_threads), "--entries", str(ENTRIES)]
-        subprocess.run(command, check=True)
+        train_entry(name, 0, minutes, folder, torch_threads)
         (folder / DONE_FILE).write_text(json.dumps({"entry": name, "entry_settings": entry, "minutes": minutes}))
     report_tuning(runs, out, minutes)
 
