@@ -69,6 +69,19 @@ def games(run: Run, out: Path) -> dict[str, np.ndarray]:
     }
 
 
+def read_games(folder: Path) -> dict[str, np.ndarray]:
+    """A run's games from the ``episodes.csv`` of ``python -m sb3_vpg.pong train`` (or one with its columns):
+    score, agent steps so far, minutes, running reward."""
+    with open(folder / "episodes.csv") as file:
+        rows = list(csv.DictReader(file))
+    return {
+        "score": np.array([float(row["score"]) for row in rows]),
+        "steps": np.array([int(row["steps"]) for row in rows]),
+        "minutes": np.array([float(row["wall_seconds"]) / 60 for row in rows]),
+        "running_reward": np.array([float(row["running_reward"]) for row in rows]),
+    }
+
+
 def summarise(
     contender: str,
     seed: int,
@@ -107,8 +120,8 @@ def median_to(values: list) -> str:
     return "not reached" if median == float("inf") else f"{median:,.0f}"
 
 
-def cell(value, digits: int = 2) -> str:
-    return "not reached" if value == "" else f"{value:,.{digits}f}" if isinstance(value, float) else f"{value:,}"
+def cell(value, digits: int = 2, missing: str = "not reached") -> str:
+    return missing if value == "" else f"{value:,.{digits}f}" if isinstance(value, float) else f"{value:,}"
 
 
 def table_lines(
@@ -129,7 +142,8 @@ def table_lines(
         for row in mine:
             line = f"| {labels[contender]} | {row['seed']} | {row['games']:,} | {row['steps']:,} |"
             line += f" {row['steps_per_second']:,} |"
-            line += "".join(f" {cell(row[f'running_reward_at_{c:g}_min'])} |" for c in checkpoints)
+            # no running reward yet (no game ended, or the run was shorter): "-"
+            line += "".join(f" {cell(row[f'running_reward_at_{c:g}_min'], missing='-')} |" for c in checkpoints)
             line += "".join(f" {cell(row[f'minutes_to_{t:g}'], 0)} |" for t in thresholds)
             line += "".join(f" {cell(row[f'steps_to_{t:g}'])} |" for t in thresholds)
             lines.append(line)

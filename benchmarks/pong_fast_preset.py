@@ -8,20 +8,21 @@ a run interrupted part-way resumes from its checkpoint, a finished one is not re
 
 Runs (checkpoints included) go to ``--runs`` (default ``runs/pong_<config>``, not committed); the report to
 ``--out`` (default ``benchmarks/results/pong_<config>``): ``<config>_preset.md`` (per seed and median: running
-reward at 5, 10, 15, 30 and 60 minutes, minutes and agent steps to first pass -10, -5, 0 and +10, episodes and
-steps), ``<config>_preset.png`` (running reward against minutes and against agent steps) and
-``seed<N>/episodes.csv``. (The fast preset's committed table, of 0.3.0, has the 15/30/60-minute columns only.)
+reward at 5, 10, 15, 30 and 60 minutes, minutes and agent steps to first pass -10, -5, 0 and +10, games, agent
+steps and steps/s: ``pong_comparison.py``'s table), ``<config>_preset.png`` (running reward against minutes and
+against agent steps) and ``seed<N>/episodes.csv``. (The fast preset's committed table, of 0.3.0, has the
+15/30/60-minute columns only.)
 """
 
 import argparse
 import json
-import math
-import statistics
 import subprocess
 import sys
 from pathlib import Path
 
-from pong_long_runs import Run, copy_up_to_checkpoint, first_passes, read_run
+import numpy as np
+from pong_comparison import read_games, summarise, table_lines
+from pong_long_runs import copy_up_to_checkpoint
 
 CHECKPOINT_MINUTES = (5, 10, 15, 30, 60)
 THRESHOLDS = (-10.0, -5.0, 0.0, 10.0)
@@ -44,73 +45,24 @@ def train(seed: int, folder: Path, hours: float, config: str = "fast") -> None:
     subprocess.run(command, check=True)
 
 
-def running_reward_at(run: Run, minutes: float, run_minutes: float) -> float | None:
-    """The running reward after the last episode that ended within ``minutes`` of a run that lasted
-    ``run_minutes`` (its checkpoint's wall clock); None if the run is shorter or no episode had ended."""
-    ended = [i for i, hours in enumerate(run.hours) if hours * 60 <= minutes]
-    if not ended or run_minutes < minutes:
-        return None
-    return run.running_reward[ended[-1]]
-
-
-def minutes_to(run: Run) -> dict[float, float | None]:
-    return {threshold: None if i is None else run.hours[i] * 60 for threshold, i in first_passes(run, THRESHOLDS).items()}
-
-
-def steps_to(run: Run) -> dict[float, float | None]:
-    return {threshold: None if i is None else run.steps[i] for threshold, i in first_passes(run, THRESHOLDS).items()}
-
-
-def cell(value: float | None, text: str = "{:.2f}", missing: str = "-") -> str:
-    return missing if value is None else text.format(value)
-
-
-def median_minutes(values: list[float | None]) -> float | None:
-    """Median of the minutes to a threshold, a seed that never got there counting as later than all (None)."""
-    median = statistics.median(math.inf if value is None else value for value in values)
-    return None if math.isinf(median) else median
-
-
-def markdown(runs: list[Run], run_minutes: dict[str, float], config: str) -> str:
-    header = "| seed | episodes | agent steps | wall hours |"
-    header += "".join(f" running reward at {minutes} min |" for minutes in CHECKPOINT_MINUTES)
-    header += "".join(f" minutes to > {threshold:g} |" for threshold in THRESHOLDS)
-    header += "".join(f" agent steps to > {threshold:g} |" for threshold in THRESHOLDS)
-    lines = [f"### The '{config}' preset, one run at a time", "", header]
-    lines.append("|" + "---|" * (4 + len(CHECKPOINT_MINUTES) + 2 * len(THRESHOLDS)))
-    at = {run.label: [running_reward_at(run, minutes, run_minutes[run.label]) for minutes in CHECKPOINT_MINUTES]
-          for run in runs}  # fmt: skip
-    to = {run.label: list(minutes_to(run).values()) for run in runs}
-    steps = {run.label: list(steps_to(run).values()) for run in runs}
-    for run in runs:
-        row = f"| {run.label} | {run.episodes[-1]:,} | {run.steps[-1]:,} | {run_minutes[run.label] / 60:.2f} |"
-        row += "".join(f" {cell(value)} |" for value in at[run.label])
-        row += "".join(f" {cell(value, '{:.0f}', 'not reached')} |" for value in to[run.label])
-        row += "".join(f" {cell(value, '{:,.0f}', 'not reached')} |" for value in steps[run.label])
-        lines.append(row)
-    if len(runs) > 1:
-        row = f"| median of {len(runs)} | | | |"
-        for column in range(len(CHECKPOINT_MINUTES)):
-            values = [at[run.label][column] for run in runs]
-            row += f" {cell(statistics.median(values)) if None not in values else '-'} |"  # type: ignore[type-var]
-        for column in range(len(THRESHOLDS)):
-            row += f" {cell(median_minutes([to[run.label][column] for run in runs]), '{:.0f}', 'not reached')} |"
-        for column in range(len(THRESHOLDS)):
-            row += f" {cell(median_minutes([steps[run.label][column] for run in runs]), '{:,.0f}', 'not reached')} |"
-        lines.append(row)
+def markdown(rows: list[dict], config: str) -> str:
+    """The table of pong_comparison's ``summarise`` rows (one per seed) and their median."""
+    lines = [f"### The '{config}' preset, one run at a time", ""]
+    lines += table_lines(rows, [config], {config: config}, CHECKPOINT_MINUTES, THRESHOLDS)
     return "\n".join(lines) + "\n"
 
 
-def plot(runs: list[Run], path: Path, config: str) -> None:
+def plot(runs: dict[int, dict[str, np.ndarray]], path: Path, config: str) -> None:
+    """Every seed's running reward against minutes and against agent steps."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (by_minute, by_step) = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
-    for run in runs:
-        by_minute.plot([hours * 60 for hours in run.hours], run.running_reward, label=run.label)
-        by_step.plot(run.steps, run.running_reward, label=run.label)
+    for seed, games in runs.items():
+        by_minute.plot(games["minutes"], games["running_reward"], label=f"seed {seed}")
+        by_step.plot(games["steps"], games["running_reward"], label=f"seed {seed}")
     for ax, xlabel in ((by_minute, "wall-clock minutes"), (by_step, "agent steps")):
         ax.axhline(0, color="grey", linestyle=":")
         ax.set_xlabel(xlabel)
@@ -133,16 +85,18 @@ def main() -> None:
     args = parser.parse_args()
     out = Path(args.out or Path(__file__).parent / "results" / f"pong_{args.config}")
     runs_folder = Path(args.runs or f"runs/pong_{args.config}")
-    runs, run_minutes = [], {}
+    rows, runs = [], {}
     for seed in args.seeds:
         folder = runs_folder / f"seed{seed}"
         if not args.report_only:
             train(seed, folder, args.hours, args.config)
         if (folder / "episodes.csv").exists():
             copy_up_to_checkpoint(folder, out / f"seed{seed}")
-            runs.append(read_run(f"seed{seed}", out / f"seed{seed}", folder))
-            run_minutes[f"seed{seed}"] = wall_hours_done(folder) * 60
-    (out / f"{args.config}_preset.md").write_text(markdown(runs, run_minutes, args.config))
+            runs[seed] = read_games(out / f"seed{seed}")
+            # the run's length is its checkpoint's wall clock: no value at a minute it has not reached
+            budget_minutes = wall_hours_done(folder) * 60
+            rows.append(summarise(args.config, seed, runs[seed], budget_minutes, CHECKPOINT_MINUTES, THRESHOLDS))
+    (out / f"{args.config}_preset.md").write_text(markdown(rows, args.config))
     plot(runs, out / f"{args.config}_preset.png", args.config)
     print((out / f"{args.config}_preset.md").read_text())
 

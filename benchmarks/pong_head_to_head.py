@@ -51,9 +51,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
-from pong_comparison import plot, summarise, table_lines, write_games
+from pong_comparison import plot, read_games, summarise, table_lines, write_games
 from pong_fast_preset import train as train_preset
 from pong_fast_preset import wall_hours_done
 from zoo_benchmark import read_episodes, write_csv
@@ -199,18 +198,6 @@ def execute(
     record["wall_seconds"] = round(time.perf_counter() - start, 1)
     (folder / DONE_FILE).write_text(json.dumps(record, indent=1))
     return folder
-
-
-def read_games(folder: Path) -> dict[str, np.ndarray]:
-    """A run's games from its ``episodes.csv``: score, agent steps so far, minutes, running reward."""
-    with open(folder / EPISODES_FILE) as file:
-        rows = list(csv.DictReader(file))
-    return {
-        "score": np.array([float(row["score"]) for row in rows]),
-        "steps": np.array([int(row["steps"]) for row in rows]),
-        "minutes": np.array([float(row["wall_seconds"]) / 60 for row in rows]),
-        "running_reward": np.array([float(row["running_reward"]) for row in rows]),
-    }
 
 
 def tuning_rows(runs: Path, minutes: float) -> list[dict]:

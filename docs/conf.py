@@ -5,7 +5,7 @@ import sys
 
 sys.path.insert(0, os.path.abspath(".."))
 
-import sb3_vpg  # noqa: E402
+import sb3_vpg
 
 project = "sb3-vpg"
 copyright = "2026, the sb3-vpg developers"

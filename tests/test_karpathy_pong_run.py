@@ -440,15 +440,17 @@ def test_fast_preset_report(tmp_path: Path):
     def row(*cells: str) -> str:
         return "| " + " | ".join(cells) + " |"
 
-    assert row("seed0", "5", "50,000", "1.00", "-", "-", "-20.00", "-12.00", "0.50",
+    # games, agent steps, steps/s (50,000 steps by the last game, at 59 minutes), 5/10/15/30/60 minutes, minutes
+    # to -10/-5/0/+10, agent steps to them
+    assert row("fast", "0", "5", "50,000", "14", "-", "-", "-20.00", "-12.00", "0.50",
                "36", "48", "59", never, "30,000", "40,000", "50,000", never) in table  # fmt: skip
-    assert row("seed1", "5", "50,000", "1.00", "-", "-", "-20.00", "-15.00", "-6.00",
+    assert row("fast", "1", "5", "50,000", "14", "-", "-", "-20.00", "-15.00", "-6.00",
                "48", never, never, never, "40,000", never, never, never) in table  # fmt: skip
-    assert "| median of 2 | | | | " + row("-", "-", "-20.00", "-13.50", "-2.75",
-                                         "42", never, never, never, "35,000", never, never, never)[2:] in table  # fmt: skip
+    median = row("-", "-", "-20.00", "-13.50", "-2.75", "42", never, never, never, "35,000", never, never, never)
+    assert "| **fast: median of 2** | | | | | " + median[2:] in table
     # a run stopped before the hour has no value at 60 minutes
     state = tmp_path / "runs" / "seed1" / "state.json"
     state.write_text(json.dumps({**json.loads(state.read_text()), "wall_seconds": 3000.0}))
     subprocess.run([*command, "--out", str(out)], check=True, capture_output=True, timeout=600)
-    assert "| seed1 | 5 | 50,000 | 0.83 | - | - | -20.00 | -15.00 | - |" in (out / "fast_preset.md").read_text()
+    assert "| fast | 1 | 5 | 50,000 | 14 | - | - | -20.00 | -15.00 | - |" in (out / "fast_preset.md").read_text()
     assert (out / "seed1" / "episodes.csv").exists() and (out / "fast_preset.png").stat().st_size > 10_000
