@@ -32,19 +32,21 @@ start (ours resumes from its checkpoint). Runs go one after the other, seed by s
     python benchmarks/pong_head_to_head.py --tune                 # every PPO/A2C entry, 15 min each, seed 0
     python benchmarks/pong_head_to_head.py --config fast          # the head-to-head, seeds 0 1
     python benchmarks/pong_head_to_head.py --report-only          # the report of the runs finished so far
+    python benchmarks/pong_head_to_head.py --threads-ab           # PPO/A2C steps/s with 1 and 2 torch threads
 
 Writes to ``--out`` (default ``benchmarks/results/pong_head_to_head``): ``head_to_head.md`` and ``runs.csv``
 (per run and median per contender: running reward at 5, 10, 15, 30 and 60 minutes, minutes and agent steps to
 first pass -10, -5, 0 and +10), ``curves.png`` (running reward against minutes and against agent steps, median
 of the seeds with their range shaded), ``episodes/<contender>_seed<N>.csv`` (every game), and for ``--tune``
-``tuning.md``, ``tuning.csv`` and ``tuning.png``. Run folders go to ``--runs`` (default ``runs/pong_head_to_head``,
-not committed).
+``tuning.md``, ``tuning.csv`` and ``tuning.png``, for ``--threads-ab`` ``threads.md`` and ``threads.csv``.
+Run folders go to ``--runs`` (default ``runs/pong_head_to_head``, not committed).
 """
 
 import argparse
 import csv
 import json
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -261,6 +263,42 @@ def report_tuning(runs: Path, out: Path, minutes: float) -> None:
     print((out / "tuning.md").read_text())
 
 
+def threads_ab(runs: Path, out: Path, entries: list[str], minutes: float, reps: int) -> None:
+    """Agent steps per second of SB3 entries with 1 and with 2 torch threads, interleaved (the order alternates
+    from one repetition to the next) so that both see the same machine: the median of the repetitions and the
+    median ratio of 2 threads to 1 within a repetition."""
+    rows = []
+    for rep in range(reps):
+        for name in entries:
+            for threads in (1, 2) if rep % 2 == 0 else (2, 1):
+                folder = runs / "threads" / f"{name}_{threads}threads_rep{rep}"
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir(parents=True)
+                train_entry(name, 0, minutes, folder, threads)
+                games = read_games(folder)
+                if not len(games["steps"]):
+                    raise SystemExit(f"{name} ended no game in {minutes:g} minutes: give it more")
+                speed = round(games["steps"][-1] / (games["minutes"][-1] * 60))  # up to the last game's end
+                rows.append({"entry": name, "torch_threads": threads, "rep": rep, "steps_per_second": speed})
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(out / "threads.csv", rows)
+    lines = [
+        f"### PPO/A2C on KarpathyPongVecEnv: 1 or 2 torch threads ({minutes:g} min per run, {reps} repetitions)",
+        "",
+        "| entry | steps/s, 1 thread (median) | steps/s, 2 threads (median) | 2 threads / 1 (median [min, max]) |",
+        "|---|---|---|---|",
+    ]
+    for name in entries:
+        speed = {(row["torch_threads"], row["rep"]): row["steps_per_second"] for row in rows if row["entry"] == name}
+        ratios = [speed[2, rep] / speed[1, rep] for rep in range(reps)]
+        one, two = (statistics.median(speed[threads, rep] for rep in range(reps)) for threads in (1, 2))
+        lines.append(
+            f"| {name} | {one:,.0f} | {two:,.0f} | {statistics.median(ratios):.2f} [{min(ratios):.2f}, {max(ratios):.2f}] |"
+        )
+    (out / "threads.md").write_text("\n".join(lines) + "\n")
+    print((out / "threads.md").read_text())
+
+
 def labels(runs: Path, config: str, tune_minutes: float) -> dict[str, str]:
     return {
         "reinforce": f"REINFORCE, our '{config}' preset",
@@ -316,6 +354,10 @@ def main() -> None:
     parser.add_argument("--tune", action="store_true", help="train every PPO/A2C entry on seed 0, then report them")
     parser.add_argument("--tune-minutes", type=float, default=15.0)
     parser.add_argument("--report-only", action="store_true", help="no training: report the finished runs")
+    ab = "measure the PPO/A2C entries (default: the zoo's settings) with 1 and 2 torch threads, then stop"
+    parser.add_argument("--threads-ab", nargs="*", metavar="ENTRY", help=ab)
+    parser.add_argument("--ab-minutes", type=float, default=1.0, help="each --threads-ab run's wall clock")
+    parser.add_argument("--ab-reps", type=int, default=2, help="--threads-ab repetitions")
     parser.add_argument("--train-one", help=argparse.SUPPRESS)  # a worker: one SB3 entry, in its own process
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--run-folder", type=Path, help=argparse.SUPPRESS)
@@ -326,6 +368,10 @@ def main() -> None:
         train_sb3(args.train_one, args.seed, args.minutes, args.run_folder, args.torch_threads)
         return
     runs = args.runs.resolve()
+    if args.threads_ab is not None:
+        entries = args.threads_ab or ["ppo-zoo-atari", "a2c-zoo-atari"]
+        threads_ab(runs, args.out, entries, args.ab_minutes, args.ab_reps)
+        return
     if args.tune:
         if args.report_only:
             report_tuning(runs, args.out, args.tune_minutes)

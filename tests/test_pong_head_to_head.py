@@ -115,3 +115,24 @@ def test_head_to_head_trains_our_preset_and_the_zoo_ppo_and_reports_them(tmp_pat
     again = run_script("pong_head_to_head.py", *args, timeout=600)
     assert again.count("reused ") == 2 and "\ntraining " not in again
     assert (tmp_path / "out" / "head_to_head.md").read_text() == table
+
+
+def test_threads_ab_times_both_thread_counts_interleaved(tmp_path):
+    entries = tmp_path / "entries.yml"
+    entries.write_text(ENTRIES)
+    args = ("--threads-ab", "ppo-short", "--ab-minutes", "0.3", "--ab-reps", "2", "--entries", str(entries))
+    run_script("pong_head_to_head.py", *args, "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out"), timeout=600)
+    rows = read_csv(tmp_path / "out" / "threads.csv")
+    # repetition 0 runs 1 thread first, repetition 1 runs 2 threads first
+    assert [(row["rep"], row["torch_threads"]) for row in rows] == [("0", "1"), ("0", "2"), ("1", "2"), ("1", "1")]
+    speed = {}
+    for row in rows:
+        folder = tmp_path / "runs" / "threads" / f"ppo-short_{row['torch_threads']}threads_rep{row['rep']}"
+        games = assert_games_logged(folder / "episodes.csv", 0.3)
+        expected = int(games[-1]["steps"]) / float(games[-1]["wall_seconds"])
+        assert int(row["steps_per_second"]) == pytest.approx(expected, abs=1)
+        speed[int(row["torch_threads"]), int(row["rep"])] = int(row["steps_per_second"])
+    ratios = sorted(speed[2, rep] / speed[1, rep] for rep in (0, 1))
+    one, two = ((speed[t, 0] + speed[t, 1]) / 2 for t in (1, 2))  # the median of two
+    line = f"| ppo-short | {one:,.0f} | {two:,.0f} | {sum(ratios) / 2:.2f} [{ratios[0]:.2f}, {ratios[1]:.2f}] |"
+    assert line in (tmp_path / "out" / "threads.md").read_text()
