@@ -70,9 +70,9 @@ def games(run: Run, out: Path) -> dict[str, np.ndarray]:
 
 
 def read_games(folder: Path) -> dict[str, np.ndarray]:
-    """A run's games from the ``episodes.csv`` of ``python -m sb3_vpg.pong train`` (or one with its columns):
-    score, agent steps so far, minutes, running reward."""
-    with open(folder / "episodes.csv") as file:
+    """A run's games from the ``episodes.csv`` of ``python -m sb3_vpg.pong train`` (or one with its columns; a
+    run folder, or the CSV file itself): score, agent steps so far, minutes, running reward."""
+    with open(folder if folder.suffix == ".csv" else folder / "episodes.csv") as file:
         rows = list(csv.DictReader(file))
     return {
         "score": np.array([float(row["score"]) for row in rows]),

@@ -26,8 +26,11 @@ clipped rewards: its games are read from the zoo's monitor files, whose ``Monito
 AtariWrapper (SB3's ``make_vec_env``), so they hold the unclipped 21-point score of each whole game and its
 length in raw frames; agent steps are those frames / 4.
 
-A finished run (``benchmark.json`` in its folder) is never redone; a run killed part-way is trained again from the
-start (ours resumes from its checkpoint). Runs go one after the other, seed by seed.
+A finished run (``benchmark.json`` in its folder, or its record committed in ``--out``: ``episodes/<contender>_``
+``seed<N>.json`` beside the copy of its ``episodes.csv``) is never redone, so the head-to-head continues across
+sessions and machines; a run killed part-way is trained again from the start (ours resumes from its checkpoint
+while its folder is there). Runs go one after the other, seed by seed. ``--stop-after-games N`` also stops the
+PPO/A2C and zoo runs once N games per env have ended, for short checks that must not depend on the clock.
 
     python benchmarks/pong_head_to_head.py --tune                 # every PPO/A2C entry, 15 min each, seed 0
     python benchmarks/pong_head_to_head.py --config fast          # the head-to-head, seeds 0 1
@@ -37,7 +40,8 @@ start (ours resumes from its checkpoint). Runs go one after the other, seed by s
 Writes to ``--out`` (default ``benchmarks/results/pong_head_to_head``): ``head_to_head.md`` and ``runs.csv``
 (per run and median per contender: running reward at 5, 10, 15, 30 and 60 minutes, minutes and agent steps to
 first pass -10, -5, 0 and +10), ``curves.png`` (running reward against minutes and against agent steps, median
-of the seeds with their range shaded), ``episodes/<contender>_seed<N>.csv`` (every game), and for ``--tune``
+of the seeds with their range shaded), ``episodes/<contender>_seed<N>.csv`` (every game: the run's
+``episodes.csv``) and ``.json`` (the run's record), and for ``--tune``
 ``tuning.md``, ``tuning.csv`` and ``tuning.png``, for ``--threads-ab`` ``threads.md`` and ``threads.csv``.
 Run folders go to ``--runs`` (default ``runs/pong_head_to_head``, not committed).
 """
@@ -54,7 +58,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pong_comparison import plot, read_games, summarise, table_lines, write_games
+from pong_comparison import plot, read_games, summarise, table_lines
 from pong_fast_preset import train as train_preset
 from pong_fast_preset import wall_hours_done
 from zoo_benchmark import read_episodes, write_csv
@@ -97,10 +101,14 @@ def sb3_model(entry: dict[str, Any], env: Any, seed: int) -> Any:
     return algo("MlpPolicy", env, seed=seed, verbose=0, policy_kwargs=policy_kwargs, **settings)
 
 
-def train_sb3(name: str, seed: int, minutes: float, folder: Path, torch_threads: int) -> None:
+def train_sb3(
+    name: str, seed: int, minutes: float, folder: Path, torch_threads: int, stop_after_games: int | None = None
+) -> None:
     """Train the SB3 entry ``name`` on ``KarpathyPongVecEnv`` for ``minutes``, every game to ``episodes.csv``
-    (the columns of ``python -m sb3_vpg.pong train``'s)."""
+    (the columns of ``python -m sb3_vpg.pong train``'s); with ``stop_after_games``, stop earlier once that many
+    games per env have ended (SB3's ``StopTrainingOnMaxEpisodes``)."""
     import torch as th
+    from stable_baselines3.common.callbacks import BaseCallback, StopTrainingOnMaxEpisodes
     from stable_baselines3.common.vec_env import VecMonitor
 
     from sb3_vpg.pong.run import ProgressLog
@@ -114,20 +122,32 @@ def train_sb3(name: str, seed: int, minutes: float, folder: Path, torch_threads:
     state: dict[str, Any] = {"episodes": 0, "running_reward": None, "wall_seconds": 0.0}
     # logs every game and stops at the wall-clock budget
     log = ProgressLog(folder, state, checkpoint_every=10**9, seconds=minutes * 60, print_every=10**9)
-    model.learn(10**10, callback=log)
+    callbacks: list[BaseCallback] = [log]
+    if stop_after_games is not None:
+        callbacks.append(StopTrainingOnMaxEpisodes(stop_after_games))
+    model.learn(10**10, callback=callbacks)
     env.close()
 
 
-def train_entry(name: str, seed: int, minutes: float, folder: Path, torch_threads: int) -> list[str]:
+def train_entry(
+    name: str, seed: int, minutes: float, folder: Path, torch_threads: int, stop_after_games: int | None = None
+) -> list[str]:
     """Train the SB3 entry ``name`` in a fresh process (``train_sb3`` through ``--train-one``); return the command."""
     command = [sys.executable, __file__, "--train-one", name, "--seed", str(seed), "--minutes", f"{minutes:g}"]
     command += ["--run-folder", str(folder), "--torch-threads", str(torch_threads), "--entries", str(ENTRIES)]
+    if stop_after_games is not None:
+        command += ["--stop-after-games", str(stop_after_games)]
     subprocess.run(command, check=True)
     return command
 
 
-def zoo_command(seed: int, minutes: float, scratch: Path, torch_threads: int) -> list[str]:
-    callback = f"[{{'sb3_vpg.common.callbacks.StopTrainingOnWallClock': {{'max_seconds': {minutes * 60}}}}}]"
+def zoo_command(
+    seed: int, minutes: float, scratch: Path, torch_threads: int, stop_after_games: int | None = None
+) -> list[str]:
+    stops: list[dict] = [{"sb3_vpg.common.callbacks.StopTrainingOnWallClock": {"max_seconds": minutes * 60}}]
+    if stop_after_games is not None:
+        stops.append({"stable_baselines3.common.callbacks.StopTrainingOnMaxEpisodes": {"max_episodes": stop_after_games}})
+    callback = repr(stops)  # rl_zoo3 evaluates -params values as Python literals
     command = [sys.executable, "-m", "sb3_vpg.zoo", "train", "--algo", "ppo", "--env", ZOO_ENV, "--vec-env", "subproc"]
     command += ["--seed", str(seed), "-f", str(scratch), "--num-threads", str(torch_threads), "--eval-freq", "-1"]
     command += ["--log-interval", "-1", "-params", f"callback:{callback}"]
@@ -149,11 +169,11 @@ def zoo_games_to_csv(zoo_dir: Path, path: Path) -> None:
             writer.writerow([index + 1, steps, round(float(seconds), 1), f"{score:g}", round(value, 4)])
 
 
-def train_zoo(seed: int, minutes: float, folder: Path, torch_threads: int) -> list[str]:
+def train_zoo(seed: int, minutes: float, folder: Path, torch_threads: int, stop_after_games: int | None = None) -> list[str]:
     scratch = folder / "zoo"
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
-    command = zoo_command(seed, minutes, scratch, torch_threads)
+    command = zoo_command(seed, minutes, scratch, torch_threads, stop_after_games)
     with open(folder / "train.log", "w") as log:
         subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=True)
     (zoo_dir,) = (scratch / "ppo").glob(f"{ZOO_ENV}_*")
@@ -169,18 +189,42 @@ def run_folder(runs: Path, name: str, seed: int, minutes: float, config: str) ->
     return runs / f"{name}_{minutes:g}min" / f"seed{seed}"
 
 
-def entry_of(contender: str, runs: Path, tune_minutes: float) -> str:
+def entry_of(contender: str, runs: Path, tune_minutes: float, out: Path) -> str:
     """The name of a contender's runs: for PPO and A2C, their best entry in the tuning."""
-    return best_entry(contender, runs, tune_minutes) if contender in ("ppo", "a2c") else contender
+    return best_entry(contender, runs, tune_minutes, out) if contender in ("ppo", "a2c") else contender
+
+
+def committed_games_path(out: Path, contender: str, seed: int) -> Path:
+    return out / "episodes" / f"{contender}_seed{seed}.csv"
+
+
+def committed_record(out: Path, contender: str, seed: int, name: str, minutes: float) -> dict | None:
+    """The record of a finished run as the report committed it beside its games (``episodes/<contender>_seed<N>``
+    ``.json`` and ``.csv`` in ``--out``), if it is a run of entry ``name`` for ``minutes``: the head-to-head spans
+    sessions, and a fresh machine has the committed results but not the run folders."""
+    path = committed_games_path(out, contender, seed).with_suffix(".json")
+    if not path.exists() or not committed_games_path(out, contender, seed).exists():
+        return None
+    record = json.loads(path.read_text())
+    return record if record["entry"] == name and float(record["minutes"]) == minutes else None
 
 
 def execute(
-    contender: str, seed: int, minutes: float, runs: Path, config: str, torch_threads: int, tune_minutes: float
+    contender: str,
+    seed: int,
+    minutes: float,
+    runs: Path,
+    out: Path,
+    config: str,
+    torch_threads: int,
+    tune_minutes: float,
+    stop_after_games: int | None = None,
 ) -> Path:
-    """Train one run unless it is finished (``benchmark.json``); return its folder."""
-    name = entry_of(contender, runs, tune_minutes)
+    """Train one run unless it is finished (``benchmark.json`` in its folder, or its committed record in
+    ``out``); return its folder."""
+    name = entry_of(contender, runs, tune_minutes, out)
     folder = run_folder(runs, name, seed, minutes, config)
-    if (folder / DONE_FILE).exists():
+    if (folder / DONE_FILE).exists() or committed_record(out, contender, seed, name, minutes):
         print(f"reused   {name} seed {seed}", flush=True)
         return folder
     print(f"training {name} seed {seed} for {minutes:g} min", flush=True)
@@ -193,11 +237,14 @@ def execute(
             shutil.rmtree(folder)  # a killed attempt: from the start
         folder.mkdir(parents=True)
         if contender == "ppo-zoo":
-            command = train_zoo(seed, minutes, folder, torch_threads)[1:]
+            command = train_zoo(seed, minutes, folder, torch_threads, stop_after_games)[1:]
         else:
-            command = train_entry(name, seed, minutes, folder, torch_threads)[1:]
+            command = train_entry(name, seed, minutes, folder, torch_threads, stop_after_games)[1:]
     record = {"contender": contender, "entry": name, "seed": seed, "minutes": minutes, "command": " ".join(command)}
-    record["wall_seconds"] = round(time.perf_counter() - start, 1)
+    # ours may have resumed across sessions: its wall clock is the run's (state.json), not this call's
+    seconds = wall_hours_done(folder) * 3600 if contender == "reinforce" else time.perf_counter() - start
+    record["wall_seconds"] = round(seconds, 1)
+    record["finished"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())  # results are dated (machines differ)
     (folder / DONE_FILE).write_text(json.dumps(record, indent=1))
     return folder
 
@@ -217,13 +264,25 @@ def tuning_rows(runs: Path, minutes: float) -> list[dict]:
     return rows
 
 
-def best_entry(algo: str, runs: Path, minutes: float) -> str:
-    """The entry of ``algo`` with the highest running reward after ``--tune``; the zoo's settings if untuned."""
-    tuned = [row for row in tuning_rows(runs, minutes) if row["algo"] == algo and row["running_reward"] != ""]
+def committed_tuning_rows(out: Path, minutes: float) -> list[dict]:
+    """The rows of ``tuning.csv`` in ``out`` for ``minutes`` (the tuning as committed, where its runs are gone)."""
+    path = out / "tuning.csv"
+    if not path.exists():
+        return []
+    with open(path) as file:
+        rows = [row for row in csv.DictReader(file) if float(row["minutes"]) == minutes]
+    return [{**row, "running_reward": float(row["running_reward"]) if row["running_reward"] else ""} for row in rows]
+
+
+def best_entry(algo: str, runs: Path, minutes: float, out: Path) -> str:
+    """The entry of ``algo`` with the highest running reward after ``--tune`` (its runs, or else its committed
+    ``tuning.csv``); the zoo's settings if untuned."""
+    rows = tuning_rows(runs, minutes) or committed_tuning_rows(out, minutes)
+    tuned = [row for row in rows if row["algo"] == algo and row["running_reward"] != ""]
     return max(tuned, key=lambda row: row["running_reward"])["entry"] if tuned else f"{algo}-zoo-atari"
 
 
-def tune(runs: Path, out: Path, minutes: float, torch_threads: int) -> None:
+def tune(runs: Path, out: Path, minutes: float, torch_threads: int, stop_after_games: int | None = None) -> None:
     for name, entry in sb3_entries().items():
         folder = run_folder(runs, name, 0, minutes, "")
         if (folder / DONE_FILE).exists():
@@ -233,7 +292,7 @@ def tune(runs: Path, out: Path, minutes: float, torch_threads: int) -> None:
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
-        train_entry(name, 0, minutes, folder, torch_threads)
+        train_entry(name, 0, minutes, folder, torch_threads, stop_after_games)
         (folder / DONE_FILE).write_text(json.dumps({"entry": name, "entry_settings": entry, "minutes": minutes}))
     report_tuning(runs, out, minutes)
 
@@ -254,7 +313,7 @@ def report_tuning(runs: Path, out: Path, minutes: float) -> None:
         lines.append(
             f"| {row['entry']} | {row['games']:,} | {row['steps']:,} | {row['steps_per_second']:,} | {final} | {settings} |"
         )
-    best = {algo: best_entry(algo, runs, minutes) for algo in ("ppo", "a2c")}
+    best = {algo: best_entry(algo, runs, minutes, out) for algo in ("ppo", "a2c")}
     lines += ["", "Best, and so head to head: " + ", ".join(f"{algo.upper()} `{entry}`" for algo, entry in best.items())]
     (out / "tuning.md").write_text("\n".join(lines) + "\n")
     runs_of = {row["entry"]: [read_games(run_folder(runs, row["entry"], 0, minutes, ""))] for row in rows}
@@ -263,7 +322,9 @@ def report_tuning(runs: Path, out: Path, minutes: float) -> None:
     print((out / "tuning.md").read_text())
 
 
-def threads_ab(runs: Path, out: Path, entries: list[str], minutes: float, reps: int) -> None:
+def threads_ab(
+    runs: Path, out: Path, entries: list[str], minutes: float, reps: int, stop_after_games: int | None = None
+) -> None:
     """Agent steps per second of SB3 entries with 1 and with 2 torch threads, interleaved (the order alternates
     from one repetition to the next) so that both see the same machine: the median of the repetitions and the
     median ratio of 2 threads to 1 within a repetition."""
@@ -274,7 +335,7 @@ def threads_ab(runs: Path, out: Path, entries: list[str], minutes: float, reps: 
                 folder = runs / "threads" / f"{name}_{threads}threads_rep{rep}"
                 shutil.rmtree(folder, ignore_errors=True)
                 folder.mkdir(parents=True)
-                train_entry(name, 0, minutes, folder, threads)
+                train_entry(name, 0, minutes, folder, threads, stop_after_games)
                 games = read_games(folder)
                 if not len(games["steps"]):
                     raise SystemExit(f"{name} ended no game in {minutes:g} minutes: give it more")
@@ -299,11 +360,11 @@ def threads_ab(runs: Path, out: Path, entries: list[str], minutes: float, reps: 
     print((out / "threads.md").read_text())
 
 
-def labels(runs: Path, config: str, tune_minutes: float) -> dict[str, str]:
+def labels(runs: Path, config: str, tune_minutes: float, out: Path) -> dict[str, str]:
     return {
         "reinforce": f"REINFORCE, our '{config}' preset",
-        "ppo": f"PPO, same input and net ({best_entry('ppo', runs, tune_minutes)})",
-        "a2c": f"A2C, same input and net ({best_entry('a2c', runs, tune_minutes)})",
+        "ppo": f"PPO, same input and net ({best_entry('ppo', runs, tune_minutes, out)})",
+        "a2c": f"A2C, same input and net ({best_entry('a2c', runs, tune_minutes, out)})",
         "ppo-zoo": f"the zoo's PPO (CnnPolicy, {ZOO_ENV})",
     }
 
@@ -315,28 +376,37 @@ def report(
     for contender in contenders:
         runs_of[contender] = []
         for seed in seeds:
-            name = entry_of(contender, runs, tune_minutes)
+            name = entry_of(contender, runs, tune_minutes, out)
             folder = run_folder(runs, name, seed, minutes[contender], config)
-            done = (folder / DONE_FILE).exists() or (
+            if (folder / DONE_FILE).exists() or (
                 contender == "reinforce" and wall_hours_done(folder) * 60 >= minutes[contender] - 1 / 60
-            )
-            if not done:
+            ):
+                games = read_games(folder)
+                done_file = folder / DONE_FILE
+                record = json.loads(done_file.read_text()) if done_file.exists() else {}
+                record = {"contender": contender, "entry": name, "seed": seed, "minutes": minutes[contender], **record}
+            elif committed_record(out, contender, seed, name, minutes[contender]):
+                games = read_games(committed_games_path(out, contender, seed))
+                record = None  # committed already
+            else:
                 continue
-            games = read_games(folder)
             if not len(games["score"]):
                 print(f"{name} seed {seed} finished no game in {minutes[contender]:g} minutes: left out", flush=True)
                 continue
             runs_of[contender].append(games)
             rows.append(summarise(contender, seed, games, minutes[contender], CHECKPOINT_MINUTES, THRESHOLDS))
-            write_games(games, out / "episodes" / f"{contender}_seed{seed}.csv")
+            if record is not None:  # the run's games and record, committed: the report needs nothing else
+                committed_games_path(out, contender, seed).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(folder / EPISODES_FILE, committed_games_path(out, contender, seed))
+                committed_games_path(out, contender, seed).with_suffix(".json").write_text(json.dumps(record, indent=1))
     out.mkdir(parents=True, exist_ok=True)
     write_csv(out / "runs.csv", rows)
     budgets = ", ".join(f"{contender} {minutes[contender]:g} min" for contender in contenders)
     lines = [f"### Pong on both cores of this machine, one training at a time ({budgets})", ""]
-    lines += table_lines(rows, contenders, labels(runs, config, tune_minutes), CHECKPOINT_MINUTES, THRESHOLDS)
+    lines += table_lines(rows, contenders, labels(runs, config, tune_minutes, out), CHECKPOINT_MINUTES, THRESHOLDS)
     (out / "head_to_head.md").write_text("\n".join(lines) + "\n")
     title = "Pong, one training at a time on both cores: median across seeds, range shaded"
-    plot(runs_of, labels(runs, config, tune_minutes), title, "wall-clock minutes (both cores)", out / "curves.png")
+    plot(runs_of, labels(runs, config, tune_minutes, out), title, "wall-clock minutes (both cores)", out / "curves.png")
     print((out / "head_to_head.md").read_text())
 
 
@@ -358,6 +428,8 @@ def main() -> None:
     parser.add_argument("--threads-ab", nargs="*", metavar="ENTRY", help=ab)
     parser.add_argument("--ab-minutes", type=float, default=1.0, help="each --threads-ab run's wall clock")
     parser.add_argument("--ab-reps", type=int, default=2, help="--threads-ab repetitions")
+    stop = "also stop each PPO/A2C and zoo run once N games per env have ended (short checks; ours stops by its clock)"
+    parser.add_argument("--stop-after-games", type=int, default=None, metavar="N", help=stop)
     parser.add_argument("--train-one", help=argparse.SUPPRESS)  # a worker: one SB3 entry, in its own process
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--run-folder", type=Path, help=argparse.SUPPRESS)
@@ -365,25 +437,35 @@ def main() -> None:
     global ENTRIES
     ENTRIES = args.entries.resolve()
     if args.train_one:
-        train_sb3(args.train_one, args.seed, args.minutes, args.run_folder, args.torch_threads)
+        train_sb3(args.train_one, args.seed, args.minutes, args.run_folder, args.torch_threads, args.stop_after_games)
         return
     runs = args.runs.resolve()
     if args.threads_ab is not None:
         entries = args.threads_ab or ["ppo-zoo-atari", "a2c-zoo-atari"]
-        threads_ab(runs, args.out, entries, args.ab_minutes, args.ab_reps)
+        threads_ab(runs, args.out, entries, args.ab_minutes, args.ab_reps, args.stop_after_games)
         return
     if args.tune:
         if args.report_only:
             report_tuning(runs, args.out, args.tune_minutes)
         else:
-            tune(runs, args.out, args.tune_minutes, args.torch_threads)
+            tune(runs, args.out, args.tune_minutes, args.torch_threads, args.stop_after_games)
         return
     minutes = {c: DEFAULT_MINUTES[c] if args.minutes is None else args.minutes for c in CONTENDERS}
     contenders = [contender for contender in CONTENDERS if contender in args.contenders]
     if not args.report_only:
         for seed in args.seeds:
             for contender in contenders:
-                execute(contender, seed, minutes[contender], runs, args.config, args.torch_threads, args.tune_minutes)
+                execute(
+                    contender,
+                    seed,
+                    minutes[contender],
+                    runs,
+                    args.out,
+                    args.config,
+                    args.torch_threads,
+                    args.tune_minutes,
+                    args.stop_after_games,
+                )
     report(runs, args.out, args.config, contenders, args.seeds, minutes, args.tune_minutes)
 
 

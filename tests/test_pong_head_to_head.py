@@ -2,6 +2,8 @@
 through its CLI, and the zoo's PPO through the real rl_zoo3 CLI on the real ALE."""
 
 import json
+import shutil
+import sys
 from pathlib import Path
 
 import gymnasium as gym
@@ -9,9 +11,10 @@ import numpy as np
 import pytest
 
 from sb3_vpg.common.returns import running_reward
-from tests.benchmark_scripts import read_csv, run_script
+from tests.benchmark_scripts import BENCHMARKS, read_csv, run_script
 
 ale_py = pytest.importorskip("ale_py")
+sys.path.insert(0, str(BENCHMARKS))
 
 ENTRIES = """
 ppo-short:
@@ -70,13 +73,17 @@ def test_zoo_monitor_sees_whole_games_with_their_score():
 def test_tuning_trains_every_entry_and_picks_the_best(tmp_path):
     entries = tmp_path / "entries.yml"
     entries.write_text(ENTRIES)
-    args = ("--tune", "--tune-minutes", "0.4", "--entries", str(entries), "--runs", str(tmp_path / "runs"))
-    first = run_script("pong_head_to_head.py", *args, "--out", str(tmp_path / "out"), timeout=600)
+    # each entry stops once each of its 4 games has ended one game (or after 5 minutes, far more than it needs
+    # even beside other tests: the check does not depend on the machine's speed)
+    args = ("--tune", "--tune-minutes", "5", "--stop-after-games", "1", "--entries", str(entries))
+    args += ("--runs", str(tmp_path / "runs"))
+    first = run_script("pong_head_to_head.py", *args, "--out", str(tmp_path / "out"), timeout=900)
     assert first.count("tuning ") == 2
     rows = {row["entry"]: row for row in read_csv(tmp_path / "out" / "tuning.csv")}
     assert set(rows) == {"ppo-short", "a2c-short"}
     for name, row in rows.items():
-        games = assert_games_logged(tmp_path / "runs" / f"{name}_0.4min" / "seed0" / "episodes.csv", 0.4)
+        games = assert_games_logged(tmp_path / "runs" / f"{name}_5min" / "seed0" / "episodes.csv", 5)
+        assert len(games) >= 4  # SB3's StopTrainingOnMaxEpisodes: 1 game per env, 4 envs
         assert int(row["games"]) == len(games) and int(row["steps"]) == int(games[-1]["steps"])
         assert float(row["running_reward"]) == pytest.approx(float(games[-1]["running_reward"]), abs=0.006)
     table = (tmp_path / "out" / "tuning.md").read_text()
@@ -85,9 +92,29 @@ def test_tuning_trains_every_entry_and_picks_the_best(tmp_path):
     assert again.count("reused ") == 2 and "tuning " not in again
 
 
+def test_best_entry_comes_from_the_committed_tuning_where_its_runs_are_gone(tmp_path):
+    """A fresh machine has the committed tuning.csv, not the tuning's run folders: the head-to-head still picks
+    the entries that did best there (here the second of each algorithm, not the zoo's settings)."""
+    import pong_head_to_head
+
+    (tmp_path / "tuning.csv").write_text(
+        "entry,algo,minutes,games,steps,steps_per_second,running_reward\n"
+        "ppo-zoo-atari,ppo,15.0,392,1246600,1385,-1.79\nppo-lr-1e-3,ppo,15.0,376,1208728,1343,2.5\n"
+        "a2c-zoo-atari,a2c,15.0,1715,1903440,2115,-19.87\na2c-lr-2.5e-4,a2c,15.0,1958,1954480,2172,-19.5\n"
+        "ppo-n-steps-512,ppo,10.0,463,1593320,1770,9.0\n"  # another tuning length: not this one
+    )
+    runs = tmp_path / "runs"  # no run folder at all
+    assert pong_head_to_head.best_entry("ppo", runs, 15.0, tmp_path) == "ppo-lr-1e-3"
+    assert pong_head_to_head.best_entry("a2c", runs, 15.0, tmp_path) == "a2c-lr-2.5e-4"
+    assert pong_head_to_head.best_entry("ppo", runs, 20.0, tmp_path) == "ppo-zoo-atari"  # untuned at 20 minutes
+
+
 def test_head_to_head_trains_our_preset_and_the_zoo_ppo_and_reports_them(tmp_path):
-    minutes = 1.5  # the zoo's CNN PPO ends its first 8 games after ~7,000 agent steps, beside other tests
+    # ours stops by its clock (its 4 games end their first games within seconds); the zoo's PPO once each of its
+    # 8 envs has ended a game (~7,000 agent steps), far sooner than its clock even beside other tests
+    minutes = 1.5
     args = ("--contenders", "reinforce", "ppo-zoo", "--minutes", str(minutes), "--seeds", "0", "--config", "fast")
+    args += ("--stop-after-games", "1")
     args += ("--runs", str(tmp_path / "runs" / "head_to_head"), "--out", str(tmp_path / "out"))
     first = run_script("pong_head_to_head.py", *args, timeout=900)
     assert [line.split()[1] for line in first.splitlines() if line.startswith("training ")] == ["reinforce", "ppo-zoo"]
@@ -101,7 +128,9 @@ def test_head_to_head_trains_our_preset_and_the_zoo_ppo_and_reports_them(tmp_pat
     assert set(rows) == {"reinforce", "ppo-zoo"}
     for contender, folder in (("reinforce", ours), ("ppo-zoo", zoo)):
         games = assert_games_logged(folder / "episodes.csv", minutes)
-        assert read_csv(tmp_path / "out" / "episodes" / f"{contender}_seed0.csv")[-1]["game"] == str(len(games))
+        assert read_csv(tmp_path / "out" / "episodes" / f"{contender}_seed0.csv") == games  # the run's games, copied
+        record = json.loads((tmp_path / "out" / "episodes" / f"{contender}_seed0.json").read_text())
+        assert (record["contender"], record["seed"], record["minutes"]) == (contender, 0, minutes)
         assert int(rows[contender]["games"]) == len(games) and int(rows[contender]["steps"]) == int(games[-1]["steps"])
         assert rows[contender]["minutes_to_-10"] == rows[contender]["steps_to_10"] == ""  # a fresh agent loses
         assert rows[contender]["running_reward_at_30_min"] == ""  # past the budget
@@ -115,12 +144,19 @@ def test_head_to_head_trains_our_preset_and_the_zoo_ppo_and_reports_them(tmp_pat
     again = run_script("pong_head_to_head.py", *args, timeout=600)
     assert again.count("reused ") == 2 and "\ntraining " not in again
     assert (tmp_path / "out" / "head_to_head.md").read_text() == table
+    # a fresh machine: the committed results, no run folder; nothing is trained again and the report is the same
+    shutil.rmtree(tmp_path / "runs")
+    fresh = run_script("pong_head_to_head.py", *args, timeout=600)
+    assert fresh.count("reused ") == 2 and "\ntraining " not in fresh
+    assert (tmp_path / "out" / "head_to_head.md").read_text() == table
+    assert not (tmp_path / "runs" / "pong_fast").exists()
 
 
 def test_threads_ab_times_both_thread_counts_interleaved(tmp_path):
     entries = tmp_path / "entries.yml"
     entries.write_text(ENTRIES)
-    args = ("--threads-ab", "ppo-short", "--ab-minutes", "0.3", "--ab-reps", "2", "--entries", str(entries))
+    args = ("--threads-ab", "ppo-short", "--ab-minutes", "5", "--ab-reps", "2", "--stop-after-games", "1")
+    args += ("--entries", str(entries))
     run_script("pong_head_to_head.py", *args, "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out"), timeout=600)
     rows = read_csv(tmp_path / "out" / "threads.csv")
     # repetition 0 runs 1 thread first, repetition 1 runs 2 threads first
@@ -128,7 +164,7 @@ def test_threads_ab_times_both_thread_counts_interleaved(tmp_path):
     speed = {}
     for row in rows:
         folder = tmp_path / "runs" / "threads" / f"ppo-short_{row['torch_threads']}threads_rep{row['rep']}"
-        games = assert_games_logged(folder / "episodes.csv", 0.3)
+        games = assert_games_logged(folder / "episodes.csv", 5)
         expected = int(games[-1]["steps"]) / float(games[-1]["wall_seconds"])
         assert int(row["steps_per_second"]) == pytest.approx(expected, abs=1)
         speed[int(row["torch_threads"]), int(row["rep"])] = int(row["steps_per_second"])
