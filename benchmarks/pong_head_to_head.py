@@ -61,7 +61,7 @@ import yaml
 from pong_comparison import plot, read_games, summarise, table_lines
 from pong_fast_preset import train as train_preset
 from pong_fast_preset import wall_hours_done
-from zoo_benchmark import read_episodes, write_csv
+from zoo_benchmark import read_episodes, read_rows, write_csv
 
 from sb3_vpg.common.returns import running_reward
 from sb3_vpg.pong.run import CSV_FIELDS
@@ -266,11 +266,7 @@ def tuning_rows(runs: Path, minutes: float) -> list[dict]:
 
 def committed_tuning_rows(out: Path, minutes: float) -> list[dict]:
     """The rows of ``tuning.csv`` in ``out`` for ``minutes`` (the tuning as committed, where its runs are gone)."""
-    path = out / "tuning.csv"
-    if not path.exists():
-        return []
-    with open(path) as file:
-        rows = [row for row in csv.DictReader(file) if float(row["minutes"]) == minutes]
+    rows = [row for row in read_rows(out / "tuning.csv") if float(row["minutes"]) == minutes]
     return [{**row, "running_reward": float(row["running_reward"]) if row["running_reward"] else ""} for row in rows]
 
 
@@ -396,17 +392,19 @@ def report(
             runs_of[contender].append(games)
             rows.append(summarise(contender, seed, games, minutes[contender], CHECKPOINT_MINUTES, THRESHOLDS))
             if record is not None:  # the run's games and record, committed: the report needs nothing else
-                committed_games_path(out, contender, seed).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(folder / EPISODES_FILE, committed_games_path(out, contender, seed))
-                committed_games_path(out, contender, seed).with_suffix(".json").write_text(json.dumps(record, indent=1))
+                committed = committed_games_path(out, contender, seed)
+                committed.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(folder / EPISODES_FILE, committed)
+                committed.with_suffix(".json").write_text(json.dumps(record, indent=1))
     out.mkdir(parents=True, exist_ok=True)
     write_csv(out / "runs.csv", rows)
     budgets = ", ".join(f"{contender} {minutes[contender]:g} min" for contender in contenders)
     lines = [f"### Pong on both cores of this machine, one training at a time ({budgets})", ""]
-    lines += table_lines(rows, contenders, labels(runs, config, tune_minutes, out), CHECKPOINT_MINUTES, THRESHOLDS)
+    names = labels(runs, config, tune_minutes, out)
+    lines += table_lines(rows, contenders, names, CHECKPOINT_MINUTES, THRESHOLDS)
     (out / "head_to_head.md").write_text("\n".join(lines) + "\n")
     title = "Pong, one training at a time on both cores: median across seeds, range shaded"
-    plot(runs_of, labels(runs, config, tune_minutes, out), title, "wall-clock minutes (both cores)", out / "curves.png")
+    plot(runs_of, names, title, "wall-clock minutes (both cores)", out / "curves.png")
     print((out / "head_to_head.md").read_text())
 
 
