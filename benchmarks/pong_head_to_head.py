@@ -403,7 +403,9 @@ def report(
     names = labels(runs, config, tune_minutes, out)
     lines += table_lines(rows, contenders, names, CHECKPOINT_MINUTES, THRESHOLDS)
     (out / "head_to_head.md").write_text("\n".join(lines) + "\n")
-    title = "Pong, one training at a time on both cores: median across seeds, range shaded"
+    most_seeds = max((len(games_of) for games_of in runs_of.values()), default=0)
+    spread = "median across seeds, range shaded" if most_seeds > 1 else "one seed each"
+    title = f"Pong, one training at a time on both cores: {spread}"
     plot(runs_of, names, title, "wall-clock minutes (both cores)", out / "curves.png")
     print((out / "head_to_head.md").read_text())
 
