@@ -38,7 +38,7 @@ PPO/A2C and zoo runs once N games per env have ended, for short checks that must
     python benchmarks/pong_head_to_head.py --threads-ab           # PPO/A2C steps/s with 1 and 2 torch threads
 
 Writes to ``--out`` (default ``benchmarks/results/pong_head_to_head``): ``head_to_head.md`` and ``runs.csv``
-(per run and median per contender: running reward at 5, 10, 15, 30 and 60 minutes, minutes and agent steps to
+(per run and median per contender: running reward at 5, 10, 15, 30, 45 and 60 minutes, minutes and agent steps to
 first pass -10, -5, 0 and +10), ``curves.png`` (running reward against minutes and against agent steps, median
 of the seeds with their range shaded), ``episodes/<contender>_seed<N>.csv`` (every game: the run's
 ``episodes.csv``) and ``.json`` (the run's record), and for ``--tune``
@@ -69,7 +69,7 @@ from sb3_vpg.pong.run import CSV_FIELDS
 BENCHMARKS = Path(__file__).resolve().parent
 DEFAULT_ENTRIES = BENCHMARKS / "configs" / "pong_head_to_head.yml"
 ENTRIES = DEFAULT_ENTRIES  # --entries (the workers get the same file)
-CHECKPOINT_MINUTES = (5, 10, 15, 30, 60)
+CHECKPOINT_MINUTES = (5, 10, 15, 30, 45, 60)  # 45: the end of the A2C and zoo runs
 THRESHOLDS = (-10.0, -5.0, 0.0, 10.0)
 CONTENDERS = ("reinforce", "ppo", "a2c", "ppo-zoo")
 DEFAULT_MINUTES = {"reinforce": 60.0, "ppo": 60.0, "a2c": 45.0, "ppo-zoo": 45.0}
