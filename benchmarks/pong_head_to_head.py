@@ -67,6 +67,7 @@ from sb3_vpg.common.returns import running_reward
 from sb3_vpg.pong.run import CSV_FIELDS
 
 BENCHMARKS = Path(__file__).resolve().parent
+ROOT = BENCHMARKS.parent
 DEFAULT_ENTRIES = BENCHMARKS / "configs" / "pong_head_to_head.yml"
 ENTRIES = DEFAULT_ENTRIES  # --entries (the workers get the same file)
 CHECKPOINT_MINUTES = (5, 10, 15, 30, 45, 60)  # 45: the end of the A2C and zoo runs
@@ -209,6 +210,12 @@ def committed_record(out: Path, contender: str, seed: int, name: str, minutes: f
     return record if record["entry"] == name and float(record["minutes"]) == minutes else None
 
 
+def recorded_command(command: str) -> str:
+    """A run's command as its committed record keeps it: paths inside the repository relative to its root (the
+    commands run from there), so that a record names no machine's folders."""
+    return command.replace(f"{ROOT}/", "")
+
+
 def execute(
     contender: str,
     seed: int,
@@ -240,7 +247,8 @@ def execute(
             command = train_zoo(seed, minutes, folder, torch_threads, stop_after_games)[1:]
         else:
             command = train_entry(name, seed, minutes, folder, torch_threads, stop_after_games)[1:]
-    record = {"contender": contender, "entry": name, "seed": seed, "minutes": minutes, "command": " ".join(command)}
+    record = {"contender": contender, "entry": name, "seed": seed, "minutes": minutes}
+    record["command"] = recorded_command(" ".join(command))
     # ours may have resumed across sessions: its wall clock is the run's (state.json), not this call's
     seconds = wall_hours_done(folder) * 3600 if contender == "reinforce" else time.perf_counter() - start
     record["wall_seconds"] = round(seconds, 1)
@@ -381,6 +389,8 @@ def report(
                 done_file = folder / DONE_FILE
                 record = json.loads(done_file.read_text()) if done_file.exists() else {}
                 record = {"contender": contender, "entry": name, "seed": seed, "minutes": minutes[contender], **record}
+                if "command" in record:  # records written before commands were kept relative
+                    record["command"] = recorded_command(record["command"])
             elif committed_record(out, contender, seed, name, minutes[contender]):
                 games = read_games(committed_games_path(out, contender, seed))
                 record = None  # committed already

@@ -109,6 +109,20 @@ def test_best_entry_comes_from_the_committed_tuning_where_its_runs_are_gone(tmp_
     assert pong_head_to_head.best_entry("ppo", runs, 20.0, tmp_path) == "ppo-zoo-atari"  # untuned at 20 minutes
 
 
+def test_recorded_command_names_repository_paths_relative_to_its_root():
+    """A committed run record names no machine's folders: paths inside the repository become relative to its root,
+    where the commands run; paths outside it (a scratch folder) stay as they are."""
+    import pong_head_to_head
+
+    root = pong_head_to_head.ROOT
+    command = f"{root}/benchmarks/pong_head_to_head.py --train-one ppo-zoo-atari --run-folder {root}/runs/h2h/seed0"
+    command += f" --entries {root}/benchmarks/configs/pong_head_to_head.yml --out /scratch/out"
+    assert pong_head_to_head.recorded_command(command) == (
+        "benchmarks/pong_head_to_head.py --train-one ppo-zoo-atari --run-folder runs/h2h/seed0"
+        " --entries benchmarks/configs/pong_head_to_head.yml --out /scratch/out"
+    )
+
+
 def test_head_to_head_trains_our_preset_and_the_zoo_ppo_and_reports_them(tmp_path):
     # ours stops by its clock (its 4 games end their first games within seconds); the zoo's PPO once each of its
     # 8 envs has ended a game (~7,000 agent steps), far sooner than its clock even beside other tests
