@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 from zoo_benchmark import Run, Suite, read_episodes, run_dir, train_all, write_csv
 
-from sb3_vpg.common.returns import running_reward
+from sb3_vpg.pong.scores import running_reward
 
 BENCHMARKS = Path(__file__).resolve().parent
 CONTENDERS = {

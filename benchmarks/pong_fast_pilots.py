@@ -14,7 +14,8 @@ from pathlib import Path
 
 import torch as th
 
-from sb3_vpg import REINFORCE, karpathy_kwargs
+from sb3_vpg import REINFORCE
+from sb3_vpg.pong import karpathy_kwargs
 from sb3_vpg.pong.run import CSV_FIELDS, ProgressLog, make_env
 
 CANDIDATES = {

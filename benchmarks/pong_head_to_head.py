@@ -63,8 +63,8 @@ from pong_fast_preset import train as train_preset
 from pong_fast_preset import wall_hours_done
 from zoo_benchmark import read_episodes, read_rows, write_csv
 
-from sb3_vpg.common.returns import running_reward
 from sb3_vpg.pong.run import CSV_FIELDS
+from sb3_vpg.pong.scores import running_reward
 
 BENCHMARKS = Path(__file__).resolve().parent
 ROOT = BENCHMARKS.parent

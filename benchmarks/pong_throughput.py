@@ -59,7 +59,8 @@ def raw_steps_per_second(config: str, steps: int) -> float:
 
 
 def training_steps_per_second(config: str, steps: int) -> float:
-    from sb3_vpg import REINFORCE, karpathy_kwargs
+    from sb3_vpg import REINFORCE
+    from sb3_vpg.pong import karpathy_kwargs
 
     env = make_env(config)
     model = REINFORCE(env=env, seed=0, **karpathy_kwargs())
@@ -182,7 +183,8 @@ def batch_memory(config: str, queue: Any) -> None:
     th.set_num_threads(1)
     from stable_baselines3.common.callbacks import BaseCallback
 
-    from sb3_vpg import REINFORCE, karpathy_kwargs
+    from sb3_vpg import REINFORCE
+    from sb3_vpg.pong import karpathy_kwargs
 
     class FirstBatch(BaseCallback):
         """Records the first rollout's steps and episodes, and stops training at the step after its update."""

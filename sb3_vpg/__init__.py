@@ -1,8 +1,26 @@
-# The Pong application: registers "KarpathyPolicy" with REINFORCE and the KarpathyPong ids with gymnasium
-from sb3_vpg.pong import karpathy_kwargs
+from typing import Any
+
 from sb3_vpg.reinforce import REINFORCE
+from sb3_vpg.reinforce.reinforce import NonFiniteError
 from sb3_vpg.vpg import VPG
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
-__all__ = ["REINFORCE", "VPG", "__version__", "karpathy_kwargs"]
+__all__ = ["REINFORCE", "VPG", "NonFiniteError", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    # The Pong application is imported where it is used (import sb3_vpg.pong), not by the package face
+    if name == "karpathy_kwargs":
+        import warnings
+
+        from sb3_vpg.pong.configs import karpathy_kwargs
+
+        warnings.warn(
+            "sb3_vpg.karpathy_kwargs is deprecated and will be removed: import it from sb3_vpg.pong "
+            "(from sb3_vpg.pong import karpathy_kwargs), which also registers KarpathyPolicy and the KarpathyPong ids",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return karpathy_kwargs
+    raise AttributeError(f"module 'sb3_vpg' has no attribute {name!r}")

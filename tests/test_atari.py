@@ -10,9 +10,10 @@ from gymnasium import spaces
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.torch_layers import FlattenExtractor
 
-from sb3_vpg import REINFORCE, karpathy_kwargs
+from sb3_vpg import REINFORCE
 from sb3_vpg.common.buffers import EpisodicRolloutBuffer
 from sb3_vpg.common.sparse import SparseEpisodicRolloutBuffer
+from sb3_vpg.pong import karpathy_kwargs
 from sb3_vpg.pong.policies import KarpathyPolicy
 from sb3_vpg.pong.wrappers import FrameDifference, KarpathyPreprocess, TwoActionControl, karpathy_preprocess
 

@@ -139,11 +139,11 @@ def test_point_boundary_mode_through_the_algorithm():
     )
     model.learn(8)
     buffer = model.rollout_buffer
-    rewards = np.array([step["rewards"][0] for step in buffer._steps])
+    rewards = buffer.arrays["rewards"][:8, 0]
     np.testing.assert_allclose(buffer.returns, rewards, rtol=1e-6)
     plain = REINFORCE("MlpPolicy", DummyVecEnv([lambda: TinyFeatureEnv(4)]), n_steps=8, normalize_advantage="none")
     plain.learn(8)
-    assert not np.allclose(plain.rollout_buffer.returns, [step["rewards"][0] for step in plain.rollout_buffer._steps])
+    assert not np.allclose(plain.rollout_buffer.returns, plain.rollout_buffer.arrays["rewards"][:8, 0])
 
 
 def test_episode_normalisation_through_the_algorithm():

@@ -10,7 +10,8 @@ import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.logger import configure
 
-from sb3_vpg import REINFORCE, karpathy_kwargs
+from sb3_vpg import REINFORCE
+from sb3_vpg.pong import karpathy_kwargs
 
 D, H = 80 * 80, 200
 GAMMA, LEARNING_RATE, DECAY_RATE = 0.99, 1e-4, 0.99
@@ -110,8 +111,12 @@ def our_update(
     buffer = model.rollout_buffer
     buffer.reset()
     for episode in episodes:
-        for t, (x, action, reward) in enumerate(zip(episode["x"], episode["actions"], episode["rewards"], strict=True)):
-            buffer.add(x.reshape(1, 80, 80), np.array([action]), np.array([reward]), np.array([t == 0]), None, th.zeros(1))
+        steps = list(zip(episode["x"], episode["actions"], episode["rewards"], strict=True))
+        for t, (x, action, reward) in enumerate(steps):
+            starts, ends = np.array([t == 0]), np.array([t == len(steps) - 1])
+            buffer.add(
+                x.reshape(1, 80, 80), np.array([action]), np.array([reward]), starts, None, th.zeros(1), episode_end=ends
+            )
     buffer.compute_returns_and_advantage(None, dones=np.array([True]))
     assert buffer.n_ready_episodes == len(episodes)
     model.train()

@@ -344,8 +344,7 @@ def test_a_run_reported_with_its_checkpoint_resumes_on_another_machine(tmp_path:
 
 
 def test_fast_preset_is_karpathys_agent_with_another_training():
-    from sb3_vpg import karpathy_kwargs
-    from sb3_vpg.pong import fast_karpathy_kwargs
+    from sb3_vpg.pong import fast_karpathy_kwargs, karpathy_kwargs
 
     fast, exact = fast_karpathy_kwargs(), karpathy_kwargs()
     # the same agent (input, 200 ReLU units without biases, one Bernoulli logit) and returns; lr 10x
@@ -370,8 +369,7 @@ def test_fast_preset_run_keeps_its_envs_across_a_resume(tmp_path: Path):
 
 
 def test_points_preset_is_karpathys_agent_updated_on_finished_points():
-    from sb3_vpg import karpathy_kwargs
-    from sb3_vpg.pong import points_karpathy_kwargs
+    from sb3_vpg.pong import karpathy_kwargs, points_karpathy_kwargs
     from sb3_vpg.pong.run import make_env
 
     points, exact = points_karpathy_kwargs(), karpathy_kwargs()

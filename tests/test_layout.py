@@ -43,8 +43,27 @@ def test_removed_names_are_gone():
         exec("from sb3_vpg.reinforce.policies import KarpathyPolicy")
 
 
+def test_importing_the_package_does_not_import_the_pong_application():
+    """import sb3_vpg leaves REINFORCE's aliases and gymnasium's registry alone; import sb3_vpg.pong registers."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, gymnasium as gym, sb3_vpg\n"
+        "assert not [m for m in sys.modules if m.startswith('sb3_vpg.pong')], 'sb3_vpg imported the Pong application'\n"
+        "assert 'KarpathyPolicy' not in sb3_vpg.REINFORCE.policy_aliases and 'KarpathyPong-v0' not in gym.registry\n"
+        "import sb3_vpg.pong\n"
+        "assert 'KarpathyPolicy' in sb3_vpg.REINFORCE.policy_aliases and 'KarpathyPong-v0' in gym.registry\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_karpathy_kwargs_from_the_package_face_is_deprecated():
+    with pytest.warns(DeprecationWarning, match="import it from sb3_vpg.pong"):
+        assert sb3_vpg.karpathy_kwargs is configs.karpathy_kwargs
+
+
 def test_public_names_that_stay():
-    assert sb3_vpg.karpathy_kwargs is configs.karpathy_kwargs
     assert REINFORCE.policy_aliases["KarpathyPolicy"] is policies.KarpathyPolicy
     assert VPG.policy_aliases["KarpathyPolicy"] is policies.KarpathyPolicy
     import gymnasium as gym
@@ -188,5 +207,5 @@ def test_any_policy_can_offer_a_rollout_actor(use_baseline):
     model = REINFORCE(PolicyWithActor, env, n_steps=6, seed=0, use_baseline=use_baseline)
     model.learn(24)
     assert model._n_updates == 2
-    # every rollout step of both envs acts through the actor; with a baseline (values needed) the torch policy acts
-    assert PolicyWithActor.actor_calls == ([] if use_baseline else [2] * 12)
+    # every rollout step of both envs acts through the actor, with a baseline too (its values come in one batch)
+    assert PolicyWithActor.actor_calls == [2] * 12

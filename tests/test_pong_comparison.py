@@ -6,7 +6,7 @@ import matplotlib.image
 import pytest
 import yaml
 
-from sb3_vpg.common.returns import running_reward
+from sb3_vpg.pong.scores import running_reward
 from tests.benchmark_scripts import read_csv, run_script
 
 pytest.importorskip("ale_py")

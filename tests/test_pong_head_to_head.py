@@ -10,7 +10,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from sb3_vpg.common.returns import running_reward
+from sb3_vpg.pong.scores import running_reward
 from tests.benchmark_scripts import BENCHMARKS, read_csv, run_script
 
 ale_py = pytest.importorskip("ale_py")

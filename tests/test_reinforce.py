@@ -56,8 +56,12 @@ def test_action_spaces_train(algo, make_env):
     model = algo("MlpPolicy", DummyVecEnv([make_env, make_env]), n_steps=32, seed=0)
     before = params_of(model)
     model.learn(300)
-    assert model.num_timesteps == 320  # 5 rollouts of 32 steps x 2 envs, as A2C counts
-    assert model._n_updates == 5
+    # learn stops at its budget (A2C would finish the fifth rollout, to 320): 4 rollouts of 32 steps x 2 envs
+    # trained, the fifth kept whole for the next learn(reset_num_timesteps=False)
+    assert model.num_timesteps == 300
+    assert model._n_updates == 4 and model.rollout_buffer.n_rollout_steps == 22
+    model.learn(20, reset_num_timesteps=False)
+    assert model.num_timesteps == 320 and model._n_updates == 5
     assert any(not th.equal(a, b) for a, b in zip(before, params_of(model), strict=True))
     obs = model.get_env().reset()
     actions, _ = model.predict(obs, deterministic=True)
@@ -80,7 +84,7 @@ def test_image_observations_stay_compact(algo):
     model = algo("CnnPolicy", env, n_steps=20, seed=0, policy_kwargs=dict(features_extractor_kwargs=dict(features_dim=16)))
     model.learn(40)
     assert model._n_updates == 2
-    assert model.rollout_buffer.ready_observations.dtype == np.uint8
+    assert model.rollout_buffer.arrays["observations"].dtype == np.uint8
 
 
 def test_subproc_vec_env():
@@ -310,8 +314,8 @@ def test_time_limit_truncation():
     plain = REINFORCE("MlpPolicy", DummyVecEnv([make]), n_steps=8, normalize_advantage="none", gamma=0.5, seed=0)
     plain.learn(8)
     assert plain.rollout_buffer.n_ready_steps == 8
-    rewards = np.array(plain.rollout_buffer._steps[3]["rewards"])
-    assert plain.rollout_buffer.returns[3] == pytest.approx(rewards[0])  # the cut step's return is its reward
+    rewards = plain.rollout_buffer.arrays["rewards"][:, 0]
+    assert plain.rollout_buffer.returns[3] == pytest.approx(rewards[3])  # the cut step's return is its reward
 
     with_baseline = REINFORCE(
         "MlpPolicy", DummyVecEnv([make]), n_steps=4, use_baseline=True, normalize_advantage="none", gamma=0.5, seed=0
@@ -320,8 +324,8 @@ def test_time_limit_truncation():
     with_baseline.learn(4)
     buffer = with_baseline.rollout_buffer
     terminal_value = policy_before_update.predict_values(th.as_tensor(tiny_features(4))[None]).item()
-    assert buffer._steps[3]["terminal_values"][0] == pytest.approx(terminal_value, rel=1e-5)
-    assert buffer.returns[3] == pytest.approx(buffer._steps[3]["rewards"][0] + 0.5 * terminal_value, rel=1e-5)
+    assert buffer.arrays["terminal_values"][3, 0] == pytest.approx(terminal_value, rel=1e-5)
+    assert buffer.returns[3] == pytest.approx(buffer.arrays["rewards"][3, 0] + 0.5 * terminal_value, rel=1e-5)
 
 
 def test_unsupported_spaces_raise():
@@ -381,23 +385,35 @@ class StopAt(BaseCallback):
         return self.n_calls != self.stop_at_call
 
 
+class ReadyAtRolloutEnd(BaseCallback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.n_ready_steps: list[int] = []
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        self.n_ready_steps.append(self.model.rollout_buffer.n_ready_steps)
+
+
 def test_stopping_mid_rollout_loses_no_step():
     """A callback that stops training mid-rollout: the steps taken so far (the last one included) stay in the
-    buffer and enter later updates with exact returns once their episodes end."""
+    buffer, the next learn goes on with the same rollout, and every step enters a later update with its exact
+    return once its episode ends."""
     env = DummyVecEnv([lambda: TinyFeatureEnv(ep_length=7)])
     model = REINFORCE("MlpPolicy", env, n_steps=5, seed=0, normalize_advantage="none")
     model.learn(100, callback=StopAt(8))  # rollout 2 stops after its 3rd step: 8 steps taken, episode 1 ended at 7
     assert model.num_timesteps == 8
     assert model._n_updates == 0  # rollout 1 had no ended episode; rollout 2 was interrupted
-    assert model.rollout_buffer.n_carried_steps == 8
-    served = []
-    for _ in range(4):
-        model.learn(5, reset_num_timesteps=False)
-        served.append(model.rollout_buffer.n_ready_steps)
-        assert model.rollout_buffer.n_carried_steps == model.num_timesteps - 7 * (model.num_timesteps // 7)
-    assert model.num_timesteps == 28
-    # episodes end at steps 7, 14, 21 and 28, one per later rollout: all 28 steps entered, none twice, none lost
-    assert served == [7, 7, 7, 7]
+    assert model.rollout_buffer.n_carried_steps == 8 and model.rollout_buffer.n_rollout_steps == 3
+    ready = ReadyAtRolloutEnd()
+    model.learn(27, reset_num_timesteps=False, callback=ready)
+    assert model.num_timesteps == 35
+    # rollout 2 completes at step 10, the others end at 15, ..., 35; episodes end at 7, 14, 21, 28 and 35: all 35
+    # steps entered, none twice, none lost
+    assert ready.n_ready_steps == [7, 7, 0, 7, 7, 7]
+    assert model.rollout_buffer.n_carried_steps == 0
 
 
 def test_stop_training_on_wall_clock():

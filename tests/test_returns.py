@@ -15,9 +15,9 @@ from sb3_vpg.common.returns import (
     n_complete_steps,
     normalize_per_group,
     point_ends,
-    running_reward,
 )
 from sb3_vpg.common.sparse import SparseEpisodicRolloutBuffer, densify, sparse_rows
+from sb3_vpg.pong.scores import running_reward
 
 
 def horizon_end(ends: np.ndarray, t: int) -> int:
@@ -129,7 +129,7 @@ def test_helpers_on_a_hand_example():
     normed = normalize_per_group(x, episode_ids(ends))
     np.testing.assert_allclose(normed[:2], [-1.0, 1.0], atol=1e-6)
     np.testing.assert_allclose(normed[2:5], (x[2:5] - 20.0) / np.std(x[2:5]), atol=1e-6)
-    assert normed[5] == 0.0  # a one-step group has nothing to compare with
+    assert normed[5] == 5.0  # a one-step group keeps its value: standardised it would be 0, with no signal
 
 
 # --- The buffer, over several rollouts, against a per-episode oracle over the whole stream -------------------
@@ -156,6 +156,7 @@ def feed_stream(buffer: EpisodicRolloutBuffer, rewards, dones, values, rollout_l
                 episode_starts,
                 th.as_tensor(values[t]),
                 th.zeros(n_envs),
+                episode_end=dones[t],
             )
             episode_starts = dones[t]
             t += 1
@@ -279,7 +280,8 @@ def test_episode_normalisation_is_within_each_episode(stream):
         for episode in np.unique(ids):
             steps = np.flatnonzero(ids == episode)
             returns = expected[steps, e]
-            oracle = (returns - returns.mean()) / (returns.std() + 1e-8)
+            # a one-step episode keeps its return (standardised it would be 0: no signal), as PPO's batch of one
+            oracle = returns if len(steps) == 1 else (returns - returns.mean()) / (returns.std() + 1e-8)
             np.testing.assert_allclose([served[(e, t)][0] for t in steps], oracle, rtol=1e-4, atol=1e-4)
 
 
@@ -300,12 +302,12 @@ def test_env_reset_drops_carried_steps():
     buffer = make_buffer(1, 0.9)
     buffer.reset()
     for t in range(3):
-        buffer.add(np.array([[0, t]], np.float32), np.zeros((1, 1)), [1.0], [t == 0], None, th.zeros(1))
+        buffer.add(np.array([[0, t]], np.float32), np.zeros((1, 1)), [1.0], [t == 0], None, th.zeros(1), episode_end=[False])
     buffer.compute_returns_and_advantage(None, np.array([False]))
     assert buffer.n_ready_steps == 0 and buffer.n_carried_steps == 3
     buffer.reset()
     for t in range(3, 5):
-        buffer.add(np.array([[0, t]], np.float32), np.zeros((1, 1)), [1.0], [t == 3], None, th.zeros(1))
+        buffer.add(np.array([[0, t]], np.float32), np.zeros((1, 1)), [1.0], [t == 3], None, th.zeros(1), episode_end=[t == 4])
     buffer.compute_returns_and_advantage(None, np.array([True]))
     assert buffer.n_ready_steps == 2 and buffer.n_carried_steps == 0
     np.testing.assert_allclose(buffer.returns, [1.9, 1.0], rtol=1e-6)
@@ -335,7 +337,9 @@ def test_sparse_storage_serves_the_same_samples_as_dense_storage():
             buffer.reset()
             for t in range(start, stop):
                 starts = np.ones(n_envs, bool) if t == 0 else dones[t - 1]
-                buffer.add(obs[t], np.zeros((n_envs, 1)), np.ones(n_envs), starts, None, th.zeros(n_envs))
+                buffer.add(
+                    obs[t], np.zeros((n_envs, 1)), np.ones(n_envs), starts, None, th.zeros(n_envs), episode_end=dones[t]
+                )
             buffer.compute_returns_and_advantage(None, dones[stop - 1])
         dense, sparse, sparse_tensors = ([batch for batch in buffer.get(batch_size=5)] for buffer in buffers)
         assert len(dense) == len(sparse) == len(sparse_tensors) > 0

@@ -110,7 +110,7 @@ def test_assigned_attributes_are_checked_before_training(name, value, message):
 
 def test_good_values_pass_every_path(saved_model):
     model = REINFORCE.load(saved_model, env=DummyVecEnv([TinyFeatureEnv]), custom_objects={"gamma": 0.5}, ent_coef=0)
-    model.n_episodes, model.n_steps = 2, 1
+    model.n_episodes, model.n_steps = 2, None
     model.learn(12, reset_num_timesteps=False)
     assert model.gamma == 0.5 and model._n_updates >= 1
 
@@ -122,29 +122,30 @@ def test_numbers_of_any_real_type_are_accepted():
     assert model.n_steps == 8
 
 
-def test_vpg_defaults_give_way_without_a_baseline():
-    """VPG's Spinning Up defaults that need the baseline (GAE, 80 value steps, a value optimizer) fall back to
-    REINFORCE's where the baseline is switched off, as its n_steps gives way to n_episodes."""
-    model = VPG("MlpPolicy", "CartPole-v1", use_baseline=False)
-    assert (model.gae_lambda, model.n_value_steps, model.vf_learning_rate) == (1.0, 1, None)
+def test_vpg_without_a_baseline_names_the_defaults_that_need_one():
+    """VPG lists Spinning Up's defaults in its signature; switching the baseline off without them is an error that
+    names the parameter (REINFORCE is VPG without a baseline)."""
+    with pytest.raises(ValueError, match=r"gae_lambda < 1 \(got 0.97\) needs a learned baseline"):
+        VPG("MlpPolicy", "CartPole-v1", use_baseline=False)
+    model = VPG("MlpPolicy", "CartPole-v1", use_baseline=False, gae_lambda=1.0, n_value_steps=1, vf_learning_rate=None)
     assert not model.use_baseline and not model.bootstrap_incomplete and model.value_optimizer is None
     assert model.n_steps == 4000 and model.learning_rate == 3e-4
     default = VPG("MlpPolicy", "CartPole-v1")
     assert (default.gae_lambda, default.n_value_steps, default.vf_learning_rate) == (0.97, 80, 1e-3)
     episodes = VPG("MlpPolicy", "CartPole-v1", n_episodes=3)
-    assert episodes.n_episodes == 3 and not episodes.bootstrap_incomplete
+    assert episodes.n_episodes == 3 and episodes.n_steps is None and not episodes.bootstrap_incomplete
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        # values the user chose are kept, and REINFORCE says what they need: an explicit 0.97 is not the default
-        (dict(gae_lambda=0.97), r"gae_lambda < 1 \(got 0.97\) needs a learned baseline"),
-        (dict(n_value_steps=80), r"n_value_steps > 1 \(got 80\) needs a learned baseline"),
-        (dict(vf_learning_rate=1e-3), r"vf_learning_rate \(a value optimizer\) needs a learned baseline"),
+        # each default that needs the baseline is named where it is left as it is
+        (dict(n_value_steps=1, vf_learning_rate=None), r"gae_lambda < 1 \(got 0.97\) needs a learned baseline"),
+        (dict(gae_lambda=1.0, vf_learning_rate=None), r"n_value_steps > 1 \(got 80\) needs a learned baseline"),
+        (dict(gae_lambda=1.0, n_value_steps=1), r"vf_learning_rate \(a value optimizer\) needs a learned baseline"),
     ],
 )
-def test_vpg_keeps_explicit_values_without_a_baseline(kwargs, message):
+def test_vpg_names_each_default_that_needs_a_baseline(kwargs, message):
     with pytest.raises(ValueError, match=message):
         VPG("MlpPolicy", "CartPole-v1", use_baseline=False, **kwargs)
 
@@ -155,7 +156,8 @@ def test_vpg_explicit_n_steps_and_n_episodes_conflict():
 
 
 def test_vpg_loads_with_its_own_settings(tmp_path):
-    model = VPG("MlpPolicy", make_vec_env("CartPole-v1", n_envs=2, seed=0), use_baseline=False, n_steps=16)
+    no_baseline = dict(use_baseline=False, gae_lambda=1.0, n_value_steps=1, vf_learning_rate=None)
+    model = VPG("MlpPolicy", make_vec_env("CartPole-v1", n_envs=2, seed=0), n_steps=16, **no_baseline)
     model.save(tmp_path / "vpg.zip")
     loaded = VPG.load(tmp_path / "vpg.zip")
     assert (loaded.use_baseline, loaded.gae_lambda, loaded.n_value_steps, loaded.vf_learning_rate) == (False, 1.0, 1, None)

@@ -208,7 +208,7 @@ def test_zoo_karpathy_entry_is_the_karpathy_configuration():
     import torch as th
     from torch import nn
 
-    from sb3_vpg import karpathy_kwargs
+    from sb3_vpg.pong import karpathy_kwargs
 
     entry = dict(yaml.safe_load(Path(default_config("reinforce")).read_text())["KarpathyPong-v0"])
     # rl_zoo3 evaluates a policy_kwargs string with nn, th and np in scope
@@ -294,10 +294,11 @@ def shipped_entries() -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(("algo", "env_id"), shipped_entries())
 def test_every_shipped_entry_trains_through_the_zoo(algo, env_id, tmp_path):
-    train = zoo("train", "--algo", algo, "--env", env_id, "-f", "logs", "-n", "1", "--eval-freq", "-1", cwd=tmp_path)
-    assert train.returncode == 0, train.stderr[-3000:]
     entries = yaml.safe_load(Path(default_config(algo)).read_text())
     entry = entries["atari" if env_id.startswith("Pong") else env_id]
+    one_rollout = str(entry["n_envs"] * entry["n_steps"])
+    train = zoo("train", "--algo", algo, "--env", env_id, "-f", "logs", "-n", one_rollout, "--eval-freq", "-1", cwd=tmp_path)
+    assert train.returncode == 0, train.stderr[-3000:]
     model = ZOO_ALGOS[algo].load(tmp_path / "logs" / algo / f"{env_id}_1" / f"{env_id}.zip")
     # one rollout of the entry's size, with the entry's hyperparameters
     assert model.n_envs == entry["n_envs"] and model.n_steps == entry["n_steps"]

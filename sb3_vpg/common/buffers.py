@@ -1,63 +1,64 @@
 """Rollout buffers that give every step its exact return within its own episode."""
 
-from collections.abc import Generator
-from typing import Any, Literal
+from collections.abc import Callable, Generator
+from typing import Any
 
 import numpy as np
 import torch as th
 from gymnasium import spaces
-from stable_baselines3.common.buffers import RolloutBuffer
-from stable_baselines3.common.type_aliases import DictRolloutBufferSamples, RolloutBufferSamples
+from stable_baselines3.common.buffers import BaseBuffer, RolloutBuffer
+from stable_baselines3.common.type_aliases import DictRolloutBufferSamples, PyTorchObs, RolloutBufferSamples
 
 from sb3_vpg.common.returns import (
+    NormalizeMode,
+    check_normalize_mode,
     episode_ids,
     gae_advantages,
     n_complete_steps,
-    normalize,
-    normalize_per_group,
+    normalize_advantages,
     point_ends,
 )
 
-NormalizeMode = Literal["none", "batch", "episode"]
-NORMALIZE_MODES: tuple[str, ...] = ("none", "batch", "episode")
 READY_AT: tuple[str, ...] = ("episode", "point")
-
-# Per-step fields besides the observation, in the order they are stored.
-_FIELDS = ("actions", "rewards", "episode_starts", "values", "log_probs", "terminal_values")
 
 
 def _as_float32_row(values: th.Tensor | np.ndarray) -> np.ndarray:
-    """One value per env as a flat float32 array."""
+    """One value per env as a flat array (numpy casts it to float32 where it is stored)."""
     if isinstance(values, th.Tensor):
         values = values.detach().cpu().numpy()
-    return np.asarray(values, dtype=np.float32).reshape(-1)
-
-
-class NonFiniteError(FloatingPointError):
-    """A reward, return, loss or gradient that is NaN or infinite: training stops before the weights change."""
+    return np.reshape(values, -1)
 
 
 class EpisodicRolloutBuffer(RolloutBuffer):
     """
     Rollout buffer for Monte-Carlo policy gradients (REINFORCE, VPG), for array observations.
 
-    Unlike SB3's ``RolloutBuffer`` it grows with the data (so a rollout can run until a number of episodes has
-    ended) and it only hands out steps whose return is exact:
+    As SB3's ``RolloutBuffer`` it stores each step once, in preallocated arrays shaped ``(rows, n_envs, ...)``
+    (one row per vectorised step, observations in the observation space's own dtype). Unlike it, it only hands out
+    steps whose return is exact:
 
-    * a step whose episode ended inside the collected data gets its discounted reward-to-go up to that end;
-    * a step whose episode is still running is either carried over (kept and prepended to the same env's data
-      at the next rollout, so it enters a later update with its complete return), or, with
-      ``bootstrap_incomplete=True``, cut and bootstrapped with the learned baseline ``V(s_T)``;
+    * a step whose episode ended inside the held data gets its discounted reward-to-go up to that end;
+    * a step whose episode is still running stays in the buffer (carried over) and enters a later update once its
+      episode ends, or, with ``bootstrap_incomplete=True``, is cut and bootstrapped with the learned baseline
+      ``V(s_T)``;
     * an episode cut by a time limit is bootstrapped with ``V(terminal_observation)`` (the ``terminal_values``
-      passed to :meth:`add`, zero when there is no baseline, so without a baseline it counts as ended).
+      passed to :meth:`add`, zero when there is no baseline, so without a baseline it counts as ended);
+    * the unfinished steps of an env that starts a new episode without ending the old one (the env was reset) can
+      never get their return: they are dropped.
 
-    Observations are stored with the observation space's own dtype (no float copies). As in SB3
-    (``RolloutBuffer``/``DictRolloutBuffer``), one class holds one kind of observation: a subclass changes how
-    they are stored by overriding the four ``_*_observations`` methods (:class:`DictEpisodicRolloutBuffer`,
+    Each env has its own first untrained row, so envs whose episodes end at different times share the table; the
+    rows every env has trained on are reclaimed when the table is full, and it grows when they are too few
+    (batching by episodes, long carried episodes). A rollout interrupted before
+    :meth:`compute_returns_and_advantage` (a callback's stop, the end of ``learn``) stays whole: the next
+    :meth:`reset` resumes it.
+
+    As in SB3 (``RolloutBuffer``/``DictRolloutBuffer``), one class holds one kind of observation: a subclass changes
+    how they are stored by overriding :meth:`_observation_arrays`, :meth:`_write_observations` and
+    :meth:`_observation_samples` (:class:`DictEpisodicRolloutBuffer`,
     :class:`~sb3_vpg.common.sparse.SparseEpisodicRolloutBuffer`). The return maths lives in
     :mod:`sb3_vpg.common.returns`.
 
-    :param buffer_size: Expected steps per env per rollout (a hint: the buffer grows as needed)
+    :param buffer_size: Rows to allocate (steps per env per rollout); the buffer grows as needed
     :param observation_space: Observation space
     :param action_space: Action space
     :param device: PyTorch device
@@ -69,7 +70,8 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         carrying them into the next rollout
     :param reset_on_reward: Pong point-boundary mode: the discounted sum restarts after every non-zero reward
     :param normalize_advantage: ``"none"``, ``"batch"`` (standardise over all steps of the update) or
-        ``"episode"`` (standardise within each episode, as Karpathy's Pong from Pixels does)
+        ``"episode"`` (standardise within each episode, as Karpathy's Pong from Pixels does); see
+        :func:`~sb3_vpg.common.returns.normalize_advantages`
     :param ready_at: When a step's return is known: ``"episode"`` (default) once its episode has ended, or
         ``"point"`` (needs ``reset_on_reward``) once its point has ended, since the point-boundary return stops
         there. With ``"point"`` an update takes every finished point and carries only the point still running,
@@ -93,20 +95,27 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         normalize_advantage: NormalizeMode = "none",
         ready_at: str = "episode",
     ):
-        if normalize_advantage not in NORMALIZE_MODES:
-            raise ValueError(f"normalize_advantage must be one of {NORMALIZE_MODES}, got {normalize_advantage!r}")
+        check_normalize_mode(normalize_advantage)
         if ready_at not in READY_AT:
             raise ValueError(f"ready_at must be one of {READY_AT}, got {ready_at!r}")
         if ready_at == "point" and not reset_on_reward:
             raise ValueError("ready_at='point' needs reset_on_reward=True: only then does a point end its return")
-        self.ready_at = ready_at
         self._check_observation_space(observation_space)
+        # RolloutBuffer's own __init__ would allocate its fixed arrays: only the base class's is wanted
+        BaseBuffer.__init__(self, buffer_size, observation_space, action_space, device, n_envs=n_envs)
+        self.gae_lambda = gae_lambda
+        self.gamma = gamma
+        self.ready_at = ready_at
         self.bootstrap_incomplete = bootstrap_incomplete
         self.reset_on_reward = reset_on_reward
         self.normalize_advantage = normalize_advantage
-        # Unfinished episodes per env, carried into the next rollout: obs plus one array per field.
-        self.carry: list[dict[str, Any] | None] = [None] * n_envs
-        super().__init__(buffer_size, observation_space, action_space, device, gae_lambda, gamma, n_envs)
+        self.generator_ready = False
+        self.arrays = self._allocate(max(buffer_size, 1))
+        self.pos = 0
+        self.first_untrained = np.zeros(n_envs, dtype=np.int64)  # per env: its first row not yet trained on
+        self.rollout_start = 0  # first row of the rollout being collected (its values are not computed yet)
+        self.n_ended_episodes = 0  # episodes that ended since the last compute_returns_and_advantage
+        self._clear_ready()
 
     # --- how observations are stored: one kind per class ---
 
@@ -114,50 +123,98 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         if isinstance(observation_space, spaces.Dict):
             raise ValueError("EpisodicRolloutBuffer holds array observations; use DictEpisodicRolloutBuffer for a Dict space")
 
-    def _copy_observations(self, obs: Any) -> Any:
-        """One vectorised step's observations as stored (a copy: the env may reuse its arrays)."""
-        return np.array(obs).reshape((self.n_envs, *self.obs_shape))
+    def _observation_arrays(self, n_rows: int) -> dict[str, np.ndarray]:
+        """Empty observation storage for ``n_rows`` rows, as named arrays whose first two axes are (row, env)."""
+        return {"observations": np.zeros((n_rows, self.n_envs, *self.obs_shape), dtype=self.observation_space.dtype)}
 
-    def _concat_observations(self, parts: list[Any]) -> Any:
-        """Stored observations, concatenated along the step axis."""
-        return np.concatenate(parts)
+    def _write_observations(self, row: int, obs: Any) -> None:
+        """Store one vectorised step's observations (the one copy of them the buffer makes)."""
+        self.arrays["observations"][row] = np.reshape(obs, (self.n_envs, *self.obs_shape))
 
-    def _index_observations(self, obs: Any, index: slice | np.ndarray) -> Any:
-        """The stored observations at ``index`` (a slice or an index array; the result keeps the step axis)."""
-        return obs[index]
+    def _observation_samples(self, rows: np.ndarray, envs: np.ndarray) -> PyTorchObs:
+        """The stored observations of the steps ``(rows[i], envs[i])``, as the policy takes them."""
+        return th.as_tensor(self.arrays["observations"][rows, envs], device=self.device)
 
-    def _observation_samples(self, obs: Any) -> th.Tensor | dict[str, th.Tensor]:
-        """Stored observations as what the policy is trained on."""
-        return self.to_torch(obs)
+    # --- storage ---
+
+    def _allocate(self, n_rows: int) -> dict[str, np.ndarray]:
+        shape = (n_rows, self.n_envs)
+        return {
+            **self._observation_arrays(n_rows),
+            # float32 for every action space, as the log-likelihoods of SB3's distributions expect
+            "actions": np.zeros((*shape, self.action_dim), dtype=np.float32),
+            "rewards": np.zeros(shape, dtype=np.float32),
+            "episode_starts": np.zeros(shape, dtype=bool),
+            "episode_ends": np.zeros(shape, dtype=bool),
+            "values": np.zeros(shape, dtype=np.float32),
+            "log_probs": np.zeros(shape, dtype=np.float32),
+            "terminal_values": np.zeros(shape, dtype=np.float32),
+            "advantages": np.zeros(shape, dtype=np.float64),
+        }
+
+    @property
+    def capacity(self) -> int:
+        return len(self.arrays["rewards"])
+
+    def _make_room(self) -> None:
+        """The table is full: move the untrained rows to the front if at least half of it is trained (each row is
+        moved at most about once on average), otherwise double it."""
+        reclaimable = int(self.first_untrained.min(initial=self.pos))
+        if 2 * reclaimable >= self.capacity:
+            kept = self.pos - reclaimable
+            for array in self.arrays.values():
+                array[:kept] = array[reclaimable : self.pos]
+            self.pos = kept
+            self.first_untrained -= reclaimable
+            self.rollout_start = max(self.rollout_start - reclaimable, 0)
+        else:
+            bigger = self._allocate(2 * self.capacity)
+            for name, array in self.arrays.items():
+                bigger[name][: self.pos] = array[: self.pos]
+            self.arrays = bigger
+
+    def _clear_ready(self) -> None:
+        self.ready_rows = self.ready_envs = np.zeros(0, dtype=np.int64)
+        self.n_ready_steps = 0
+        self.n_ready_episodes = 0
+        self.values = self.returns = self.advantages = self.log_probs = np.zeros(0, dtype=np.float32)
+        self.actions = np.zeros((0, self.action_dim), dtype=np.float32)
 
     # --- the rollout ---
 
     def reset(self) -> None:
-        """Start a new rollout. Carried-over steps are kept."""
-        self._steps: list[dict[str, Any]] = []
-        self.n_ready_steps = 0
-        self.n_ready_episodes = 0
-        self.pos = 0
-        self.full = False
+        """Start a rollout, or resume one that was interrupted; untrained steps are kept."""
+        self._clear_ready()
         self.generator_ready = False
+        self.full = False
+
+    @property
+    def n_rollout_steps(self) -> int:
+        """Steps per env collected in the current rollout (an interrupted one's included)."""
+        return self.pos - self.rollout_start
 
     @property
     def n_carried_steps(self) -> int:
-        """Steps held back until their episode ends."""
-        return sum(0 if part is None else len(part["rewards"]) for part in self.carry)
+        """Steps held until their episode ends (after :meth:`compute_returns_and_advantage`), or all the untrained
+        steps of an interrupted rollout."""
+        return int((self.pos - self.first_untrained).sum())
 
     def clear_carry(self) -> None:
-        """Forget unfinished episodes (their envs were reset)."""
-        self.carry = [None] * self.n_envs
+        """Forget every untrained step (the envs were reset, so their episodes can never end)."""
+        self.pos = self.rollout_start = self.n_ended_episodes = 0
+        self.first_untrained[:] = 0
+        self._clear_ready()
 
-    def add(
+    def add(  # type: ignore[override]
         self,
         obs: Any,
         action: np.ndarray,
         reward: np.ndarray,
         episode_start: np.ndarray,
-        value: th.Tensor | None,
+        value: th.Tensor | np.ndarray | None,
         log_prob: th.Tensor | np.ndarray,
+        *,
+        episode_end: np.ndarray,
         terminal_values: np.ndarray | None = None,
     ) -> None:
         """
@@ -167,139 +224,110 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         :param action: Actions taken
         :param reward: Rewards received
         :param episode_start: True where ``obs`` is the first observation of an episode
-        :param value: Baseline values ``V(obs)``, or None without a baseline
+        :param value: Baseline values ``V(obs)``, or None (no baseline, or :meth:`compute_values` at the end)
         :param log_prob: Log-probabilities of the actions
+        :param episode_end: True where the step ended its episode (the env's ``dones``)
         :param terminal_values: ``V(terminal_observation)`` where an episode was truncated by a time limit at
             this step (zero elsewhere and without a baseline)
         """
-        zeros = np.zeros(self.n_envs, dtype=np.float32)
-        self._steps.append(
-            {
-                "obs": self._copy_observations(obs),
-                # float32 for every action space, as the log-likelihoods of SB3's distributions expect
-                "actions": np.asarray(action, dtype=np.float32).reshape((self.n_envs, self.action_dim)),
-                "rewards": np.asarray(reward, dtype=np.float32).reshape(self.n_envs),
-                "episode_starts": np.asarray(episode_start, dtype=bool).reshape(self.n_envs),
-                "values": zeros if value is None else _as_float32_row(value),
-                "log_probs": _as_float32_row(log_prob),
-                "terminal_values": zeros if terminal_values is None else np.asarray(terminal_values, np.float32),
-            }
-        )
+        if self.pos == self.capacity:
+            self._make_room()
+        row, arrays = self.pos, self.arrays
+        episode_start = np.asarray(episode_start, dtype=bool)
+        if row > 0 and episode_start.any():
+            # An env whose untrained steps end in an unfinished episode was reset: drop those steps
+            reset = episode_start & (self.first_untrained < row) & ~arrays["episode_ends"][row - 1]
+            self.first_untrained[reset] = row
+        self._write_observations(row, obs)
+        arrays["actions"][row] = np.reshape(action, (self.n_envs, self.action_dim))
+        arrays["rewards"][row] = reward
+        arrays["episode_starts"][row] = episode_start
+        arrays["episode_ends"][row] = episode_end
+        arrays["values"][row] = 0.0 if value is None else _as_float32_row(value)
+        arrays["log_probs"][row] = _as_float32_row(log_prob)
+        arrays["terminal_values"][row] = 0.0 if terminal_values is None else terminal_values
+        self.n_ended_episodes += int(np.count_nonzero(episode_end))
         self.pos += 1
 
-    def _env_columns(self) -> list[dict[str, Any]]:
-        """This rollout's steps, one column per env, with the carried-over steps of the same env in front."""
-        stacked = {field: np.stack([step[field] for step in self._steps]) for field in _FIELDS}  # (n_steps, n_envs)
-        columns = []
-        for env_idx in range(self.n_envs):
-            env_slice = slice(env_idx, env_idx + 1)
-            column: dict[str, Any] = {
-                "obs": self._concat_observations([self._index_observations(step["obs"], env_slice) for step in self._steps])
-            }
-            for field in _FIELDS:
-                column[field] = stacked[field][:, env_idx]
-            carried = self.carry[env_idx]
-            if carried is not None and not column["episode_starts"][0]:
-                # The env went on with the same episode: glue the carried steps in front.
-                column["obs"] = self._concat_observations([carried["obs"], column["obs"]])
-                for field in _FIELDS:
-                    column[field] = np.concatenate([carried[field], column[field]])
-            # (If the env was reset since, e.g. by a new ``learn()``, the carried steps belong to an abandoned
-            # episode whose return will never be known: they are dropped.)
-            columns.append(column)
-        return columns
+    def compute_values(self, predict_values: Callable[[PyTorchObs], th.Tensor], batch_size: int | None = None) -> None:
+        """
+        Fill in ``V(s_t)`` for every step of the current rollout with batched forward passes: the weights do not
+        change during a rollout, so these are the values a per-step forward would have given.
 
-    def carry_everything(self) -> None:
-        """Carry this (interrupted) rollout's steps whole into the next one, ended episodes included: the next
-        ``compute_returns_and_advantage`` serves those that have ended by then, so nothing is lost or cut."""
-        if self._steps:
-            self.carry = list(self._env_columns())
-            self._steps = []
+        :param predict_values: The policy's ``predict_values``
+        :param batch_size: Observations per forward pass (None: all at once)
+        """
+        rows, envs = (index.ravel() for index in np.mgrid[self.rollout_start : self.pos, 0 : self.n_envs])
+        batch_size = batch_size or max(len(rows), 1)
+        values = self.arrays["values"]
+        with th.no_grad():
+            for start in range(0, len(rows), batch_size):
+                batch = slice(start, start + batch_size)
+                values[rows[batch], envs[batch]] = _as_float32_row(
+                    predict_values(self._observation_samples(rows[batch], envs[batch]))
+                )
 
     def compute_returns_and_advantage(self, last_values: th.Tensor | None, dones: np.ndarray) -> None:
         """
-        Compute returns and advantages of every step whose return is known, and carry the rest over.
+        Compute the returns and advantages of every step whose return is known; the others stay for later.
 
         :param last_values: ``V(s_T)`` of the observations after the last step (None without a baseline)
-        :param dones: whether the last step of each env ended its episode
-        :raises NonFiniteError: where a return is not finite (nothing is stored then)
+        :param dones: whether the last step of each env ended its episode (as given to :meth:`add`)
         """
-        if not self._steps:
+        if self.n_rollout_steps == 0:
             raise RuntimeError("compute_returns_and_advantage() called on an empty rollout")
         last = np.zeros(self.n_envs) if last_values is None else last_values.detach().cpu().numpy().flatten()
-        columns = self._env_columns()
-        ready: list[dict[str, Any]] = []
-        carry: list[dict[str, Any] | None] = []
-        for env_idx, column in enumerate(columns):
-            episode_ends = np.zeros(len(column["rewards"]), dtype=bool)
-            episode_ends[:-1] = column["episode_starts"][1:]
-            episode_ends[-1] = dones[env_idx]
+        arrays = self.arrays
+        ready_rows: list[np.ndarray] = []
+        ready_envs: list[np.ndarray] = []
+        ready_groups: list[np.ndarray] = []
+        self.n_ready_episodes = 0
+        for env in range(self.n_envs):
+            rows = np.arange(self.first_untrained[env], self.pos)
+            episode_ends = arrays["episode_ends"][rows, env]
+            rewards = arrays["rewards"][rows, env]
             if self.bootstrap_incomplete:
-                n_ready = len(episode_ends)
+                n_ready = len(rows)
             elif self.ready_at == "point":
-                n_ready = n_complete_steps(episode_ends | point_ends(column["rewards"]))
+                n_ready = n_complete_steps(episode_ends | point_ends(rewards))
             else:
                 n_ready = n_complete_steps(episode_ends)
-            carry.append(None if n_ready == len(episode_ends) else self._slice_column(column, n_ready))
             if n_ready == 0:
                 continue
-            part = self._slice_column(column, 0, n_ready)
-            part_ends = episode_ends[:n_ready]
-            bootstrap = part["terminal_values"].astype(np.float64)
-            if not part_ends[-1]:  # cut at the end of the rollout: bootstrap with V(s_T)
-                bootstrap[-1] = last[env_idx]
-            ends = part_ends.copy()
+            rows, episode_ends, rewards = rows[:n_ready], episode_ends[:n_ready], rewards[:n_ready]
+            values = arrays["values"][rows, env]
+            bootstrap = arrays["terminal_values"][rows, env].astype(np.float64)
+            if not episode_ends[-1]:  # cut at the end of the rollout: bootstrap with V(s_T)
+                bootstrap[-1] = last[env]
+            ends = episode_ends.copy()
             if self.reset_on_reward:
-                scored = point_ends(part["rewards"])
+                scored = point_ends(rewards)
                 ends |= scored
                 bootstrap[scored] = 0.0
             advantages = gae_advantages(
-                part["rewards"][:, None],
-                part["values"][:, None],
-                ends[:, None],
-                self.gamma,
-                self.gae_lambda,
-                bootstrap[:, None],
-            )[:, 0]
-            part["returns"] = advantages + part["values"]
-            self._check_finite("return", part["returns"].astype(np.float32), env_idx)  # as it is trained on
-            if self.normalize_advantage == "episode":
-                advantages = normalize_per_group(advantages, episode_ids(part_ends))
-            part["advantages"] = advantages
-            ready.append(part)
-            self.n_ready_episodes += int(part_ends.sum())
-        self.carry = carry
-        for step in self._steps:  # the columns hold the observations now: free the per-step copies
-            del step["obs"]
-        self._finalize(ready)
-
-    @staticmethod
-    def _check_finite(what: str, values: np.ndarray, env_idx: int) -> None:
-        bad = np.flatnonzero(~np.isfinite(values))
-        if len(bad):
-            raise NonFiniteError(
-                f"non-finite {what} {values[bad[0]]} for env {env_idx} at step {bad[0]} of its data in this rollout "
-                f"(carried steps first); check the rewards and values of that env"
+                rewards[:, None], values[:, None], ends[:, None], self.gamma, self.gae_lambda, bootstrap[:, None]
             )
+            arrays["advantages"][rows, env] = advantages[:, 0]
+            ready_rows.append(rows)
+            ready_envs.append(np.full(n_ready, env))
+            ready_groups.append(episode_ids(episode_ends) + sum(map(len, ready_groups)))  # distinct labels across envs
+            self.n_ready_episodes += int(episode_ends.sum())
+            self.first_untrained[env] += n_ready
+        self.rollout_start = self.pos
+        self.n_ended_episodes = 0
+        if ready_rows:
+            self._finalize(np.concatenate(ready_rows), np.concatenate(ready_envs), np.concatenate(ready_groups))
 
-    def _slice_column(self, column: dict[str, Any], start: int, stop: int | None = None) -> dict[str, Any]:
-        index = slice(start, stop)
-        return {key: self._index_observations(value, index) if key == "obs" else value[index] for key, value in column.items()}
-
-    def _finalize(self, ready: list[dict[str, Any]]) -> None:
-        """Flatten the ready steps of all envs (env-major, as SB3 does) into the arrays ``get()`` serves."""
-        self.n_ready_steps = sum(len(part["rewards"]) for part in ready)
-        if self.n_ready_steps == 0:
-            return
-        self.ready_observations = self._concat_observations([part["obs"] for part in ready])
-        self.actions = np.concatenate([part["actions"] for part in ready])
-        self.values = np.concatenate([part["values"] for part in ready])
-        self.log_probs = np.concatenate([part["log_probs"] for part in ready])
-        self.returns = np.concatenate([part["returns"] for part in ready]).astype(np.float32)
-        advantages = np.concatenate([part["advantages"] for part in ready])
-        if self.normalize_advantage == "batch":
-            advantages = normalize(advantages)
-        self.advantages = advantages.astype(np.float32)
+    def _finalize(self, rows: np.ndarray, envs: np.ndarray, groups: np.ndarray) -> None:
+        """The ready steps, env-major as SB3 orders them, and their per-step arrays as ``get()`` serves them."""
+        self.ready_rows, self.ready_envs, self.n_ready_steps = rows, envs, len(rows)
+        arrays = self.arrays
+        advantages = arrays["advantages"][rows, envs]
+        self.values = arrays["values"][rows, envs]
+        self.returns = (advantages + self.values).astype(np.float32)
+        self.advantages = normalize_advantages(advantages, groups, self.normalize_advantage).astype(np.float32)
+        self.actions = arrays["actions"][rows, envs]
+        self.log_probs = arrays["log_probs"][rows, envs]
 
     def get(  # type: ignore[override]
         self, batch_size: int | None = None
@@ -317,9 +345,9 @@ class EpisodicRolloutBuffer(RolloutBuffer):
     def _get_samples(  # type: ignore[override]
         self, batch_inds: np.ndarray, env: Any = None
     ) -> RolloutBufferSamples | DictRolloutBufferSamples:
-        arrays = (self.actions, self.values, self.log_probs, self.advantages, self.returns)
-        tensors = tuple(self.to_torch(array[batch_inds]) for array in arrays)
-        observations = self._observation_samples(self._index_observations(self.ready_observations, batch_inds))
+        per_step = (self.actions, self.values, self.log_probs, self.advantages, self.returns)
+        tensors = tuple(th.as_tensor(array[batch_inds], device=self.device) for array in per_step)
+        observations = self._observation_samples(self.ready_rows[batch_inds], self.ready_envs[batch_inds])
         return self._samples_type(observations, *tensors)  # type: ignore[arg-type]
 
 
@@ -330,20 +358,24 @@ class DictEpisodicRolloutBuffer(EpisodicRolloutBuffer):
     """
 
     obs_shape: dict[str, tuple[int, ...]]  # type: ignore[assignment]
+    observation_space: spaces.Dict
     _samples_type = DictRolloutBufferSamples
 
     def _check_observation_space(self, observation_space: spaces.Space) -> None:
         if not isinstance(observation_space, spaces.Dict):
             raise ValueError(f"DictEpisodicRolloutBuffer needs a Dict observation space, got {observation_space}")
 
-    def _copy_observations(self, obs: Any) -> dict[str, np.ndarray]:
-        return {key: np.array(part).reshape((self.n_envs, *self.obs_shape[key])) for key, part in obs.items()}
+    def _observation_arrays(self, n_rows: int) -> dict[str, np.ndarray]:
+        return {
+            f"observations/{key}": np.zeros((n_rows, self.n_envs, *shape), dtype=self.observation_space[key].dtype)
+            for key, shape in self.obs_shape.items()
+        }
 
-    def _concat_observations(self, parts: list[Any]) -> dict[str, np.ndarray]:
-        return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+    def _write_observations(self, row: int, obs: Any) -> None:
+        for key, shape in self.obs_shape.items():
+            self.arrays[f"observations/{key}"][row] = np.reshape(obs[key], (self.n_envs, *shape))
 
-    def _index_observations(self, obs: Any, index: slice | np.ndarray) -> dict[str, np.ndarray]:
-        return {key: value[index] for key, value in obs.items()}
-
-    def _observation_samples(self, obs: Any) -> dict[str, th.Tensor]:
-        return {key: self.to_torch(value) for key, value in obs.items()}
+    def _observation_samples(self, rows: np.ndarray, envs: np.ndarray) -> dict[str, th.Tensor]:
+        return {
+            key: th.as_tensor(self.arrays[f"observations/{key}"][rows, envs], device=self.device) for key in self.obs_shape
+        }

@@ -3,12 +3,15 @@ Optional capabilities a policy can offer, looked up by name so that any policy c
 checks for a particular policy class. ``sb3_vpg.pong.KarpathyPolicy`` offers both.
 
 ``policy.rollout_actor() -> RolloutActor | None``
-    An object that acts for one rollout faster than the torch policy: the same distribution and the same random
-    draws (from torch's global generator), computed in whatever way suits the policy (KarpathyPolicy's sums the
-    weight rows of the non-zero pixels only). It is a snapshot of the weights; REINFORCE asks for a new one at
-    the start of every rollout (after ``on_rollout_start``) and uses it only without a learned baseline (it gives
-    no values). Return None where the actor would not compute the same policy (another device, another features
-    extractor, ...); REINFORCE then acts through the torch policy.
+    An object that acts for one rollout faster than the torch policy: the same distribution, with its random
+    draws from torch's global generator (so a seeded run repeats), computed in whatever way suits the policy
+    (KarpathyPolicy's sums the weight rows of the non-zero pixels only). It is a snapshot of the weights;
+    REINFORCE asks for a new one at the start of every rollout (after ``on_rollout_start``), with or without a
+    learned baseline (the values ``V(s_t)`` are computed in one batched pass at the end of the rollout). Return
+    None where the actor would not compute the same policy (another device, another features extractor, ...);
+    REINFORCE then acts through the torch policy. A policy that does not define the method gets
+    :func:`~sb3_vpg.common.mlp_actor.mlp_rollout_actor`'s numpy actor where that one is exact (SB3's
+    ``MlpPolicy``), else none.
 
 ``policy.takes_sparse_features: bool``
     True when the policy's features are the flattened observations as floats, so that a training batch may be
@@ -21,6 +24,8 @@ from typing import Protocol
 import numpy as np
 from stable_baselines3.common.policies import BasePolicy
 
+from sb3_vpg.common.mlp_actor import mlp_rollout_actor
+
 
 class RolloutActor(Protocol):
     def sample(self, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -29,6 +34,7 @@ class RolloutActor(Protocol):
 
 
 def rollout_actor(policy: BasePolicy) -> RolloutActor | None:
-    """The policy's :class:`RolloutActor` for the next rollout, or None if it offers none."""
+    """The policy's :class:`RolloutActor` for the next rollout (its own, else the numpy MLP actor where that one
+    is exact), or None."""
     make_actor = getattr(policy, "rollout_actor", None)
-    return make_actor() if callable(make_actor) else None
+    return make_actor() if callable(make_actor) else mlp_rollout_actor(policy)

@@ -6,7 +6,12 @@ was truncated there, or (in Pong point-boundary mode) a point was scored there. 
 as a cut: whatever follows it is summarised by ``bootstrap_values[-1]``.
 """
 
+from typing import Literal
+
 import numpy as np
+
+NormalizeMode = Literal["none", "batch", "episode"]
+NORMALIZE_MODES: tuple[str, ...] = ("none", "batch", "episode")
 
 
 def _bootstrap_or_zeros(rewards: np.ndarray, bootstrap_values: np.ndarray | None) -> np.ndarray:
@@ -106,12 +111,16 @@ def episode_ids(episode_ends: np.ndarray) -> np.ndarray:
 
 
 def normalize(x: np.ndarray, eps: float = 1e-8) -> np.ndarray:
-    """Standardise ``x`` to zero mean and unit standard deviation."""
+    """Standardise ``x`` to zero mean and unit standard deviation; a single value is returned as it is (standardised
+    it would be 0 and carry no signal, so PPO skips normalisation for a batch of one too)."""
+    if len(x) < 2:
+        return x.astype(np.float64)
     return (x - x.mean()) / (x.std() + eps)
 
 
 def normalize_per_group(x: np.ndarray, groups: np.ndarray, eps: float = 1e-8) -> np.ndarray:
-    """Standardise ``x`` within each group (e.g. each episode, as Karpathy's Pong from Pixels does), independently."""
+    """Standardise ``x`` within each group (e.g. each episode, as Karpathy's Pong from Pixels does), independently;
+    a group of one value keeps its value, as in :func:`normalize`."""
     out = np.empty_like(x, dtype=np.float64)
     for group in np.unique(groups):
         mask = groups == group
@@ -119,7 +128,23 @@ def normalize_per_group(x: np.ndarray, groups: np.ndarray, eps: float = 1e-8) ->
     return out
 
 
-def running_reward(previous: float | None, episode_score: float, decay: float = 0.99) -> float:
-    """The running reward of Karpathy's Pong from Pixels: the first episode's score, then ``decay * previous +
-    (1 - decay) * score``."""
-    return episode_score if previous is None else decay * previous + (1 - decay) * episode_score
+def check_normalize_mode(mode: str) -> None:
+    if mode not in NORMALIZE_MODES:
+        raise ValueError(f"normalize_advantage must be one of {NORMALIZE_MODES}, got {mode!r}")
+
+
+def normalize_advantages(advantages: np.ndarray, episodes: np.ndarray, mode: NormalizeMode) -> np.ndarray:
+    """
+    The advantages of one update as the gradient uses them: unchanged (``"none"``), standardised over the whole
+    update (``"batch"``), or within each episode (``"episode"``, Karpathy's Pong from Pixels).
+
+    :param advantages: The update's advantages (the returns, without a baseline), one per step
+    :param episodes: A label per step that is the same exactly for the steps of one episode
+    :param mode: ``"none"``, ``"batch"`` or ``"episode"``
+    """
+    check_normalize_mode(mode)
+    if mode == "batch":
+        return normalize(advantages)
+    if mode == "episode":
+        return normalize_per_group(advantages, episodes)
+    return advantages.astype(np.float64)

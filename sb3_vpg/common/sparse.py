@@ -86,16 +86,16 @@ class SparseEpisodicRolloutBuffer(EpisodicRolloutBuffer):
         if not isinstance(observation_space, spaces.Box):
             raise ValueError(f"SparseEpisodicRolloutBuffer needs a Box observation space, got {observation_space}")
 
-    def _copy_observations(self, obs: Any) -> SparseRows:
-        return sparse_rows(np.asarray(obs).reshape((self.n_envs, *self.obs_shape)))  # fresh arrays: no copy needed
+    def _observation_arrays(self, n_rows: int) -> dict[str, np.ndarray]:
+        return {"observations": np.empty((n_rows, self.n_envs), dtype=object)}  # one (indices, values) per step
 
-    def _concat_observations(self, parts: list[Any]) -> SparseRows:
-        return [row for part in parts for row in part]
+    def _write_observations(self, row: int, obs: Any) -> None:
+        stored = self.arrays["observations"][row]
+        for env, entries in enumerate(sparse_rows(np.reshape(obs, (self.n_envs, *self.obs_shape)))):
+            stored[env] = entries
 
-    def _index_observations(self, obs: Any, index: slice | np.ndarray) -> SparseRows:
-        return obs[index] if isinstance(index, slice) else [obs[i] for i in index]
-
-    def _observation_samples(self, obs: Any) -> th.Tensor:
+    def _observation_samples(self, rows: np.ndarray, envs: np.ndarray) -> th.Tensor:
+        entries = list(self.arrays["observations"][rows, envs])
         if self.sparse_samples:
-            return sparse_batch(obs, int(np.prod(self.obs_shape)), self.device)
-        return self.to_torch(densify(obs, self.obs_shape, self.observation_space.dtype))  # type: ignore[arg-type]
+            return sparse_batch(entries, int(np.prod(self.obs_shape)), self.device)
+        return th.as_tensor(densify(entries, self.obs_shape, self.observation_space.dtype), device=self.device)  # type: ignore[arg-type]

@@ -7,7 +7,9 @@ from typing import Any
 import numpy as np
 import torch as th
 
-from sb3_vpg.common.buffers import NORMALIZE_MODES, EpisodicRolloutBuffer
+from sb3_vpg.common.buffers import EpisodicRolloutBuffer
+from sb3_vpg.common.returns import NORMALIZE_MODES
+from sb3_vpg.common.saved_models import ALGORITHM_BUFFER_KWARGS
 
 
 def _is_number(value: Any) -> bool:
@@ -107,8 +109,11 @@ def check_reinforce_arguments(model: Any, training: bool = True) -> None:
     rate of 0 (``training=False``; rl_zoo3's ``enjoy`` loads so), but cannot train with it.
     """
     check_learning_rate("learning_rate", model.learning_rate, allow_zero=not training)
-    check_positive_int("n_steps", model.n_steps)
+    check_positive_int("n_steps", model.n_steps, allow_none=True)
     check_positive_int("n_episodes", model.n_episodes, allow_none=True)
+    batching = f"(got n_steps={model.n_steps!r}, n_episodes={model.n_episodes!r})"
+    needs(model.n_steps is None or model.n_episodes is None, f"pass either n_steps or n_episodes, not both {batching}")
+    needs(model.n_steps is not None or model.n_episodes is not None, f"pass n_steps or n_episodes {batching}")
     check_number("gamma", model.gamma, low=0, high=1)
     check_number("gae_lambda", model.gae_lambda, low=0, high=1)
     if isinstance(model.normalize_advantage, bool | np.bool_):
@@ -135,3 +140,11 @@ def check_reinforce_arguments(model: Any, training: bool = True) -> None:
     check_choice("loss_reduction", model.loss_reduction, ("mean", "sum"))
     check_positive_int("batch_size", model.batch_size, allow_none=True)
     check_class("rollout_buffer_class", model.rollout_buffer_class, EpisodicRolloutBuffer, allow_none=True)
+    buffer_kwargs = model.rollout_buffer_kwargs
+    needs(
+        "sparse_observations" not in buffer_kwargs,
+        "rollout_buffer_kwargs sparse_observations was replaced by a buffer class: pass "
+        "rollout_buffer_class=SparseEpisodicRolloutBuffer (from sb3_vpg.common.sparse) instead",
+    )
+    reserved = sorted(set(ALGORITHM_BUFFER_KWARGS) & set(buffer_kwargs))
+    needs(not reserved, f"rollout_buffer_kwargs must not contain {reserved}: pass them to {type(model).__name__} itself")

@@ -1,7 +1,7 @@
 """
 Pong configurations of REINFORCE: "karpathy" (Karpathy's Pong from Pixels update, exactly), and two presets of
-the same agent trained to beat the built-in AI sooner on a 2-core machine: "fast" (0.3.0: a 10x learning rate)
-and "points" (0.5.0: also updates every 512 steps of 8 games on the points that have ended).
+the same agent trained to beat the built-in AI sooner on a 2-core machine: "fast" (a 10x learning rate) and
+"points" (also updates every 512 steps of 8 games on the points that have ended).
 """
 
 from typing import Any

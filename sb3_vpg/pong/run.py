@@ -28,9 +28,9 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from sb3_vpg import REINFORCE
-from sb3_vpg.common.returns import running_reward
 from sb3_vpg.common.validation import is_finite_number, is_integer
 from sb3_vpg.pong.configs import CONFIG_N_ENVS, CONFIGS
+from sb3_vpg.pong.scores import running_reward
 from sb3_vpg.pong.wrappers import KARPATHY_PONG_CLASSIC_ID, KARPATHY_PONG_ID
 
 CSV_FIELDS = ("episode", "steps", "wall_seconds", "score", "running_reward")
@@ -311,7 +311,7 @@ def _resume(out: Path, state: dict[str, Any], options: TrainOptions) -> tuple[RE
     model = REINFORCE.load(out / state["model"], env=env)
     check_config(model, state, out / STATE_FILE)
     if options.n_episodes is not None and model.n_episodes is None:
-        raise RunFolderError(_steps_based(options.n_episodes, state["config"], model.n_steps))
+        raise RunFolderError(_steps_based(options.n_episodes, state["config"], int(model.n_steps or 0)))
     if options.n_episodes is not None and options.n_episodes != model.n_episodes:
         model.n_episodes = changed["n_episodes"] = state["n_episodes"] = options.n_episodes
     state["n_episodes"] = model.n_episodes

@@ -1,6 +1,6 @@
+import copy
 import io
 import pathlib
-import warnings
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -16,18 +16,22 @@ from stable_baselines3.common.utils import FloatSchedule, explained_variance, ob
 from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F
 
-from sb3_vpg.common.buffers import DictEpisodicRolloutBuffer, EpisodicRolloutBuffer, NonFiniteError
+from sb3_vpg.common.buffers import DictEpisodicRolloutBuffer, EpisodicRolloutBuffer
 from sb3_vpg.common.capabilities import rollout_actor
-from sb3_vpg.common.legacy import removed_module_message, saved_by_one_optimizer, upgrade_rollout_buffer_settings
+from sb3_vpg.common.saved_models import check_saved_by, fit_optimizers_to_saved, removed_module_errors, upgrade_saved_settings
 from sb3_vpg.common.validation import check_reinforce_arguments
-from sb3_vpg.common.value_optimizer import make_value_optimizer
+from sb3_vpg.common.value_optimizer import make_value_optimizer, with_fused_kernel
 from sb3_vpg.reinforce.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
 
 SelfREINFORCE = TypeVar("SelfREINFORCE", bound="REINFORCE")
 
 DEFAULT_N_STEPS = 2048
-# The buffer options that REINFORCE sets itself (from its own arguments)
-_ALGORITHM_BUFFER_KWARGS = ("bootstrap_incomplete", "reset_on_reward", "normalize_advantage", "gamma", "gae_lambda")
+# Rows the buffer starts with when batching by episodes (it grows as needed)
+EPISODE_BATCH_ROWS = 1024
+
+
+class NonFiniteError(FloatingPointError):
+    """A reward, return, loss or gradient that is NaN or infinite: training stops before the weights change."""
 
 
 class REINFORCE(OnPolicyAlgorithm):
@@ -47,7 +51,14 @@ class REINFORCE(OnPolicyAlgorithm):
     ``bootstrap_incomplete=True``, is bootstrapped with ``V(s_T)``). An episode cut by a time limit
     (``TimeLimit.truncated``) is bootstrapped with ``V(terminal_observation)`` when there is a baseline and
     treated as ended when there is none. One update is one optimiser step over all the ready steps. A reward,
-    return, loss or gradient that is not finite stops training with a ``NonFiniteError`` before the weights change.
+    return, loss or gradient that is not finite stops training with a ``NonFiniteError`` before the weights change
+    (an update with value steps after the policy step is undone whole).
+
+    Interruptions lose nothing: ``learn`` stops at ``total_timesteps`` (also inside a rollout, unlike A2C/PPO, which
+    finish it), and a rollout stopped there or by a callback goes on where it stopped at the next
+    ``learn(reset_num_timesteps=False)``. Rollouts act through the policy's rollout actor where it has one (SB3's
+    ``MlpPolicy`` gets a numpy one, see :mod:`sb3_vpg.common.capabilities`); the values ``V(s_t)`` of a rollout
+    are computed in one batched pass at its end.
 
     :param policy: The policy model to use (MlpPolicy, CnnPolicy, MultiInputPolicy, ...)
     :param env: The environment to learn from (if registered in Gym, can be str)
@@ -56,8 +67,8 @@ class REINFORCE(OnPolicyAlgorithm):
         (default 2048 when ``n_episodes`` is not given either)
     :param n_episodes: Update after this many episodes have ended ("update every N episodes", as Karpathy's Pong
         from Pixels) instead of after ``n_steps``; all episodes that ended by then enter the update (with several
-        envs, a few more than ``n_episodes`` may end on the same step). Exclusive with ``n_steps``. ``learn`` stops
-        at ``total_timesteps`` as always: the episodes of a batch still being collected are carried over.
+        envs, a few more than ``n_episodes`` may end on the same step), episodes counted across ``learn`` calls.
+        Exclusive with ``n_steps`` (``n_steps`` is None then).
     :param gamma: Discount factor, in [0, 1]
     :param gae_lambda: GAE lambda in [0, 1]; values below 1 need ``use_baseline=True``
     :param normalize_advantage: How to standardise the returns (advantages with a baseline) of an update:
@@ -112,6 +123,7 @@ class REINFORCE(OnPolicyAlgorithm):
         "MultiInputPolicy": MultiInputPolicy,
     }
     rollout_buffer: EpisodicRolloutBuffer
+    n_steps: int | None  # type: ignore[assignment]  # None when batching by episodes
 
     def __init__(
         self,
@@ -147,21 +159,11 @@ class REINFORCE(OnPolicyAlgorithm):
         device: th.device | str = "auto",
         _init_setup_model: bool = True,
     ):
-        if n_steps is not None and n_episodes is not None:
-            raise ValueError(f"pass either n_steps or n_episodes, not both (got {n_steps=}, {n_episodes=})")
-        if "sparse_observations" in (rollout_buffer_kwargs or {}):
-            raise ValueError(
-                "rollout_buffer_kwargs sparse_observations was replaced in sb3-vpg 0.4.0 by a buffer class: pass "
-                "rollout_buffer_class=SparseEpisodicRolloutBuffer (from sb3_vpg.common.sparse) instead"
-            )
-        reserved = sorted(set(_ALGORITHM_BUFFER_KWARGS) & set(rollout_buffer_kwargs or {}))
-        if reserved:
-            raise ValueError(f"rollout_buffer_kwargs must not contain {reserved}: pass them to REINFORCE itself")
         super().__init__(
             policy,
             env,
             learning_rate=learning_rate,
-            n_steps=n_steps if n_steps is not None else (DEFAULT_N_STEPS if n_episodes is None else 1),
+            n_steps=DEFAULT_N_STEPS if n_steps is None and n_episodes is None else n_steps,  # type: ignore[arg-type]
             gamma=gamma,
             gae_lambda=gae_lambda,
             ent_coef=ent_coef,
@@ -209,26 +211,31 @@ class REINFORCE(OnPolicyAlgorithm):
         check_reinforce_arguments(self, training)
 
     def _setup_model(self) -> None:
-        self.rollout_buffer_class, self.rollout_buffer_kwargs = upgrade_rollout_buffer_settings(
-            self.rollout_buffer_class, self.rollout_buffer_kwargs, self.policy_class, _ALGORITHM_BUFFER_KWARGS
-        )
+        upgrade_saved_settings(self)
         self._check_parameters(training=False)  # the constructor and _setup_learn check for training
+        self._setup_lr_schedule()
+        self.set_random_seed(self.seed)
         if self.rollout_buffer_class is None:
             is_dict = isinstance(self.observation_space, spaces.Dict)
             self.rollout_buffer_class = DictEpisodicRolloutBuffer if is_dict else EpisodicRolloutBuffer
-        # SB3 builds the buffer with rollout_buffer_kwargs: add REINFORCE's own options for that moment only, so
-        # that what is saved (and checked) stays what the user passed
-        user_kwargs = self.rollout_buffer_kwargs
-        self.rollout_buffer_kwargs = {
-            **user_kwargs,
-            "bootstrap_incomplete": self.bootstrap_incomplete,
-            "reset_on_reward": self.reset_on_reward,
-            "normalize_advantage": self.normalize_advantage,
-        }
-        try:
-            super()._setup_model()
-        finally:
-            self.rollout_buffer_kwargs = user_kwargs
+        self.rollout_buffer = self.rollout_buffer_class(  # type: ignore[assignment]
+            self.n_steps or EPISODE_BATCH_ROWS,
+            self.observation_space,
+            self.action_space,
+            device=self.device,
+            gamma=self.gamma,
+            gae_lambda=self.gae_lambda,
+            n_envs=self.n_envs,
+            bootstrap_incomplete=self.bootstrap_incomplete,  # type: ignore[call-arg]
+            reset_on_reward=self.reset_on_reward,
+            normalize_advantage=self.normalize_advantage,
+            **self.rollout_buffer_kwargs,
+        )
+        self.policy = self.policy_class(  # type: ignore[assignment]
+            self.observation_space, self.action_space, self.lr_schedule, use_sde=self.use_sde, **self.policy_kwargs
+        )
+        self.policy = self.policy.to(self.device)
+        self._maybe_recommend_cpu()
         if self.use_baseline and getattr(self.policy, "value_net", None) is None:
             raise ValueError(
                 f"use_baseline=True needs a policy with a value head; {type(self.policy).__name__} has none "
@@ -238,8 +245,13 @@ class REINFORCE(OnPolicyAlgorithm):
 
     def _setup_optimizers(self) -> None:
         """With ``vf_learning_rate``: the policy optimizer on every parameter but the value function's own, and
-        the value optimizer on those. Without: the policy's one optimizer, as the policy built it."""
+        the value optimizer on those. Without: the policy's one optimizer, as the policy built it. Either way with
+        torch's fused kernel where it computes the same update (:func:`with_fused_kernel`)."""
         self.value_optimizer = None
+        policy = self.policy
+        fused_kwargs = with_fused_kernel(policy.optimizer_class, policy.optimizer_kwargs, policy.device)
+        if self.vf_learning_rate is None and fused_kwargs is not policy.optimizer_kwargs:
+            policy.optimizer = policy.optimizer_class(policy.parameters(), lr=self.lr_schedule(1), **fused_kwargs)  # type: ignore[call-arg]
         if self.vf_learning_rate is not None:
             self.vf_lr_schedule = FloatSchedule(self.vf_learning_rate)
             self.value_optimizer = make_value_optimizer(
@@ -260,34 +272,19 @@ class REINFORCE(OnPolicyAlgorithm):
         device: th.device | str = "auto",
     ) -> None:
         if isinstance(load_path_or_dict, dict):
-            params = load_path_or_dict
+            params = dict(load_path_or_dict)
         else:
             params = load_from_zip_file(load_path_or_dict, device=device, load_data=False)[1]
-        if self.value_optimizer is not None and saved_by_one_optimizer(params, self.policy):
-            # VPG before sb3-vpg 0.3.0 defaulted to one optimizer: keep training the way it was
-            warnings.warn(
-                f"this {type(self).__name__} model was saved with one optimizer for the actor and the value function; "
-                "it goes on with one (vf_learning_rate=None)",
-                stacklevel=2,
-            )
-            self.vf_learning_rate = None
-            self.policy.optimizer = self.policy.optimizer_class(
-                self.policy.parameters(), lr=self.lr_schedule(1), **self.policy.optimizer_kwargs
-            )  # type: ignore[call-arg]
-            self.value_optimizer = None
-        super().set_parameters(params, exact_match=exact_match, device=device)
+        exact_optimizers = fit_optimizers_to_saved(self, params)
+        super().set_parameters(params, exact_match=exact_match and exact_optimizers, device=device)
 
     @classmethod
     def load(
         cls: type[SelfREINFORCE], path: str | pathlib.Path | io.BufferedIOBase, *args: Any, **kwargs: Any
     ) -> SelfREINFORCE:
-        try:
+        check_saved_by(cls.__name__, path)
+        with removed_module_errors(path):
             return super().load(path, *args, **kwargs)
-        except ModuleNotFoundError as error:
-            message = removed_module_message(error)
-            if message is None:
-                raise
-            raise ModuleNotFoundError(f"{path}: {message}", name=error.name) from error
 
     def _setup_learn(
         self,
@@ -299,9 +296,14 @@ class REINFORCE(OnPolicyAlgorithm):
     ) -> tuple[int, BaseCallback]:
         self._check_parameters()  # values assigned since construction
         if reset_num_timesteps or self._last_obs is None:
-            # The envs are about to be reset: the episodes carried over can never be completed.
+            # The envs are about to be reset: the episodes held can never be completed.
             self.rollout_buffer.clear_carry()
         return super()._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
+
+    def _rollout_complete(self, rollout_buffer: EpisodicRolloutBuffer, n_rollout_steps: int) -> bool:
+        if self.n_episodes is not None:
+            return rollout_buffer.n_ended_episodes >= self.n_episodes
+        return rollout_buffer.n_rollout_steps >= n_rollout_steps
 
     def collect_rollouts(
         self,
@@ -311,48 +313,44 @@ class REINFORCE(OnPolicyAlgorithm):
         n_rollout_steps: int,
     ) -> bool:
         """
-        Collect experience with the current policy until ``n_rollout_steps`` steps per env have been taken
-        (or ``n_episodes`` episodes have ended), then compute the returns. As SB3's version, except that the
-        value head is only evaluated with a baseline, time-limit bootstraps are passed to the buffer
-        separately instead of being added to the rewards, and without a baseline a policy that offers a
-        ``rollout_actor()`` acts through it (see :mod:`sb3_vpg.common.capabilities`).
+        Collect experience with the current policy until the rollout has ``n_rollout_steps`` steps per env (or
+        ``n_episodes`` episodes have ended), then compute the returns. As SB3's version, except that:
+
+        * a rollout that a callback or the end of ``learn``'s ``total_timesteps`` stopped is kept whole, and the
+          next call goes on with it (SB3 drops it, or runs past ``total_timesteps`` to finish it);
+        * a policy that offers a rollout actor acts through it (:mod:`sb3_vpg.common.capabilities`), and the values
+          ``V(s_t)`` (with a baseline) are computed in one batched pass at the end;
+        * time-limit bootstraps are passed to the buffer separately instead of being added to the rewards.
 
         :param env: The training environment
         :param callback: Callback called at each step (and at the beginning and end of the rollout)
         :param rollout_buffer: Buffer to fill with rollouts (an ``EpisodicRolloutBuffer``)
         :param n_rollout_steps: Number of steps to collect per env (ignored when batching by ``n_episodes``)
-        :return: True if the rollout completed, False if a callback stopped it (or, batching by episodes, the
-            ``total_timesteps`` of ``learn`` were reached first)
+        :return: True if the rollout completed, False if it was stopped (by a callback or ``total_timesteps``)
         """
         assert self._last_obs is not None, "No previous observation was provided"
         assert isinstance(rollout_buffer, EpisodicRolloutBuffer), "REINFORCE needs an EpisodicRolloutBuffer"
         self.policy.set_training_mode(False)
-
-        n_steps = 0
-        n_ended_episodes = 0
         rollout_buffer.reset()
         if self.use_sde:
             self.policy.reset_noise(env.num_envs)
 
         callback.on_rollout_start()
-        # Without a baseline, a policy may act through its fast rollout actor (the same policy and random draws,
-        # a fraction of torch's per-step overhead); the update recomputes the log-probabilities.
-        actor = None if self.use_baseline else rollout_actor(self.policy)
+        actor = rollout_actor(self.policy)  # the weights do not change during the rollout
+        # learn() sets the budget; a direct call (as SB3's tests make) collects the whole rollout
+        budget = self._total_timesteps if self._total_timesteps > 0 else None
 
-        while n_ended_episodes < self.n_episodes if self.n_episodes is not None else n_steps < n_rollout_steps:
-            if self.n_episodes is not None and self.num_timesteps >= self._total_timesteps:
-                # learn()'s budget ends inside the batch: keep its steps for a later learn(reset_num_timesteps=False)
-                rollout_buffer.carry_everything()
-                return False
-            if self.use_sde and self.sde_sample_freq > 0 and n_steps % self.sde_sample_freq == 0:
+        while not self._rollout_complete(rollout_buffer, n_rollout_steps):
+            if budget is not None and self.num_timesteps >= budget:
+                return False  # the rollout goes on at the next learn(reset_num_timesteps=False)
+            if self.use_sde and self.sde_sample_freq > 0 and rollout_buffer.n_rollout_steps % self.sde_sample_freq == 0:
                 self.policy.reset_noise(env.num_envs)
 
-            values: th.Tensor | None = None
-            log_probs: th.Tensor | np.ndarray
+            log_probs: np.ndarray | th.Tensor
             if actor is not None:
                 actions, log_probs = actor.sample(self._last_obs)  # type: ignore[arg-type]
             else:
-                actions, values, log_probs = self._act(self._last_obs)  # type: ignore[arg-type]
+                actions, log_probs = self._act(self._last_obs)  # type: ignore[arg-type]
 
             clipped_actions = actions
             if isinstance(self.action_space, spaces.Box):
@@ -371,32 +369,28 @@ class REINFORCE(OnPolicyAlgorithm):
             continue_training = callback.on_step()
 
             self._update_info_buffer(infos, dones)
-            n_steps += 1
-            n_ended_episodes += int(np.sum(dones))
-
             rollout_buffer.add(
                 self._last_obs,
                 actions,
                 rewards,
                 self._last_episode_starts,  # type: ignore[arg-type]
-                values,
+                None,
                 log_probs,
+                episode_end=dones,
                 terminal_values=self._time_limit_values(dones, infos),
             )
             self._last_obs = new_obs  # type: ignore[assignment]
             self._last_episode_starts = dones
             if not continue_training:
-                # Unlike SB3 (which drops the partial rollout), keep every step taken so far, this one included,
-                # so that a later learn(reset_num_timesteps=False) trains on them with exact returns.
-                rollout_buffer.carry_everything()
-                return False
+                return False  # kept whole, as at the end of the budget
 
         last_values = None
         if self.use_baseline:
+            rollout_buffer.compute_values(self.policy.predict_values, self.batch_size)
             with th.no_grad():
-                last_values = self.policy.predict_values(obs_as_tensor(new_obs, self.device))  # type: ignore[arg-type]
-
-        rollout_buffer.compute_returns_and_advantage(last_values=last_values, dones=dones)
+                last_values = self.policy.predict_values(obs_as_tensor(self._last_obs, self.device))  # type: ignore[arg-type]
+        rollout_buffer.compute_returns_and_advantage(last_values=last_values, dones=self._last_episode_starts)  # type: ignore[arg-type]
+        self._check_returns(rollout_buffer)
 
         callback.update_locals(locals())
         callback.on_rollout_end()
@@ -405,6 +399,8 @@ class REINFORCE(OnPolicyAlgorithm):
 
     def _check_rewards(self, rewards: np.ndarray) -> None:
         """Stop at a non-finite reward, before it is counted, stored or trained on."""
+        if np.isfinite(rewards).all():
+            return
         bad = np.flatnonzero(~np.isfinite(rewards))
         if len(bad):
             raise NonFiniteError(
@@ -412,34 +408,42 @@ class REINFORCE(OnPolicyAlgorithm):
                 f"(num_timesteps after it); nothing of that step was stored or trained on"
             )
 
-    def _time_limit_values(self, dones: np.ndarray, infos: list[dict[str, Any]]) -> np.ndarray:
-        """``V(terminal_observation)`` where a time limit cut an episode (with a baseline; zero elsewhere): the
+    @staticmethod
+    def _check_returns(buffer: EpisodicRolloutBuffer) -> None:
+        """Stop at a non-finite return (a value or bootstrap overflowed), before it is trained on."""
+        bad = np.flatnonzero(~np.isfinite(buffer.returns[: buffer.n_ready_steps]))
+        if len(bad):
+            env = int(buffer.ready_envs[bad[0]])
+            step = int(bad[0] - np.searchsorted(buffer.ready_envs, env))
+            raise NonFiniteError(
+                f"non-finite return {buffer.returns[bad[0]]} for env {env} at step {step} of its steps in this update "
+                f"(carried steps first); check the rewards and values of that env"
+            )
+
+    def _time_limit_values(self, dones: np.ndarray, infos: list[dict[str, Any]]) -> np.ndarray | None:
+        """``V(terminal_observation)`` where a time limit cut an episode (with a baseline; None elsewhere): the
         return goes on past the cut."""
+        if not self.use_baseline or not dones.any():
+            return None
         terminal_values = np.zeros(len(dones), dtype=np.float32)
-        if not self.use_baseline:
-            return terminal_values
-        for idx, done in enumerate(dones):
+        for idx in np.flatnonzero(dones):
             info = infos[idx]
-            if done and info.get("terminal_observation") is not None and info.get("TimeLimit.truncated", False):
+            if info.get("terminal_observation") is not None and info.get("TimeLimit.truncated", False):
                 terminal_obs = self.policy.obs_to_tensor(info["terminal_observation"])[0]
                 with th.no_grad():
                     terminal_values[idx] = self.policy.predict_values(terminal_obs)[0].item()
         return terminal_values
 
-    def _act(self, observations: np.ndarray | dict[str, np.ndarray]) -> tuple[np.ndarray, th.Tensor | None, th.Tensor]:
-        """Sample actions with the torch policy: the actions, their values (None without a baseline), log-probs."""
+    def _act(self, observations: np.ndarray | dict[str, np.ndarray]) -> tuple[np.ndarray, th.Tensor]:
+        """Sample actions with the torch policy: the actions (in the env's shape) and their log-probabilities."""
         with th.no_grad():
-            obs_tensor = obs_as_tensor(observations, self.device)
-            if self.use_baseline:
-                actions, values, log_probs = self.policy(obs_tensor)
-            else:
-                distribution = self.policy.get_distribution(obs_tensor)
-                actions = distribution.get_actions()
-                values, log_probs = None, distribution.log_prob(actions)
-                # The distribution's actions are flat (n_envs, action_dim): the env gets its own shape, as in
-                # ActorCriticPolicy.forward
-                actions = actions.reshape((-1, *self.action_space.shape))  # type: ignore[misc]
-        return actions.cpu().numpy(), values, log_probs
+            distribution = self.policy.get_distribution(obs_as_tensor(observations, self.device))
+            actions = distribution.get_actions()
+            log_probs = distribution.log_prob(actions)
+        # The distribution's actions are flat (n_envs, action_dim): the env gets its own shape, as in
+        # ActorCriticPolicy.forward
+        action_shape: tuple[int, ...] = self.action_space.shape  # type: ignore[assignment]
+        return actions.cpu().numpy().reshape((-1, *action_shape)), log_probs
 
     def _backward(self, loss: th.Tensor, weight: float, what: str) -> None:
         if not th.isfinite(loss):
@@ -449,17 +453,19 @@ class REINFORCE(OnPolicyAlgorithm):
         (loss * weight).backward()
 
     def _optimizer_step(self, optimizer: th.optim.Optimizer, what: str) -> None:
-        names = {id(parameter): name for name, parameter in self.policy.named_parameters()}
         parameters = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
-        for parameter in parameters:
-            if not th.isfinite(parameter.grad).all():
-                optimizer.zero_grad()
-                raise NonFiniteError(
-                    f"non-finite gradient of {names.get(id(parameter), 'a parameter')} in the {what} step of update "
-                    f"{self._n_updates + 1}; the weights were not changed"
-                )
+        gradients = [parameter.grad for parameter in parameters]
+        norm = th.nn.utils.get_total_norm(gradients)  # one fused pass; non-finite where any gradient entry is
+        if not th.isfinite(norm):
+            bad = next(p for p, gradient in zip(parameters, gradients, strict=True) if not th.isfinite(gradient).all())
+            name = next((name for name, parameter in self.policy.named_parameters() if parameter is bad), "a parameter")
+            optimizer.zero_grad()
+            raise NonFiniteError(
+                f"non-finite gradient of {name} in the {what} step of update {self._n_updates + 1}; the weights were "
+                "not changed"
+            )
         if self.max_grad_norm is not None:
-            th.nn.utils.clip_grad_norm_(parameters, self.max_grad_norm)
+            th.nn.utils.clip_grads_with_norm_(parameters, self.max_grad_norm, norm)
         optimizer.step()
 
     def _actions_for_log_prob(self, actions: th.Tensor) -> th.Tensor:
@@ -471,11 +477,15 @@ class REINFORCE(OnPolicyAlgorithm):
         """Weight of a chunk's mean loss so that the accumulated gradient is the mean (or sum) over all steps."""
         return float(chunk_size) if self.loss_reduction == "sum" else chunk_size / self.rollout_buffer.n_ready_steps
 
+    def _optimizers(self) -> list[th.optim.Optimizer]:
+        return [self.policy.optimizer] + ([self.value_optimizer] if self.value_optimizer is not None else [])
+
     def train(self) -> None:
         """
         One policy-gradient step over every step whose return is ready (gradient accumulated over
         ``batch_size`` chunks), then, with a baseline, ``n_value_steps - 1`` value-only steps (one optimizer,
         whose first step also fitted the value function) or ``n_value_steps`` steps of the value optimizer.
+        A non-finite loss or gradient in any of them undoes the whole update before the error is raised.
         """
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
@@ -492,9 +502,37 @@ class REINFORCE(OnPolicyAlgorithm):
             # No episode ended yet: nothing has an exact return, so no update (SB3 keeps counting steps).
             return
 
-        policy_loss_sum = entropy_loss_sum = value_loss_sum = 0.0
         # With one optimizer and a baseline, the policy step fits the value function too
         joint_value_step = self.use_baseline and self.value_optimizer is None
+        n_value_only_steps = self.n_value_steps - 1 if joint_value_step else self.n_value_steps if self.use_baseline else 0
+        # The value steps come after the policy step: keep what it changes, to undo it if one of them fails
+        before = None
+        if n_value_only_steps > 0:
+            before = copy.deepcopy((self.policy.state_dict(), [optimizer.state_dict() for optimizer in self._optimizers()]))
+        try:
+            policy_loss, entropy_loss, value_loss = self._gradient_steps(joint_value_step, n_value_only_steps)
+        except NonFiniteError:
+            if before is not None:
+                self.policy.load_state_dict(before[0])
+                for optimizer, state in zip(self._optimizers(), before[1], strict=True):
+                    optimizer.load_state_dict(state)
+            raise
+
+        self._n_updates += 1
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        self.logger.record("train/policy_loss", policy_loss)
+        self.logger.record("train/entropy_loss", entropy_loss)
+        if self.use_baseline:
+            self.logger.record("train/value_loss", value_loss)
+            self.logger.record("train/explained_variance", explained_variance(buffer.values, buffer.returns))
+        if hasattr(self.policy, "log_std"):
+            self.logger.record("train/std", th.exp(self.policy.log_std).mean().item())
+
+    def _gradient_steps(self, joint_value_step: bool, n_value_only_steps: int) -> tuple[float, float, float]:
+        """The update's optimizer steps; returns the policy, entropy and value losses (the value loss before any
+        value step)."""
+        buffer = self.rollout_buffer
+        policy_loss_sum = entropy_loss_sum = value_loss_sum = 0.0
         self.policy.optimizer.zero_grad()
         for batch in buffer.get(self.batch_size):
             weight = self._chunk_weight(len(batch.advantages))
@@ -519,7 +557,6 @@ class REINFORCE(OnPolicyAlgorithm):
         self._optimizer_step(self.policy.optimizer, "policy")
 
         value_optimizer = self.value_optimizer or self.policy.optimizer
-        n_value_only_steps = self.n_value_steps - 1 if joint_value_step else self.n_value_steps if self.use_baseline else 0
         for step in range(n_value_only_steps):
             value_optimizer.zero_grad()
             for batch in buffer.get(self.batch_size):
@@ -530,16 +567,7 @@ class REINFORCE(OnPolicyAlgorithm):
                 if step == 0 and not joint_value_step:  # logged before any value step, as with one optimizer
                     value_loss_sum += value_loss.item() * weight
             self._optimizer_step(value_optimizer, "value")
-
-        self._n_updates += 1
-        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
-        self.logger.record("train/policy_loss", policy_loss_sum)
-        self.logger.record("train/entropy_loss", entropy_loss_sum)
-        if self.use_baseline:
-            self.logger.record("train/value_loss", value_loss_sum)
-            self.logger.record("train/explained_variance", explained_variance(buffer.values, buffer.returns))
-        if hasattr(self.policy, "log_std"):
-            self.logger.record("train/std", th.exp(self.policy.log_std).mean().item())
+        return policy_loss_sum, entropy_loss_sum, value_loss_sum
 
     def learn(
         self: SelfREINFORCE,

@@ -44,6 +44,7 @@ def register() -> None:
     """Make ``reinforce`` and ``vpg`` known to rl_zoo3: its algorithm table and its Optuna sampler tables."""
     from rl_zoo3 import hyperparams_opt, utils
 
+    import sb3_vpg.pong  # noqa: F401  (registers KarpathyPolicy and the KarpathyPong env ids that our configs name)
     from sb3_vpg.zoo.hyperparams_opt import convert_reinforce_params, sample_reinforce_params, sample_vpg_params
 
     utils.ALGOS.update(ZOO_ALGOS)
