@@ -33,14 +33,16 @@ def wall_hours_done(folder: Path) -> float:
     return json.loads(state.read_text())["wall_seconds"] / 3600 if state.exists() else 0.0
 
 
-def train(seed: int, folder: Path, hours: float, config: str = "fast") -> None:
-    """Train (or resume) the run of ``config`` and ``seed`` in ``folder`` until it has ``hours`` of wall clock."""
+def train(seed: int, folder: Path, hours: float, config: str = "fast", updates: int | None = None) -> None:
+    """Train (or resume) the run of ``config`` and ``seed`` in ``folder`` until it has ``hours`` of wall clock (or,
+    with ``updates``, until this session has made that many updates)."""
     remaining = hours - wall_hours_done(folder)
     if remaining <= 1 / 3600:
         print(f"seed {seed}: done ({wall_hours_done(folder):.2f} h)", flush=True)
         return
     command = [sys.executable, "-m", "sb3_vpg.pong", "train", "--config", config, "--out", str(folder)]
     command += ["--seed", str(seed), "--hours", f"{remaining:.6f}", "--print-every", "10"]
+    command += [] if updates is None else ["--updates", str(updates)]
     print(" ".join(command[1:]), flush=True)
     subprocess.run(command, check=True)
 

@@ -30,7 +30,8 @@ A finished run (``benchmark.json`` in its folder, or its record committed in ``-
 ``seed<N>.json`` beside the copy of its ``episodes.csv``) is never redone, so the head-to-head continues across
 sessions and machines; a run killed part-way is trained again from the start (ours resumes from its checkpoint
 while its folder is there). Runs go one after the other, seed by seed. ``--stop-after-games N`` also stops the
-PPO/A2C and zoo runs once N games per env have ended, for short checks that must not depend on the clock.
+PPO/A2C and zoo runs once N games per env have ended, and ours after N updates (the fast preset updates every 10
+games), for short checks that must not depend on the clock.
 
     python benchmarks/pong_head_to_head.py --tune                 # every PPO/A2C entry, 15 min each, seed 0
     python benchmarks/pong_head_to_head.py --config fast          # the head-to-head, seeds 0 1
@@ -237,7 +238,7 @@ def execute(
     print(f"training {name} seed {seed} for {minutes:g} min", flush=True)
     start = time.perf_counter()
     if contender == "reinforce":
-        train_preset(seed, folder, minutes / 60, config)
+        train_preset(seed, folder, minutes / 60, config, updates=stop_after_games)
         command = ["-m", "sb3_vpg.pong", "train", "--config", config, "--seed", str(seed)]
     else:
         if folder.exists():

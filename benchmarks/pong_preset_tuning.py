@@ -114,6 +114,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the sampler and of every trial's training")
     parser.add_argument("--enqueue", type=Path, nargs="*", help="JSON files of configurations to try first")
     parser.add_argument("--report-only", action="store_true", help="no training: the summary of the study")
+    parser.add_argument("--seconds-per-step", type=float, help="a simulated clock (tests): seconds per agent step")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     study = load_study(args.out, args.seed)
@@ -126,7 +127,7 @@ def main() -> None:
                 study.enqueue_trial(params)
         while len(finished(study)) < args.trials:
             study.optimize(
-                lambda trial: objective(trial, args.out, args.minutes, args.seed, args.report_seconds),
+                lambda trial: objective(trial, args.out, args.minutes, args.seed, args.report_seconds, args.seconds_per_step),
                 n_trials=1,
                 catch=(),
             )

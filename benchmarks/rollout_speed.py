@@ -2,10 +2,11 @@
 Training speed against the raw env, REINFORCE and VPG beside SB3's A2C and PPO, in one run.
 
 Each (task, algorithm) is trained for a fixed number of steps in a process of its own, one torch thread; the same
-process first steps the same VecEnv with random actions drawn in one numpy call per step (the raw env speed), so
-the ratio training / raw compares like with like on a noisy machine. Repetitions are interleaved (every
-configuration once, then again), and the table gives the median over them. With ``--compare-with DIR`` the same
-REINFORCE/VPG configurations also run from another checkout of sb3_vpg (e.g. the last release), in the same run.
+process steps the same VecEnv with random actions drawn in one numpy call per step, half before and half after
+training (the raw env speed), so the ratio training / raw compares like with like on a noisy machine. Repetitions
+are interleaved (every configuration once, then again), and the table gives the median over them. With
+``--compare-with DIR`` the same REINFORCE/VPG configurations also run from another checkout of sb3_vpg (e.g. the
+last release), in the same run.
 
 Tasks: CartPole-v1 with 8 envs (REINFORCE ``n_steps=32``, A2C with SB3's defaults) and HalfCheetah-v5 with one env
 and 4,000 steps per update (REINFORCE ``n_steps=4000``, VPG's defaults, PPO with SB3's defaults). Other arguments
@@ -56,22 +57,28 @@ def measure(task: str, algo: str, raw_steps: int) -> dict:
 
     config = CONFIGS[(task, algo)]
     env = make_vec_env(task, n_envs=config["n_envs"], seed=0)
-    env.reset()
     action_space = env.action_space
     rng = np.random.default_rng(0)
-    start = time.perf_counter()
-    for _ in range(raw_steps // env.num_envs):
-        if hasattr(action_space, "n"):
-            actions = rng.integers(0, action_space.n, env.num_envs)
-        else:
-            actions = rng.uniform(action_space.low, action_space.high, (env.num_envs, *action_space.shape))
-        env.step(actions)
-    raw = raw_steps / (time.perf_counter() - start)
+
+    def raw_seconds() -> float:
+        """Half the raw steps with random actions drawn in one numpy call per step."""
+        env.reset()
+        start = time.perf_counter()
+        for _ in range(raw_steps // 2 // env.num_envs):
+            if hasattr(action_space, "n"):
+                actions = rng.integers(0, action_space.n, env.num_envs)
+            else:
+                actions = rng.uniform(action_space.low, action_space.high, (env.num_envs, *action_space.shape))
+            env.step(actions)
+        return time.perf_counter() - start
+
+    raw_before = raw_seconds()
     algo_class = {"REINFORCE": sb3_vpg.REINFORCE, "VPG": sb3_vpg.VPG, "A2C": A2C, "PPO": PPO}[algo]
     model = algo_class("MlpPolicy", env, seed=0, **config["kwargs"])
     start = time.perf_counter()
     model.learn(config["steps"])
     train = model.num_timesteps / (time.perf_counter() - start)
+    raw = raw_steps // env.num_envs * env.num_envs / (raw_before + raw_seconds())  # before and after training
     return {"raw_steps_per_s": round(raw), "train_steps_per_s": round(train), "version": sb3_vpg.__version__}
 
 
@@ -117,17 +124,19 @@ def run_in_subprocess(task: str, algo: str, raw_steps: int, source: Path) -> dic
         f"print(json.dumps(rollout_speed.measure({task!r}, {algo!r}, {raw_steps})))"
     )
     env = {**os.environ, "PYTHONPATH": str(source), "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    # in the source's folder, so that its sb3_vpg is the one imported
+    result = subprocess.run([sys.executable, "-c", code], env=env, cwd=source, capture_output=True, text=True, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3, help="interleaved repetitions of every configuration")
-    parser.add_argument("--raw-steps", type=int, default=40_000, help="random-action steps for the raw env speed")
+    parser.add_argument("--raw-steps", type=int, default=80_000, help="random-action steps for the raw env speed")
     parser.add_argument("--compare-with", type=Path, help="another checkout of sb3-vpg to run REINFORCE/VPG from too")
     parser.add_argument("--out", type=Path, default=BENCHMARKS / "results" / "rollout_speed")
     parser.add_argument("--busy", action="store_true", help="only the README example on a machine with one core busy")
+    parser.add_argument("--report-only", action="store_true", help="no training: the summary of the committed runs.csv")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -149,43 +158,57 @@ def main() -> None:
         for task, algo in CONFIGS
         if label == "this checkout" or algo in OURS
     ]
-    rows = []
-    for repeat in range(args.repeats):
-        for label, source, task, algo in jobs:
-            result = run_in_subprocess(task, algo, args.raw_steps, source)
-            row = {"repeat": repeat, "source": label, "task": task, "algo": algo, **result}
-            row["ratio"] = round(row["train_steps_per_s"] / row["raw_steps_per_s"], 3)
-            print(row, flush=True)
-            rows.append(row)
+    if args.report_only:
+        with open(args.out / "runs.csv") as file:
+            rows = [{**row, "repeat": int(row["repeat"])} for row in csv.DictReader(file)]
+        for row in rows:
+            for key in ("raw_steps_per_s", "train_steps_per_s", "ratio"):
+                row[key] = float(row[key])
+    else:
+        rows = []
+        for repeat in range(args.repeats):
+            for label, source, task, algo in jobs:
+                result = run_in_subprocess(task, algo, args.raw_steps, source)
+                row = {"date": str(datetime.date.today()), "repeat": repeat, "source": label, "task": task, "algo": algo}
+                row.update(result)
+                row["ratio"] = round(row["train_steps_per_s"] / row["raw_steps_per_s"], 3)
+                print(row, flush=True)
+                rows.append(row)
+        with open(args.out / "runs.csv", "w", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    (args.out / "summary.md").write_text(summary(rows, {label for label, *_ in jobs}))
+    print((args.out / "summary.md").read_text())
 
-    with open(args.out / "runs.csv", "w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
-    def median(key: str, source: str, task: str, algo: str) -> float:
-        return statistics.median(r[key] for r in rows if (r["source"], r["task"], r["algo"]) == (source, task, algo))
-
+def summary(rows: list[dict], sources: set[str]) -> str:
+    """Medians over the repetitions: steps/s, raw steps/s, their ratio, and the ratio to the peer's steps/s in the
+    same repetition (A2C on CartPole, PPO on HalfCheetah)."""
+    peers = {"CartPole-v1": "A2C", "HalfCheetah-v5": "PPO"}
+    date = rows[0].get("date", "")
+    n_repeats = len({row["repeat"] for row in rows})
     lines = [
         "# Training speed against the raw env",
         "",
-        f"Measured {datetime.date.today()} on {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"nothing else running; one torch thread; median of {args.repeats} interleaved repetitions "
-        "(`python benchmarks/rollout_speed.py`).",
+        f"Measured {date} on {platform.processor() or platform.machine()}, {os.cpu_count()} cores, nothing else "
+        f"running; one torch thread; median of {n_repeats} interleaved repetitions (`python benchmarks/rollout_speed.py`).",
         "",
         "| task | algorithm | version | training steps/s | raw env steps/s | training / raw | steps/s against the peer |",
         "|---|---|---|---|---|---|---|",
     ]
-    peers = {"CartPole-v1": "A2C", "HalfCheetah-v5": "PPO"}
-    for label, _source, task, algo in jobs:
-        version = next(r["version"] for r in rows if (r["source"], r["task"], r["algo"]) == (label, task, algo))
-        train, raw = median("train_steps_per_s", label, task, algo), median("raw_steps_per_s", label, task, algo)
-        ratio = median("ratio", label, task, algo)
-        peer = median("train_steps_per_s", "this checkout", task, peers[task])
-        against = "" if algo == peers[task] else f"{train / peer:.2f}x {peers[task]}"
-        lines.append(f"| {task} | {algo} | {version} | {train:,.0f} | {raw:,.0f} | {ratio:.2f} | {against} |")
-    (args.out / "summary.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    keys = list(dict.fromkeys((row["source"], row["task"], row["algo"]) for row in rows))
+    for source, task, algo in keys:
+        mine = [row for row in rows if (row["source"], row["task"], row["algo"]) == (source, task, algo)]
+        train = statistics.median(row["train_steps_per_s"] for row in mine)
+        raw = statistics.median(row["raw_steps_per_s"] for row in mine)
+        ratio = statistics.median(row["ratio"] for row in mine)
+        against = ""
+        if algo != peers[task]:
+            peer = {r["repeat"]: r["train_steps_per_s"] for r in rows if (r["task"], r["algo"]) == (task, peers[task])}
+            against = f"{statistics.median(row['train_steps_per_s'] / peer[row['repeat']] for row in mine):.2f}x {peers[task]}"
+        lines.append(f"| {task} | {algo} | {mine[0]['version']} | {train:,.0f} | {raw:,.0f} | {ratio:.2f} | {against} |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

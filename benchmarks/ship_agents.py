@@ -98,7 +98,8 @@ hyperparameters (`config.yml`). Mean reward over {N_EVAL_EPISODES} deterministic
 ## Usage (with sb3-vpg's zoo entry point)
 
 ```bash
-pip install "sb3-vpg[zoo]"   # and [box2d] for LunarLander-v3, [mujoco] for InvertedPendulum-v5
+# sb3-vpg is not on PyPI: install it from a clone of its repository, in the clone's folder
+pip install -c constraints.txt -e ".[zoo]"  # also [box2d]: LunarLander-v3, [mujoco]: InvertedPendulum-v5, [atari]: Pong
 python -m sb3_vpg.zoo enjoy --algo {algo} --env {env_id} -f agents --no-render -n 5000
 ```
 

@@ -30,3 +30,8 @@ exclude_patterns = ["_build", "README.md"]
 pygments_style = "sphinx"
 html_theme = "sphinx_rtd_theme"
 html_static_path = ["_static"]
+
+# Broken references to our own objects fail the build (warnings are errors); other projects' objects are not
+# resolved offline (no intersphinx inventories), so references to them are not checked
+nitpicky = True
+nitpick_ignore_regex = [(r"py:.*", r"(?!sb3_vpg\.).*"), (r"py:.*", r"sb3_vpg\..*\.Self[A-Z]+")]

@@ -48,7 +48,11 @@ def test_a_short_study_runs_resumes_and_reports(tmp_path):
     guess.write_text(json.dumps(dict(n_envs=4, n_steps=64, learning_rate=1e-3, optimizer="adam",
                                      normalize_advantage="batch", ent_coef=0.0, gamma=0.99, use_baseline=True)))  # fmt: skip
     out = tmp_path / "study"
+    # a simulated clock of 2,000 agent steps a second (500 per game of the 4): the first report, at 3 seconds, comes
+    # after 1,500 steps of each game, more than a lost game lasts (about 1,000); a trial's 9 seconds are 18,000 agent
+    # steps, whatever the machine's speed
     args = ["--out", str(out), "--minutes", "0.15", "--report-seconds", "3", "--enqueue", str(guess)]
+    args += ["--seconds-per-step", "0.0005"]
     run_script("pong_preset_tuning.py", *args, "--trials", "1", timeout=300)
     run_script("pong_preset_tuning.py", *args, "--trials", "2", timeout=300)  # resumes the same study
     trials = read_csv(out / "trials.csv")

@@ -239,7 +239,7 @@ class EpisodicRolloutBuffer(RolloutBuffer):
             reset = episode_start & (self.first_untrained < row) & ~arrays["episode_ends"][row - 1]
             self.first_untrained[reset] = row
         self._write_observations(row, obs)
-        arrays["actions"][row] = np.reshape(action, (self.n_envs, self.action_dim))
+        arrays["actions"][row] = action.reshape(self.n_envs, self.action_dim)
         arrays["rewards"][row] = reward
         arrays["episode_starts"][row] = episode_start
         arrays["episode_ends"][row] = episode_end

@@ -16,7 +16,7 @@ checks for a particular policy class. ``sb3_vpg.pong.KarpathyPolicy`` offers bot
 ``policy.takes_sparse_features: bool``
     True when the policy's features are the flattened observations as floats, so that a training batch may be
     given as a float32 sparse COO tensor ``(batch, n_features)``: what
-    ``SparseEpisodicRolloutBuffer(sparse_samples=True)`` serves (:mod:`sb3_vpg.common.sparse`).
+    ``SparseEpisodicRolloutBuffer(sparse_samples=True)`` serves (``sb3_vpg.common.sparse``).
 """
 
 from typing import Protocol

@@ -40,25 +40,48 @@ def _sample_categorical(logits: np.ndarray, uniforms: np.ndarray) -> tuple[np.nd
     return actions, (shifted[rows, actions] - np.log(total)).astype(np.float32)
 
 
+class TorchDraws:
+    """
+    Standard normal or uniform draws from torch's global generator, drawn a block of steps at a time (one torch
+    call per ``block`` steps instead of one per step) and served one step at a time: a seeded run repeats
+    exactly.
+
+    :param draw: ``th.randn`` or ``th.rand``
+    :param block: Steps drawn per torch call
+    """
+
+    def __init__(self, draw: Callable[..., th.Tensor], block: int = 64):
+        self.draw, self.block = draw, block
+        self.drawn = np.zeros((0, 0, 0), dtype=np.float32)
+        self.next = 0
+
+    def __call__(self, n: int, width: int) -> np.ndarray:
+        """The next step's draws, shaped ``(n, width)``."""
+        if self.next == len(self.drawn) or self.drawn.shape[1:] != (n, width):
+            self.drawn, self.next = self.draw(self.block, n, width).numpy(), 0
+        self.next += 1
+        return self.drawn[self.next - 1]
+
+
 class MlpNumpyActor:
     """
     The acting-time forward pass of an ``ActorCriticPolicy`` with a ``FlattenExtractor`` and an ``MlpExtractor``
     of Tanh or ReLU layers, in numpy, for one rollout. It is a snapshot of the weights: REINFORCE makes a new one
     per rollout.
 
-    Random draws come from torch's global generator, so a seeded run repeats exactly: a diagonal Gaussian adds
-    ``std * th.randn`` to the mean, as ``th.normal`` draws it (the same actions as the torch policy with the same
-    seed, up to float32 rounding); a Bernoulli (MultiBinary) takes action 1 where a ``th.rand`` uniform is below its
-    probability, as ``th.bernoulli`` does; a categorical (Discrete, MultiDiscrete) inverts its cumulative
-    distribution at a ``th.rand`` uniform, the same distribution as torch's ``multinomial`` but not the same draws.
+    Its random draws come from torch's global generator, 64 steps at a time (:class:`TorchDraws`), so a seeded run
+    repeats exactly, and the actions follow the policy's distribution exactly: a diagonal Gaussian's are
+    ``mean + std * z`` with ``z`` from ``th.randn``; a Bernoulli (MultiBinary) takes action 1 where a ``th.rand``
+    uniform is below its probability, as ``th.bernoulli`` does; a categorical (Discrete, MultiDiscrete) inverts its
+    cumulative distribution at a ``th.rand`` uniform, as torch's ``multinomial`` samples it. They are not the torch
+    policy's draws, which come one step at a time.
 
     :param policy: The policy to copy the weights from (see :func:`mlp_rollout_actor` for which it accepts)
     """
 
     def __init__(self, policy: ActorCriticPolicy):
         layers: list[tuple[np.ndarray, np.ndarray, Callable[[np.ndarray], np.ndarray] | None]] = []
-        modules = [*policy.mlp_extractor.policy_net, policy.action_net]
-        for module in modules:
+        for module in [*policy.mlp_extractor.policy_net, policy.action_net]:
             if isinstance(module, nn.Linear):
                 bias = np.zeros(module.out_features, np.float32) if module.bias is None else module.bias.detach().numpy()
                 layers.append((module.weight.detach().numpy().T.copy(), bias.copy(), None))
@@ -66,14 +89,23 @@ class MlpNumpyActor:
                 weight, bias, _ = layers[-1]
                 layers[-1] = (weight, bias, ACTIVATIONS[type(module)])
         self.layers = layers
-        self.action_space = policy.action_space
+        self.action_shape: tuple[int, ...] = policy.action_space.shape  # type: ignore[assignment]
         self.observation_size = int(np.prod(policy.observation_space.shape))  # type: ignore[arg-type]
-        self.distribution = policy.action_dist
-        if isinstance(self.distribution, DiagGaussianDistribution):
+        distribution = policy.action_dist
+        self.normals, self.uniforms = TorchDraws(th.randn), TorchDraws(th.rand)
+        self.sample_from: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+        if isinstance(distribution, DiagGaussianDistribution):
             self.std = np.exp(policy.log_std.detach().numpy()).astype(np.float32)
-            self.log_std = np.log(self.std)
-        if isinstance(self.distribution, MultiCategoricalDistribution):
-            self.splits = np.cumsum(self.distribution.action_dims)[:-1]
+            # log N(mean + std * z | mean, std) = -z^2 / 2 - sum(log std) - d log sqrt(2 pi)
+            self.log_prob_offset = -(np.log(self.std).sum() + len(self.std) * _LOG_SQRT_2PI)
+            self.sample_from = self._gaussian
+        elif isinstance(distribution, BernoulliDistribution):
+            self.sample_from = self._bernoulli
+        elif isinstance(distribution, MultiCategoricalDistribution):
+            self.splits = np.cumsum(distribution.action_dims)[:-1]
+            self.sample_from = self._multi_categorical
+        else:
+            self.sample_from = self._categorical
 
     def _distribution_parameters(self, observations: np.ndarray) -> np.ndarray:
         hidden = np.asarray(observations, dtype=np.float32).reshape(-1, self.observation_size)
@@ -87,27 +119,28 @@ class MlpNumpyActor:
     def sample(self, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Sample actions for a batch of observations (one per env): the actions in the env's shape and their
         log-probabilities (float32)."""
-        parameters = self._distribution_parameters(observations)
-        n = len(parameters)
-        if isinstance(self.distribution, DiagGaussianDistribution):
-            noise = th.randn(parameters.shape).numpy()
-            actions = parameters + self.std * noise
-            log_probs = (-0.5 * noise**2 - self.log_std - _LOG_SQRT_2PI).sum(axis=1)
-            return actions.reshape((n, *self.action_space.shape)), log_probs  # type: ignore[misc]
-        if isinstance(self.distribution, BernoulliDistribution):
-            uniforms = th.rand(parameters.shape).numpy()
-            binary = uniforms < 1.0 / (1.0 + np.exp(-parameters))
-            log_probs = -np.logaddexp(np.float32(0.0), np.where(binary, -parameters, parameters)).sum(axis=1)
-            return binary.astype(np.int64), log_probs.astype(np.float32)
-        if isinstance(self.distribution, MultiCategoricalDistribution):
-            uniforms = th.rand(n, len(self.splits) + 1).numpy()
-            draws = [
-                _sample_categorical(logits, uniforms[:, i])
-                for i, logits in enumerate(np.split(parameters, self.splits, axis=1))
-            ]
-            actions = np.stack([choices for choices, _ in draws], axis=1)
-            return actions, np.sum([log_probs for _, log_probs in draws], axis=0).astype(np.float32)
-        return _sample_categorical(parameters, th.rand(n).numpy())
+        return self.sample_from(self._distribution_parameters(observations))
+
+    def _gaussian(self, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        noise = self.normals(*mean.shape)
+        actions = mean + self.std * noise
+        log_probs = self.log_prob_offset - 0.5 * np.einsum("ij,ij->i", noise, noise)
+        return actions.reshape((len(mean), *self.action_shape)), log_probs.astype(np.float32)
+
+    def _bernoulli(self, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        binary = self.uniforms(*logits.shape) < 1.0 / (1.0 + np.exp(-logits))
+        log_probs = -np.logaddexp(np.float32(0.0), np.where(binary, -logits, logits)).sum(axis=1)
+        return binary.astype(np.int64), log_probs.astype(np.float32)
+
+    def _multi_categorical(self, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        uniforms = self.uniforms(len(logits), len(self.splits) + 1)
+        parts = np.split(logits, self.splits, axis=1)
+        draws = [_sample_categorical(part, uniforms[:, i]) for i, part in enumerate(parts)]
+        actions = np.stack([choices for choices, _ in draws], axis=1)
+        return actions, np.sum([log_probs for _, log_probs in draws], axis=0).astype(np.float32)
+
+    def _categorical(self, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _sample_categorical(logits, self.uniforms(len(logits), 1)[:, 0])
 
 
 def mlp_rollout_actor(policy: BasePolicy) -> MlpNumpyActor | None:

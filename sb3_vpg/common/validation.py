@@ -8,7 +8,7 @@ import numpy as np
 import torch as th
 
 from sb3_vpg.common.buffers import EpisodicRolloutBuffer
-from sb3_vpg.common.returns import NORMALIZE_MODES
+from sb3_vpg.common.returns import check_normalize_mode
 from sb3_vpg.common.saved_models import ALGORITHM_BUFFER_KWARGS
 
 
@@ -118,7 +118,7 @@ def check_reinforce_arguments(model: Any, training: bool = True) -> None:
     check_number("gae_lambda", model.gae_lambda, low=0, high=1)
     if isinstance(model.normalize_advantage, bool | np.bool_):
         model.normalize_advantage = "batch" if model.normalize_advantage else "none"
-    check_choice("normalize_advantage", model.normalize_advantage, (*NORMALIZE_MODES, True, False))
+    check_normalize_mode(model.normalize_advantage)
     check_bool("use_baseline", model.use_baseline)
     baseline = "needs a learned baseline: set use_baseline=True"
     needs(model.gae_lambda == 1 or model.use_baseline, f"gae_lambda < 1 (got {model.gae_lambda}) {baseline}")

@@ -23,6 +23,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from sb3_vpg.common.extras import MissingExtraError, extra_needed
 from sb3_vpg.pong.configs import CONFIGS, FAST_N_ENVS, POINTS_N_ENVS
 from sb3_vpg.pong.run import ENV_IDS, EPISODES_FILE, STATE_FILE, RunFolderError, TrainOptions, read_state, train_run
 from sb3_vpg.pong.wrappers import KARPATHY_PONG_ID
@@ -186,12 +187,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What a user can fix: each ends the command with one line, not a traceback
+USER_ERRORS = (RunFolderError, MissingExtraError, FileNotFoundError, IsADirectoryError, ValueError, json.JSONDecodeError)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     command = {"train": train, "plot": plot, "play": play, "record": record, "export": export}[args.command]
     try:
-        command(args)
-    except (RunFolderError, FileNotFoundError, IsADirectoryError, ValueError, json.JSONDecodeError) as error:
+        with extra_needed():
+            command(args)
+    except (
+        RunFolderError,
+        MissingExtraError,
+        FileNotFoundError,
+        IsADirectoryError,
+        ValueError,
+        json.JSONDecodeError,
+    ) as error:
         # One line that says what is wrong and what to do, not a traceback from deep inside a library
         print(f"python -m sb3_vpg.pong {args.command}: error: {error}", file=sys.stderr)
         raise SystemExit(2) from None

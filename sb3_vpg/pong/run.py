@@ -15,7 +15,7 @@ import json
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,6 +164,7 @@ class ProgressLog(BaseCallback):
     :param seconds: Wall-clock budget of this session
     :param print_every: Updates between progress lines
     :param max_updates: Updates of this session after which it stops (None: no limit)
+    :param clock: Seconds since any fixed point (``time.monotonic``; a test may give a clock of its own)
     """
 
     def __init__(
@@ -174,15 +175,17 @@ class ProgressLog(BaseCallback):
         seconds: float,
         print_every: int = 1,
         max_updates: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ):
         super().__init__()
+        self.clock = clock
         self.out = out
         self.state = state
         self.checkpoint_every = checkpoint_every
         self.print_every = print_every
         self.max_updates = max_updates
-        self.deadline = time.monotonic() + seconds
-        self.session_start = time.monotonic()
+        self.deadline = self.clock() + seconds
+        self.session_start = self.clock()
         self.wall_at_start = state["wall_seconds"]
         self.updates_at_start = self.updates_at_checkpoint = self.updates_at_print = 0
         self.steps_at_print = 0
@@ -198,7 +201,7 @@ class ProgressLog(BaseCallback):
         self.steps_at_print = self.model.num_timesteps
 
     def wall_seconds(self) -> float:
-        return self.wall_at_start + time.monotonic() - self.session_start
+        return self.wall_at_start + self.clock() - self.session_start
 
     def _on_step(self) -> bool:
         rows = []
@@ -213,7 +216,7 @@ class ProgressLog(BaseCallback):
             with open(self.out / EPISODES_FILE, "a", newline="") as file:
                 csv.writer(file).writerows(rows)
         updates_done = self.max_updates is not None and self.model._n_updates - self.updates_at_start >= self.max_updates
-        return time.monotonic() < self.deadline and not self.stop_requested and not updates_done
+        return self.clock() < self.deadline and not self.stop_requested and not updates_done
 
     def _on_rollout_start(self) -> None:
         # After the previous update: a checkpoint here holds the model that the next rollout uses.
@@ -223,7 +226,7 @@ class ProgressLog(BaseCallback):
             self.save()
 
     def print_progress(self) -> None:
-        now = time.monotonic()
+        now = self.clock()
         steps_per_second = (self.model.num_timesteps - self.steps_at_print) / max(now - self.time_at_print, 1e-9)
         reward = self.state["running_reward"]
         elapsed = int(self.wall_seconds())

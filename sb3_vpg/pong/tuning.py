@@ -12,6 +12,7 @@ behind the others at the same minute. ``benchmarks/pong_preset_tuning.py`` runs 
 """
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,18 +42,20 @@ def sample_pong_params(trial: optuna.Trial) -> dict[str, Any]:
 
 
 class ReportRunningReward(BaseCallback):
-    """Reports the running reward to the trial every ``report_seconds`` of wall clock (step = the report's
+    """Reports the running reward to the trial every ``report_seconds`` of ``clock`` (step = the report's
     number) and stops training when the pruner says so."""
 
-    def __init__(self, trial: optuna.Trial, state: dict[str, Any], report_seconds: float):
+    def __init__(
+        self, trial: optuna.Trial, state: dict[str, Any], report_seconds: float, clock: Callable[[], float] = time.monotonic
+    ):
         super().__init__()
-        self.trial, self.state, self.report_seconds = trial, state, report_seconds
-        self.start = time.monotonic()
+        self.trial, self.state, self.report_seconds, self.clock = trial, state, report_seconds, clock
+        self.start = clock()
         self.reports = 0
         self.pruned = False
 
     def _on_step(self) -> bool:
-        if time.monotonic() - self.start < (self.reports + 1) * self.report_seconds:
+        if self.clock() - self.start < (self.reports + 1) * self.report_seconds:
             return True
         self.reports += 1
         if self.state["running_reward"] is not None:
@@ -61,11 +64,19 @@ class ReportRunningReward(BaseCallback):
         return not self.pruned
 
 
-def objective(trial: optuna.Trial, out: Path, minutes: float, seed: int = 0, report_seconds: float = 60.0) -> float:
+def objective(
+    trial: optuna.Trial,
+    out: Path,
+    minutes: float,
+    seed: int = 0,
+    report_seconds: float = 60.0,
+    seconds_per_step: float | None = None,
+) -> float:
     """
     Train the trial's configuration for ``minutes`` of wall clock and return the running reward at the end.
     Each finished game goes to ``out/trial-<number>/episodes.csv`` (as ``python -m sb3_vpg.pong train`` logs
-    them; no checkpoints).
+    them; no checkpoints). With ``seconds_per_step`` the clock is simulated instead: it advances that many seconds
+    per agent step, so that the budget and the reports fall at fixed steps whatever the machine's speed (tests).
 
     :raises optuna.TrialPruned: when the pruner stopped the trial
     """
@@ -77,8 +88,9 @@ def objective(trial: optuna.Trial, out: Path, minutes: float, seed: int = 0, rep
     env = make_env(n_envs, seed, vector_env=True)
     model = REINFORCE(env=env, seed=seed, **kwargs)
     state: dict[str, Any] = {"episodes": 0, "running_reward": None, "wall_seconds": 0.0}
-    log = ProgressLog(folder, state, checkpoint_every=10**9, seconds=minutes * 60, print_every=10**9)
-    report = ReportRunningReward(trial, state, report_seconds)
+    clock = time.monotonic if seconds_per_step is None else lambda: model.num_timesteps * seconds_per_step
+    log = ProgressLog(folder, state, checkpoint_every=10**9, seconds=minutes * 60, print_every=10**9, clock=clock)
+    report = ReportRunningReward(trial, state, report_seconds, clock)
     model.learn(10**9, callback=[log, report], log_interval=None)  # type: ignore[arg-type]
     env.close()
     trial.set_user_attr("agent_steps", model.num_timesteps)

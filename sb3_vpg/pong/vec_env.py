@@ -8,6 +8,7 @@ import numpy as np
 from gymnasium import spaces
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
+from sb3_vpg.common.extras import extra_needed
 from sb3_vpg.common.validation import check_integer, check_number, check_positive_int
 from sb3_vpg.pong.wrappers import KARPATHY_FRAME_SHAPE, karpathy_foreground
 
@@ -43,7 +44,8 @@ class KarpathyPongVecEnv(VecEnv):
         max_num_frames_per_episode: int = 108_000,
         num_threads: int = 0,
     ):
-        import ale_py
+        with extra_needed():
+            import ale_py
 
         # ale-py checks none of these (0 games segfaults): check them here, naming the argument
         check_positive_int("n_envs", n_envs)

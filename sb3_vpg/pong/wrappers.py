@@ -10,6 +10,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from sb3_vpg.common.extras import extra_needed
+
 ATARI_FRAME_SHAPE = (210, 160, 3)
 KARPATHY_FRAME_SHAPE = (80, 80)
 # Red-channel values of Pong's two background colours (``prepro`` in Karpathy's Pong from Pixels)
@@ -119,7 +121,8 @@ def make_karpathy_pong(game_id: str = "ALE/Pong-v5", **ale_kwargs: Any) -> gym.E
         :func:`make_karpathy_pong_classic`)
     :param ale_kwargs: Passed to ``gymnasium.make(game_id, ...)`` (e.g. ``repeat_action_probability``)
     """
-    import ale_py
+    with extra_needed():
+        import ale_py
 
     gym.register_envs(ale_py)
     env = gym.make(game_id, **ale_kwargs)

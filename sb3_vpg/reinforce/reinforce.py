@@ -357,7 +357,7 @@ class REINFORCE(OnPolicyAlgorithm):
                 if self.policy.squash_output:
                     clipped_actions = self.policy.unscale_action(clipped_actions)
                 else:
-                    clipped_actions = np.clip(actions, self.action_space.low, self.action_space.high)
+                    clipped_actions = actions.clip(self.action_space.low, self.action_space.high)
 
             new_obs, rewards, dones, infos = env.step(clipped_actions)
             self._check_rewards(rewards)

@@ -15,6 +15,7 @@ from typing import Any
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from sb3_vpg import REINFORCE, VPG
+from sb3_vpg.common.extras import MissingExtraError, extra_needed
 
 ZOO_ALGOS: dict[str, type[BaseAlgorithm]] = {"reinforce": REINFORCE, "vpg": VPG}
 # rl_zoo3's commands that we hand over to, and what each does
@@ -162,6 +163,16 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{HELP}\n\npython -m sb3_vpg.zoo: error: {problem}; choose one of {', '.join(COMMANDS)}", file=sys.stderr)
         raise SystemExit(2)
     command, args = args[0], args[1:]
+    try:
+        with extra_needed():
+            run(command, args)
+    except MissingExtraError as error:
+        print(f"python -m sb3_vpg.zoo {command}: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def run(command: str, args: list[str]) -> None:
+    """Register our algorithms and hand ``command`` over to rl_zoo3 with ``args``."""
     register()
     if command == "train":
         try:
