@@ -35,3 +35,4 @@ html_static_path = ["_static"]
 # resolved offline (no intersphinx inventories), so references to them are not checked
 nitpicky = True
 nitpick_ignore_regex = [(r"py:.*", r"(?!sb3_vpg\.).*"), (r"py:.*", r"sb3_vpg\..*\.Self[A-Z]+")]
+html_css_files = ["fit.css"]
