@@ -11,6 +11,7 @@ from gymnasium import spaces
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import DummyVecEnv
 
+import sb3_vpg.pong  # noqa: F401  (registers "KarpathyPolicy" by name, as a user's import does)
 from sb3_vpg import REINFORCE, VPG, NonFiniteError
 
 
@@ -65,6 +66,8 @@ def test_episode_batching_stops_at_total_timesteps(n_envs):
 
 
 class ReadySteps(BaseCallback):
+    """The buffer's ready steps at the end of every completed rollout (the steps that enter each update)."""
+
     def __init__(self) -> None:
         super().__init__()
         self.n_ready_steps: list[int] = []

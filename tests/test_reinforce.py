@@ -33,6 +33,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 from sb3_vpg import REINFORCE, VPG
 from sb3_vpg.common.buffers import EpisodicRolloutBuffer
 from tests.envs import TinyFeatureEnv, tiny_features
+from tests.test_faults import ReadySteps
 
 ALGOS = [REINFORCE, VPG]
 
@@ -385,18 +386,6 @@ class StopAt(BaseCallback):
         return self.n_calls != self.stop_at_call
 
 
-class ReadyAtRolloutEnd(BaseCallback):
-    def __init__(self) -> None:
-        super().__init__()
-        self.n_ready_steps: list[int] = []
-
-    def _on_step(self) -> bool:
-        return True
-
-    def _on_rollout_end(self) -> None:
-        self.n_ready_steps.append(self.model.rollout_buffer.n_ready_steps)
-
-
 def test_stopping_mid_rollout_loses_no_step():
     """A callback that stops training mid-rollout: the steps taken so far (the last one included) stay in the
     buffer, the next learn goes on with the same rollout, and every step enters a later update with its exact
@@ -407,7 +396,7 @@ def test_stopping_mid_rollout_loses_no_step():
     assert model.num_timesteps == 8
     assert model._n_updates == 0  # rollout 1 had no ended episode; rollout 2 was interrupted
     assert model.rollout_buffer.n_carried_steps == 8 and model.rollout_buffer.n_rollout_steps == 3
-    ready = ReadyAtRolloutEnd()
+    ready = ReadySteps()
     model.learn(27, reset_num_timesteps=False, callback=ready)
     assert model.num_timesteps == 35
     # rollout 2 completes at step 10, the others end at 15, ..., 35; episodes end at 7, 14, 21, 28 and 35: all 35

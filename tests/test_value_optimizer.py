@@ -11,6 +11,7 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.envs import FakeImageEnv
 from stable_baselines3.common.logger import configure
 
+import sb3_vpg.pong  # noqa: F401  (registers "KarpathyPolicy" by name, as a user's import does)
 from sb3_vpg import REINFORCE, VPG
 
 DATA = Path(__file__).parent / "data"
