@@ -144,7 +144,6 @@ class EpisodicRolloutBuffer(RolloutBuffer):
             # float32 for every action space, as the log-likelihoods of SB3's distributions expect
             "actions": np.zeros((*shape, self.action_dim), dtype=np.float32),
             "rewards": np.zeros(shape, dtype=np.float32),
-            "episode_starts": np.zeros(shape, dtype=bool),
             "episode_ends": np.zeros(shape, dtype=bool),
             "values": np.zeros(shape, dtype=np.float32),
             "log_probs": np.zeros(shape, dtype=np.float32),
@@ -241,7 +240,6 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         self._write_observations(row, obs)
         arrays["actions"][row] = action.reshape(self.n_envs, self.action_dim)
         arrays["rewards"][row] = reward
-        arrays["episode_starts"][row] = episode_start
         arrays["episode_ends"][row] = episode_end
         arrays["values"][row] = 0.0 if value is None else _as_float32_row(value)
         arrays["log_probs"][row] = _as_float32_row(log_prob)
