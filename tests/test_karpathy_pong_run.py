@@ -61,6 +61,7 @@ def test_vector_env_run(tmp_path: Path):
         assert len(list(csv.DictReader(file))) >= 1
 
 
+@pytest.mark.slow
 def test_pong_throughput_benchmark_writes_its_tables(tmp_path):
     """benchmarks/pong_throughput.py on a small budget: every measurement in the CSV, ratios in the table."""
     script = Path(__file__).parents[1] / "benchmarks" / "pong_throughput.py"
@@ -83,6 +84,7 @@ def test_pong_throughput_benchmark_writes_its_tables(tmp_path):
     assert table.count("| vector-2 |") == 1
 
 
+@pytest.mark.slow
 def test_pong_throughput_ab_benchmark_interleaves_two_versions(tmp_path):
     """benchmarks/pong_throughput_ab.py with this checkout as both versions: each repetition measures both, the
     table gives each version's ratios and ours / baseline."""

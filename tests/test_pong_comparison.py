@@ -20,6 +20,7 @@ def run_benchmark(out: Path) -> str:
     return run_script("pong_comparison.py", *args, timeout=600)
 
 
+@pytest.mark.slow
 def test_contenders_train_for_the_wall_clock_and_the_report_follows_the_games(tmp_path):
     out = tmp_path / "pong"
     first = run_benchmark(out)

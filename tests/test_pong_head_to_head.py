@@ -70,6 +70,7 @@ def test_zoo_monitor_sees_whole_games_with_their_score():
     assert 4 * agent_steps <= game["l"] <= 4 * agent_steps + 31 + 2  # noop reset (<= 30) and fire reset
 
 
+@pytest.mark.slow
 def test_tuning_trains_every_entry_and_picks_the_best(tmp_path):
     entries = tmp_path / "entries.yml"
     entries.write_text(ENTRIES)
@@ -123,6 +124,7 @@ def test_recorded_command_names_repository_paths_relative_to_its_root():
     )
 
 
+@pytest.mark.slow
 def test_head_to_head_trains_our_preset_and_the_zoo_ppo_and_reports_them(tmp_path):
     # budgets in games, not in time: ours stops after one update (10 games of its 4), the zoo's PPO once each of its
     # 8 envs has ended a game (~7,000 agent steps); their clock of 10 minutes is far more than either needs
@@ -166,6 +168,7 @@ def test_head_to_head_trains_our_preset_and_the_zoo_ppo_and_reports_them(tmp_pat
     assert not (tmp_path / "runs" / "pong_fast").exists()
 
 
+@pytest.mark.slow
 def test_threads_ab_times_both_thread_counts_interleaved(tmp_path):
     entries = tmp_path / "entries.yml"
     entries.write_text(ENTRIES)

@@ -43,6 +43,7 @@ def test_sampled_configurations_are_karpathys_agent(sampler_seed):
         env.close()
 
 
+@pytest.mark.slow
 def test_a_short_study_runs_resumes_and_reports(tmp_path):
     guess = tmp_path / "guess.json"
     guess.write_text(json.dumps(dict(n_envs=4, n_steps=64, learning_rate=1e-3, optimizer="adam",

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import matplotlib.image
+import pytest
 
 from tests.benchmark_scripts import BENCHMARKS, read_csv, run_script
 
@@ -20,6 +21,7 @@ def run_quick(out: Path) -> str:
     return run_script("zoo_benchmark.py", "--quick", "--out", str(out), timeout=600)
 
 
+@pytest.mark.slow
 def test_quick_benchmark_writes_every_run_then_reuses_them(tmp_path):
     out = tmp_path / "results"
     first = run_quick(out)
@@ -60,6 +62,7 @@ def test_quick_benchmark_writes_every_run_then_reuses_them(tmp_path):
     assert read_csv(out / "runs.csv") == runs
 
 
+@pytest.mark.slow
 def test_a_benchmark_of_one_algorithm_keeps_the_other_results(tmp_path):
     """``--algos ppo`` reports REINFORCE's runs finished before next to PPO's, and keeps the CSV rows of an env it
     did not run."""
@@ -90,6 +93,7 @@ def test_a_benchmark_of_one_algorithm_keeps_the_other_results(tmp_path):
     assert matplotlib.image.imread(out / "CartPole-v1_steps.png").ndim == 3
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_is_redone(tmp_path):
     out = tmp_path / "results"
     run_quick(out)

@@ -38,6 +38,7 @@ def test_zoo_entry_rounds_the_sampled_values_and_keeps_the_discount_exact():
     assert entry["policy_kwargs"] == "dict(net_arch={'pi': [64], 'vf': [64]}, activation_fn=th.nn.ReLU)"
 
 
+@pytest.mark.slow
 def test_quick_tuning_studies_rechecks_and_reports(tmp_path):
     out = tmp_path / "tune"
     first = tune(out)
