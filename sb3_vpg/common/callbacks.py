@@ -1,5 +1,6 @@
 """Callbacks that SB3 does not ship."""
 
+import os
 import time
 
 from stable_baselines3.common.callbacks import BaseCallback
@@ -32,3 +33,44 @@ class StopTrainingOnWallClock(BaseCallback):
                 print(f"Stopping training: {elapsed:.0f} s of wall clock used (budget {self.max_seconds:.0f} s)")
             return False
         return True
+
+
+class RolloutReturnLog(BaseCallback):
+    """
+    Append one CSV row per rollout to ``path``: the total timesteps at its end, how many episodes ended during it
+    and their mean return (the training batch's return, as Spinning Up logs it each epoch). Returns are read from
+    the ``episode`` entry that SB3's ``Monitor``/``VecMonitor`` put in ``infos``, so they are the env's own rewards
+    even under ``VecNormalize``. Works with any on-policy SB3 algorithm and from rl_zoo3
+    (``-params "callback:[{'sb3_vpg.common.callbacks.RolloutReturnLog': {'path': 'returns.csv'}}]"``).
+
+    :param path: The CSV file; created with its header if missing, appended to otherwise.
+    :param timestep_offset: Added to the model's ``num_timesteps`` in each row: the steps a resumed run had done
+        before this ``learn`` (rl_zoo3 continues a trained agent with its step counter reset to 0).
+    """
+
+    FIELDS = ("timesteps", "episodes", "mean_return")
+
+    def __init__(self, path: str, timestep_offset: int = 0):
+        super().__init__()
+        if timestep_offset < 0:
+            raise ValueError(f"timestep_offset must be a number of steps >= 0, got {timestep_offset!r}")
+        self.path = path
+        self.timestep_offset = int(timestep_offset)
+        self.returns: list[float] = []
+
+    def _on_training_start(self) -> None:
+        if not os.path.exists(self.path):
+            with open(self.path, "w") as file:
+                file.write(",".join(self.FIELDS) + "\n")
+
+    def _on_rollout_start(self) -> None:
+        self.returns = []
+
+    def _on_step(self) -> bool:
+        self.returns += [float(info["episode"]["r"]) for info in self.locals["infos"] if "episode" in info]
+        return True
+
+    def _on_rollout_end(self) -> None:
+        mean = f"{sum(self.returns) / len(self.returns):.6g}" if self.returns else ""
+        with open(self.path, "a") as file:
+            file.write(f"{self.timestep_offset + self.num_timesteps},{len(self.returns)},{mean}\n")

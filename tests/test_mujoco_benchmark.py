@@ -1,0 +1,140 @@
+"""benchmarks/mujoco_benchmark.py: the anchors' metrics against hand-computed values, the report rebuilt from
+committed CSVs alone, and RolloutReturnLog, the callback that records each rollout's training batch."""
+
+import csv
+import sys
+from pathlib import Path
+
+import pytest
+from stable_baselines3 import A2C
+from stable_baselines3.common.env_util import make_vec_env
+
+from sb3_vpg import REINFORCE
+from sb3_vpg.common.callbacks import RolloutReturnLog
+from tests.benchmark_scripts import BENCHMARKS, run_script
+
+sys.path.insert(0, str(BENCHMARKS))
+
+import mujoco_benchmark
+
+
+def rollout(timesteps: int, episodes: int, mean_return: float | None) -> dict:
+    return {"timesteps": timesteps, "episodes": episodes, "mean_return": mean_return}
+
+
+def evaluation(timesteps: int, eval_mean: float) -> dict:
+    return {"timesteps": timesteps, "eval_mean": eval_mean}
+
+
+def test_spinning_up_score_is_the_mean_return_of_the_episodes_of_the_last_11_epochs():
+    at = 3_000_000
+    window_start = at - 44_000
+    rows = [
+        rollout(window_start, 5, 1_000.0),  # ends on the window's start: outside (the window is (start, at])
+        rollout(window_start + 1_024, 2, 100.0),
+        rollout(window_start + 2_048, 0, None),  # no episode ended
+        rollout(at - 1_024, 1, 400.0),
+        rollout(at, 1, 700.0),
+        rollout(at + 1_024, 3, 5_000.0),  # after 3M
+    ]
+    # episodes: 100, 100, 400, 700
+    assert mujoco_benchmark.spinning_up_score(rows, at) == pytest.approx(1_300 / 4)
+    assert mujoco_benchmark.spinning_up_score(rows[:-2], at) is None  # the run has not reached 3M yet
+    assert mujoco_benchmark.spinning_up_score([rollout(window_start, 4, 9.0), rollout(at, 0, None)], at) is None
+
+
+def test_tianshou_score_is_the_best_evaluation_up_to_the_steps_and_zoo_score_the_one_at_them():
+    evals = [evaluation(50_000, 10.0), evaluation(100_000, 250.0), evaluation(150_000, 120.0), evaluation(200_000, 900.0)]
+    assert mujoco_benchmark.tianshou_score(evals, 150_000) == 250.0
+    assert mujoco_benchmark.tianshou_score(evals, 200_000) == 900.0
+    assert mujoco_benchmark.tianshou_score(evals[:2], 150_000) is None  # not evaluated there yet
+    assert mujoco_benchmark.zoo_score(evals, 150_000) == 120.0
+    assert mujoco_benchmark.zoo_score(evals, 175_000) is None
+
+
+def test_report_is_rebuilt_from_the_committed_csvs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Two seeds of VPG on Hopper at 3M, one of them also past 1M only: the table gives each anchor's metric per
+    seed, their median and the margin; a fresh clone (no logs) rewrites nothing and reports the same."""
+    evaluations = [
+        {"algo": "vpg", "env": "Hopper-v5", "seed": seed, "timesteps": steps, "eval_mean": value, "eval_std": 1.0}
+        for seed, values in ((0, (500.0, 1_500.0, 1_200.0)), (1, (700.0, 900.0, 1_000.0)))
+        for steps, value in zip((1_000_000, 2_000_000, 3_000_000), values, strict=True)
+    ]
+    mujoco_benchmark.write_csv(tmp_path / "evaluations.csv", mujoco_benchmark.EVALUATION_FIELDS, evaluations)
+    returns = [
+        {"algo": "vpg", "env": "Hopper-v5", "seed": seed, "timesteps": 3_000_000 - 4_000 * i, "episodes": 2,
+         "mean_return": value}
+        for seed, value in ((0, 1_000.0), (1, 800.0)) for i in range(3)
+    ]  # fmt: skip
+    mujoco_benchmark.write_csv(tmp_path / "returns" / "Hopper-v5.csv", mujoco_benchmark.RETURN_FIELDS, returns)
+    committed = (tmp_path / "evaluations.csv").read_text()
+
+    run_script("mujoco_benchmark.py", "--report-only", "--out", str(tmp_path), timeout=300)
+    table = (tmp_path / "mujoco.md").read_text()
+    assert "| Hopper-v5 | Spinning Up VPG, better of PyTorch / TF1 | 907 | 3M | 900 (2 seeds) | 1,000 / 800 | -7 |" in table
+    assert "| Hopper-v5 | rl-baselines3-zoo A2C (moonshot) | 733 | 1M | 600 (2 seeds) | 500 / 700 | -133 |" in table
+    assert "| Hopper-v5 | Tianshou REINFORCE | 396 | 3M | - | - | - |" in table  # no REINFORCE run
+    assert "| Ant-v5 | Tianshou REINFORCE | 475 | 3M | - | - | - |" in table
+    assert (tmp_path / "Hopper-v5.png").exists() and not (tmp_path / "Ant-v5.png").exists()
+    assert (tmp_path / "evaluations.csv").read_text() == committed
+
+
+def test_rollout_return_log_writes_each_rollout_with_the_episodes_that_ended_in_it(tmp_path: Path):
+    path = tmp_path / "returns.csv"
+    env = make_vec_env("CartPole-v1", n_envs=2, seed=0)  # with SB3's Monitor: infos carry each episode
+    model = A2C("MlpPolicy", env, n_steps=64, seed=0)
+    episodes: list[float] = []
+
+    class Episodes(RolloutReturnLog):  # the episode returns the env reported, to check the rows against
+        def _on_step(self) -> bool:
+            episodes.extend(float(info["episode"]["r"]) for info in self.locals["infos"] if "episode" in info)
+            return super()._on_step()
+
+    model.learn(1_280, callback=Episodes(str(path), timestep_offset=10_000))
+    with open(path) as file:
+        rows = list(csv.DictReader(file))
+    assert [int(row["timesteps"]) for row in rows] == [10_000 + 128 * i for i in range(1, 11)]
+    assert sum(int(row["episodes"]) for row in rows) == len(episodes) > 10
+    total = sum(float(row["mean_return"]) * int(row["episodes"]) for row in rows if row["episodes"] != "0")
+    assert total == pytest.approx(sum(episodes), rel=1e-5)
+    assert all((row["mean_return"] == "") == (row["episodes"] == "0") for row in rows)
+
+    REINFORCE("MlpPolicy", env, n_steps=64, seed=0).learn(128, callback=RolloutReturnLog(str(path)))
+    with open(path) as file:
+        assert len(list(csv.DictReader(file))) == 11  # appended under the same header
+    with pytest.raises(ValueError, match="timestep_offset must be a number of steps >= 0, got -1"):
+        RolloutReturnLog(str(path), timestep_offset=-1)
+
+
+@pytest.mark.slow
+def test_a_stopped_run_resumes_from_its_last_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A short VPG run on Hopper through the real zoo CLI; then, as if it had been stopped before its last
+    checkpoint, a longer budget: the run goes on from the checkpoint before (the zoo's -i, with the VecNormalize
+    statistics), and the stopped part's rows after that checkpoint give way to the new part's."""
+    monkeypatch.setattr(mujoco_benchmark, "STEPS", 4_000)
+    monkeypatch.setattr(mujoco_benchmark, "EVAL_FREQ", 2_000)
+    monkeypatch.setattr(mujoco_benchmark, "CHECKPOINT_FREQ", 2_000)
+    run = mujoco_benchmark.Run("vpg", "Hopper-v5", 0)
+    assert mujoco_benchmark.execute(run, tmp_path).startswith("trained  vpg Hopper-v5 seed 0 from 0 steps")
+    first = run.folder(tmp_path) / "from0000000"
+    assert sorted(mujoco_benchmark.checkpoints(first)) == [2_000, 4_000]
+    returns, evaluations = mujoco_benchmark.run_rows(run, tmp_path)
+    assert [row["timesteps"] for row in evaluations] == [2_000, 4_000]
+    assert max(int(row["timesteps"]) for row in returns) == 4_000
+    assert mujoco_benchmark.execute(run, tmp_path).startswith("reused ")
+
+    (run.folder(tmp_path) / "done.json").unlink()
+    for path in (first / "checkpoints").glob("checkpoint_*4000_steps.*"):
+        path.unlink()  # stopped between its checkpoints at 2,000 and 4,000 steps
+    monkeypatch.setattr(mujoco_benchmark, "STEPS", 6_000)
+    assert "from 2,000 steps" in mujoco_benchmark.execute(run, tmp_path)
+    second = run.folder(tmp_path) / "from0002000"
+    command = (second / "part.json").read_text()
+    assert f"-i {second / 'resume' / 'Hopper-v5.zip'}" in command and "--seed 1000" in command and "-n 4000" in command
+    assert "Loading saved VecNormalize stats" in (second / "train.log").read_text()
+    returns, evaluations = mujoco_benchmark.run_rows(run, tmp_path)
+    assert [row["timesteps"] for row in evaluations] == [2_000, 4_000, 6_000]  # 2,000 from the first part
+    steps = [int(row["timesteps"]) for row in returns]
+    assert steps == sorted(steps) and steps[-1] == 6_000
+    first_rows = [int(row["timesteps"]) for row in csv.DictReader((first / "returns.csv").read_text().splitlines())]
+    assert [step for step in steps if step <= 2_000] == [step for step in first_rows if step <= 2_000]
