@@ -45,6 +45,8 @@ from typing import Any
 import optuna
 import yaml
 import zoo_benchmark
+from mujoco_benchmark import ANCHORS as MUJOCO_ANCHOR_TABLES
+from mujoco_benchmark import ENVS as MUJOCO_ENVS
 from zoo_benchmark import SUITES, Run, Suite, collect, train_all, write_csv
 
 from sb3_vpg.zoo import default_config
@@ -158,7 +160,6 @@ STUDIES = {
 # baseline). Every other trial has its rollout length queued (512-8,192 samples an update) and the rest sampled.
 # The best trial is rechecked for 1M steps on one seed; the benchmark's seeds 0-2 stay held out. A
 # short budget favours entries that learn early, which is not the same as the best at 3M steps: said beside results.
-MUJOCO_ENVS = ("HalfCheetah-v5", "Hopper-v5", "Walker2d-v5", "Swimmer-v5", "Ant-v5")
 MUJOCO_STARTING_POINTS: dict[str, tuple[dict[str, Any], ...]] = {
     "vpg": (
         {"n_steps": 1024, "one_minus_gamma": 0.01, "one_minus_gae_lambda": 0.03, "learning_rate": 0.0003,
@@ -176,12 +177,9 @@ MUJOCO_STARTING_POINTS: dict[str, tuple[dict[str, Any], ...]] = {
          "one_minus_gae_lambda": 0.0001, "n_value_steps": 20, "value_optimizer": "separate", "vf_learning_rate": 0.001},
     ),
 }  # fmt: skip
-# the score a recheck run should reach in 1M steps: the anchor's 3M figure (Spinning Up's VPG, the better of its
-# two; Tianshou's REINFORCE), v3 envs there, v5 here
-MUJOCO_ANCHORS = {
-    "vpg": {"HalfCheetah-v5": 641.0, "Hopper-v5": 907.0, "Walker2d-v5": 471.0, "Swimmer-v5": 76.0, "Ant-v5": 8.0},
-    "reinforce": {"HalfCheetah-v5": 884.0, "Hopper-v5": 396.0, "Walker2d-v5": 412.0, "Swimmer-v5": 35.0, "Ant-v5": 475.0},
-}
+# the score a recheck run should reach in 1M steps: the 3M figure of its algorithm's anchor (Spinning Up's VPG, the
+# better of its two; Tianshou's REINFORCE), v3 envs there, v5 here
+MUJOCO_ANCHORS = {anchor.algo: anchor.figures for anchor in MUJOCO_ANCHOR_TABLES if anchor.steps == 3_000_000}
 STUDIES.update(
     {
         study.name: study

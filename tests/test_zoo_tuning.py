@@ -119,7 +119,13 @@ def test_quick_tuning_studies_rechecks_and_reports(tmp_path):
 def test_studies_tune_on_their_own_seeds_and_recheck_on_the_benchmark_suite():
     assert zoo_tuning.TUNING_SEED not in zoo_tuning.RECHECK_SEEDS
     for study in zoo_tuning.STUDIES.values():
-        assert study.suite is zoo_benchmark.SUITES[study.suite.env_id]
+        if study.suite.env_id in zoo_tuning.MUJOCO_ENVS:
+            # MuJoCo's recheck: 1M steps, to the anchor's 3M figure (the benchmark itself is mujoco_benchmark.py)
+            assert (study.suite.n_timesteps, study.suite.eval_freq) == (1_000_000, 100_000)
+            assert study.suite.threshold == zoo_tuning.MUJOCO_ANCHORS[study.algo][study.suite.env_id]
+            assert study.fixed == {"normalize": True} and study.recheck_seeds == 1
+        else:
+            assert study.suite is zoo_benchmark.SUITES[study.suite.env_id]
         assert study.trial_steps <= study.suite.n_timesteps
     # the zoo benchmark's seeds stay held out
     assert {zoo_tuning.TUNING_SEED, *zoo_tuning.RECHECK_SEEDS}.isdisjoint(range(5))
