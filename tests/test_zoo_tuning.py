@@ -120,10 +120,9 @@ def test_studies_tune_on_their_own_seeds_and_recheck_on_the_benchmark_suite():
     assert zoo_tuning.TUNING_SEED not in zoo_tuning.RECHECK_SEEDS
     for study in zoo_tuning.STUDIES.values():
         if study.suite.env_id in zoo_tuning.MUJOCO_ENVS:
-            # MuJoCo's recheck: 1M steps, to the anchor's 3M figure (the benchmark itself is mujoco_benchmark.py)
-            assert (study.suite.n_timesteps, study.suite.eval_freq) == (1_000_000, 100_000)
-            assert study.suite.threshold == zoo_tuning.MUJOCO_ANCHORS[study.algo][study.suite.env_id]
-            assert study.fixed == {"normalize": True} and study.recheck_seeds == 1
+            # no recheck: the best trial is shipped with the budget of mujoco_benchmark.py, its check on seeds 0-2
+            assert study.suite.n_timesteps == 3_000_000 and study.recheck_seeds == 0
+            assert study.fixed == {"normalize": True}
         else:
             assert study.suite is zoo_benchmark.SUITES[study.suite.env_id]
         assert study.trial_steps <= study.suite.n_timesteps
