@@ -196,7 +196,16 @@ STUDIES.update(
                 recheck_seeds=0,
                 fixed={"normalize": True},
                 starting_points=MUJOCO_STARTING_POINTS[algo],
-                queued_n_steps=(256, 128, 512, 256, 1024, 256, 512, 2048),
+                queued_n_steps=(
+                    256,
+                    128,
+                    512,
+                    256,
+                    1024,
+                    256,
+                    512,
+                    2048 if algo == "vpg" else 1024,
+                ),  # REINFORCE's longest: 1,024
             )
             for env_id in MUJOCO_ENVS
             for algo in ("vpg", "reinforce")
