@@ -40,7 +40,8 @@ class RolloutReturnLog(BaseCallback):
     Append one CSV row per rollout to ``path``: the total timesteps at its end, how many episodes ended during it
     and their mean return (the training batch's return, as Spinning Up logs it each epoch). Returns are read from
     the ``episode`` entry that SB3's ``Monitor``/``VecMonitor`` put in ``infos``, so they are the env's own rewards
-    even under ``VecNormalize``. Works with any on-policy SB3 algorithm and from rl_zoo3
+    even under ``VecNormalize``. A ``learn`` that stops inside a rollout (a step budget, a callback) writes the
+    steps it took as a row of their own. Works with any on-policy SB3 algorithm and from rl_zoo3
     (``-params "callback:[{'sb3_vpg.common.callbacks.RolloutReturnLog': {'path': 'returns.csv'}}]"``).
 
     :param path: The CSV file; created with its header if missing, appended to otherwise.
@@ -56,21 +57,28 @@ class RolloutReturnLog(BaseCallback):
             raise ValueError(f"timestep_offset must be a number of steps >= 0, got {timestep_offset!r}")
         self.path = path
         self.timestep_offset = int(timestep_offset)
-        self.returns: list[float] = []
+        self.returns: list[float] = []  # of the episodes that ended since the last row
+        self.written_at: int | None = None  # num_timesteps of the last row
 
     def _on_training_start(self) -> None:
         if not os.path.exists(self.path):
             with open(self.path, "w") as file:
                 file.write(",".join(self.FIELDS) + "\n")
-
-    def _on_rollout_start(self) -> None:
-        self.returns = []
+        self.written_at = self.num_timesteps
 
     def _on_step(self) -> bool:
         self.returns += [float(info["episode"]["r"]) for info in self.locals["infos"] if "episode" in info]
         return True
 
     def _on_rollout_end(self) -> None:
+        self._write_row()
+
+    def _on_training_end(self) -> None:
+        if self.num_timesteps != self.written_at:  # stopped inside a rollout
+            self._write_row()
+
+    def _write_row(self) -> None:
         mean = f"{sum(self.returns) / len(self.returns):.6g}" if self.returns else ""
         with open(self.path, "a") as file:
             file.write(f"{self.timestep_offset + self.num_timesteps},{len(self.returns)},{mean}\n")
+        self.returns, self.written_at = [], self.num_timesteps
