@@ -296,13 +296,17 @@ def shipped_entries() -> list[tuple[str, str]]:
 def test_every_shipped_entry_trains_through_the_zoo(algo, env_id, tmp_path):
     entries = yaml.safe_load(Path(default_config(algo)).read_text())
     entry = entries["atari" if env_id.startswith("Pong") else env_id]
-    one_rollout = str(entry["n_envs"] * entry["n_steps"])
-    train = zoo("train", "--algo", algo, "--env", env_id, "-f", "logs", "-n", one_rollout, "--eval-freq", "-1", cwd=tmp_path)
+    # one rollout of the entry's size; the MuJoCo entries (normalised, episodes of up to 1,000 steps) as many as it
+    # takes every env to end an episode, so that REINFORCE updates too
+    rollouts = -(-1_000 // entry["n_steps"]) if entry.get("normalize") else 1
+    steps = entry["n_envs"] * entry["n_steps"] * rollouts
+    train = zoo("train", "--algo", algo, "--env", env_id, "-f", "logs", "-n", str(steps), "--eval-freq", "-1", cwd=tmp_path)
     assert train.returncode == 0, train.stderr[-3000:]
-    model = ZOO_ALGOS[algo].load(tmp_path / "logs" / algo / f"{env_id}_1" / f"{env_id}.zip")
-    # one rollout of the entry's size, with the entry's hyperparameters
-    assert model.n_envs == entry["n_envs"] and model.n_steps == entry["n_steps"]
-    assert model.num_timesteps == entry["n_envs"] * entry["n_steps"]
+    run = tmp_path / "logs" / algo / f"{env_id}_1"
+    model = ZOO_ALGOS[algo].load(run / f"{env_id}.zip")
+    assert model.n_envs == entry["n_envs"] and model.n_steps == entry["n_steps"] and model.num_timesteps == steps
+    if entry.get("normalize"):
+        assert model._n_updates >= 1 and (run / env_id / "vecnormalize.pkl").exists()
     learning_rate = entry["learning_rate"]
     if isinstance(learning_rate, str):  # the zoo's linear schedule, lin_<initial value>, annealed to 0
         initial = float(learning_rate.removeprefix("lin_"))
