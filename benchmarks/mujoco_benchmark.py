@@ -340,7 +340,8 @@ def plot(out: Path) -> None:
                 if not points:
                     continue
                 x = [steps for steps, _ in points]
-                axis.plot(x, [statistics.median(v) for _, v in points], color=color, label=f"{algo} ({len(curves)} seeds)")
+                label = f"{algo} ({len(curves)} seed{'s' * (len(curves) != 1)})"
+                axis.plot(x, [statistics.median(v) for _, v in points], color=color, label=label)
                 axis.fill_between(x, [min(v) for _, v in points], [max(v) for _, v in points], color=color, alpha=0.2)
             for anchor, style in zip(ANCHORS, (":", "--", "-."), strict=True):
                 if (column == "mean_return") == (anchor.metric == "spinning_up"):
