@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -282,13 +283,21 @@ def test_configs_ship_in_the_wheel(tmp_path):
         assert "CartPole-v1" in yaml.safe_load(path.read_text())
 
 
-def shipped_entries() -> list[tuple[str, str]]:
+# the MuJoCo entry of each algorithm that the quick set trains; it trains the others, and the atari entry (10-30 s
+# each), in the whole set only
+QUICK_MUJOCO_ENTRY = "HalfCheetah-v5"
+
+
+def shipped_entries() -> list[Any]:
     """(algo, env id) of every shipped entry not trained elsewhere in this file; ``atari`` as Pong."""
     entries = []
     for algo in sorted(ZOO_ALGOS):
-        for key in yaml.safe_load(Path(default_config(algo)).read_text()):
-            if key not in ("default", "CartPole-v1", "KarpathyPong-v0"):
-                entries.append((algo, "PongNoFrameskip-v4" if key == "atari" else key))
+        for key, entry in yaml.safe_load(Path(default_config(algo)).read_text()).items():
+            if key in ("default", "CartPole-v1", "KarpathyPong-v0"):
+                continue
+            slow = key == "atari" or (entry.get("normalize") and key != QUICK_MUJOCO_ENTRY)
+            marks = [pytest.mark.slow] if slow else []
+            entries.append(pytest.param(algo, "PongNoFrameskip-v4" if key == "atari" else key, marks=marks))
     return entries
 
 
