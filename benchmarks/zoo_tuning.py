@@ -19,6 +19,7 @@ Tuning REINFORCE and VPG with our own tuning path, then choosing the entries to 
 
     python benchmarks/zoo_tuning.py                                   # every study but LunarLander's, recheck, report
     python benchmarks/zoo_tuning.py --studies vpg_LunarLander-v3       # hours: resumable, run it across sessions
+    python benchmarks/zoo_tuning.py --studies vpg_HalfCheetah-v5 reinforce_HalfCheetah-v5   # MuJoCo: 20-40 minutes each
     python benchmarks/zoo_tuning.py --studies vpg_CartPole-v1 --trials 10 --out /tmp/tune   # one small study
     python benchmarks/zoo_tuning.py --report-only
 
