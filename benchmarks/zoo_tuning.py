@@ -179,6 +179,11 @@ MUJOCO_STARTING_POINTS: dict[str, tuple[dict[str, Any], ...]] = {
          "one_minus_gae_lambda": 0.0001, "n_value_steps": 20, "value_optimizer": "separate", "vf_learning_rate": 0.001},
     ),
 }  # fmt: skip
+# within each sampler's choices (REINFORCE's longest rollout is 1,024 steps)
+MUJOCO_QUEUED_N_STEPS = {
+    "vpg": (256, 128, 512, 256, 1024, 256, 512, 2048),
+    "reinforce": (256, 128, 512, 256, 1024, 256, 512, 1024),
+}
 STUDIES.update(
     {
         study.name: study
@@ -197,16 +202,7 @@ STUDIES.update(
                 recheck_seeds=0,
                 fixed={"normalize": True},
                 starting_points=MUJOCO_STARTING_POINTS[algo],
-                queued_n_steps=(
-                    256,
-                    128,
-                    512,
-                    256,
-                    1024,
-                    256,
-                    512,
-                    2048 if algo == "vpg" else 1024,
-                ),  # REINFORCE's longest: 1,024
+                queued_n_steps=MUJOCO_QUEUED_N_STEPS[algo],
             )
             for env_id in MUJOCO_ENVS
             for algo in ("vpg", "reinforce")
@@ -527,10 +523,9 @@ def main() -> None:
             for message in pool.map(lambda study: run_study(study, out, trials[study.name]), studies):
                 print(message, flush=True)
     top = {study.name: args.top or study.top for study in studies}
+    study_seeds = {study.name: seeds[: study.recheck_seeds] for study in studies}
     runs = {
-        study.name: recheck_runs(
-            study, candidates(study, out, top[study.name], not args.report_only), seeds[: study.recheck_seeds]
-        )
+        study.name: recheck_runs(study, candidates(study, out, top[study.name], not args.report_only), study_seeds[study.name])
         for study in studies
     }
     recorded = recorded_recheck(out)
@@ -543,7 +538,7 @@ def main() -> None:
     all_trials, all_recheck = [], []
     for study in studies:
         rows = [row for run in runs[study.name] if (row := recheck_row(study, run, out, recorded)) is not None]
-        (out / f"{study.name}.md").write_text(markdown(study, out, top[study.name], seeds[: study.recheck_seeds], rows))
+        (out / f"{study.name}.md").write_text(markdown(study, out, top[study.name], study_seeds[study.name], rows))
         all_trials += trial_rows(study, out)
         all_recheck += rows
     # every study's section and rows, including those of earlier invocations
