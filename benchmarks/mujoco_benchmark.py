@@ -149,8 +149,26 @@ def checkpoints(part: Path) -> dict[int, tuple[Path, Path]]:
     return found
 
 
+def shipped_entry(algo: str, env_id: str) -> dict:
+    return yaml.safe_load(Path(default_config(algo)).read_text())[env_id]
+
+
 def n_envs(algo: str, env_id: str) -> int:
-    return int(yaml.safe_load(Path(default_config(algo)).read_text())[env_id]["n_envs"])
+    return int(shipped_entry(algo, env_id)["n_envs"])
+
+
+def check_entry(run: Run, out: Path) -> None:
+    """Record the zoo entry a run begins with; refuse to resume it with another (a run is one entry's)."""
+    recorded = run.folder(out) / "entry.yml"
+    entry = shipped_entry(run.algo, run.env_id)
+    if not recorded.exists():
+        recorded.parent.mkdir(parents=True, exist_ok=True)
+        recorded.write_text(yaml.safe_dump(entry))
+    elif yaml.safe_load(recorded.read_text()) != entry:
+        raise RuntimeError(
+            f"{run.folder(out)} was trained with another {run.algo} entry for {run.env_id} than the one in "
+            f"zoo_configs now ({recorded}); delete the folder to train the run again with today's entry"
+        )
 
 
 def train_command(run: Run, part: Path, index: int, resume_from: Path | None) -> list[str]:
@@ -173,6 +191,7 @@ def execute(run: Run, out: Path) -> str:
     folder = run.folder(out)
     if (folder / "done.json").exists():
         return f"reused   {run.algo} {run.env_id} seed {run.seed}"
+    check_entry(run, out)
     saved = {steps: files for part in parts(run, out) for steps, files in checkpoints(part).items()}
     start = max(saved, default=0)
     part = folder / f"from{start:07d}"

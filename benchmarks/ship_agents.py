@@ -3,13 +3,16 @@ Train, evaluate and ship an agent for every zoo entry of REINFORCE and VPG, in r
 
     agents/<algo>/<env>_1/<env>.zip                 the model (the zoo's final one)
     agents/<algo>/<env>_1/<env>/config.yml, args.yml  what the zoo saved (enjoy reads them)
+    agents/<algo>/<env>_1/<env>/vecnormalize.pkl    the observation statistics, for entries with ``normalize``
     agents/<algo>/<env>_1/results.json              mean and std of 10 deterministic evaluation episodes
     agents/<algo>/<env>_1/README.md                 a model card in the form huggingface_sb3 writes
 
 and ``agents/agents.md``, the table of every shipped agent (the docs include it). Training goes through our zoo
-entry point with the shipped entry and ``--seed``; runs of the same algorithm and env are replaced.
+entry point with the shipped entry and ``--seed``; runs of the same algorithm and env are replaced. The MuJoCo
+agents are not trained here: each is seed 0's run of ``mujoco_benchmark.py`` (3M steps), its final model.
 
     python benchmarks/ship_agents.py --workers 2                  # every entry (about 15 minutes on 2 cores)
+    python benchmarks/ship_agents.py --mujoco-only                # seed 0's MuJoCo runs, once they are done
     python benchmarks/ship_agents.py --algos reinforce --envs CartPole-v1
     python benchmarks/ship_agents.py --pong-only                   # the Pong agent's card (10 full games)
     python -m sb3_vpg.zoo enjoy --algo reinforce --env LunarLander-v3 -f agents --no-render -n 5000
@@ -25,8 +28,12 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 ENVS = ("CartPole-v1", "Acrobot-v1", "InvertedPendulum-v5", "LunarLander-v3")
+MUJOCO_ENVS = ("HalfCheetah-v5", "Hopper-v5", "Walker2d-v5", "Swimmer-v5", "Ant-v5")  # mujoco_benchmark.ENVS
+MUJOCO_RUNS = ROOT / "benchmarks" / "results" / "mujoco" / "logs"
 ALGOS = ("reinforce", "vpg")
 ALGO_NAMES = {"reinforce": "REINFORCE", "vpg": "VPG"}
 N_EVAL_EPISODES = 10
@@ -44,18 +51,23 @@ def train(algo: str, env_id: str, seed: int, scratch: Path) -> Path:
 
 
 def evaluate(algo: str, model_path: Path, env_id: str) -> tuple[float, float]:
-    """Mean and std of the episode rewards of ``N_EVAL_EPISODES`` deterministic episodes on a fresh env."""
+    """Mean and std of the episode rewards of ``N_EVAL_EPISODES`` deterministic episodes on a fresh env (with the
+    agent's observation statistics, frozen, where it has them: the rewards are the env's own)."""
     import gymnasium as gym
     import torch as th
     from stable_baselines3.common.evaluation import evaluate_policy
     from stable_baselines3.common.monitor import Monitor
-    from stable_baselines3.common.vec_env import DummyVecEnv
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
 
     from sb3_vpg.zoo import ZOO_ALGOS
 
     th.set_num_threads(1)
-    env = DummyVecEnv([lambda: Monitor(gym.make(env_id))])
+    env: VecEnv = DummyVecEnv([lambda: Monitor(gym.make(env_id))])
     env.seed(EVAL_SEED)
+    statistics = model_path.parent / env_id / "vecnormalize.pkl"
+    if statistics.exists():
+        env = VecNormalize.load(str(statistics), env)
+        env.training, env.norm_reward = False, False
     model = ZOO_ALGOS[algo].load(model_path, env=env, device="cpu")
     mean, std = evaluate_policy(model, env, n_eval_episodes=N_EVAL_EPISODES, deterministic=True)
     env.close()
@@ -64,6 +76,14 @@ def evaluate(algo: str, model_path: Path, env_id: str) -> tuple[float, float]:
 
 def model_card(algo: str, env_id: str, mean: float, std: float, seed: int) -> str:
     name = ALGO_NAMES[algo]
+    if env_id in MUJOCO_ENVS:
+        training = (
+            f"python benchmarks/mujoco_benchmark.py --algos {algo} --envs {env_id} --seeds {seed}   # 3M steps; "
+            f"the final model, with its observation statistics ({env_id}/vecnormalize.pkl)"
+        )
+    else:
+        training = f"python -m sb3_vpg.zoo train --algo {algo} --env {env_id} -f logs --seed {seed} --eval-freq -1"
+        training += " --num-threads 1"
     return f"""---
 library_name: stable-baselines3
 tags:
@@ -106,7 +126,7 @@ python -m sb3_vpg.zoo enjoy --algo {algo} --env {env_id} -f agents --no-render -
 ## Training (with sb3-vpg's zoo entry point)
 
 ```bash
-python -m sb3_vpg.zoo train --algo {algo} --env {env_id} -f logs --seed {seed} --eval-freq -1 --num-threads 1
+{training}
 ```
 
 or, for every shipped agent, `python benchmarks/ship_agents.py`.
@@ -117,15 +137,39 @@ See `{env_id}/config.yml`.
 """
 
 
+def benchmark_run(algo: str, env_id: str, seed: int) -> Path:
+    """The zoo folder of the last part of a finished ``mujoco_benchmark.py`` run (its final model)."""
+    run = MUJOCO_RUNS / algo / f"{env_id}_seed{seed}"
+    if not (run / "done.json").exists():
+        raise FileNotFoundError(f"{run} is not a finished run: python benchmarks/mujoco_benchmark.py --seeds {seed}")
+    last_part = max(run.glob("from*"), key=lambda part: int(part.name.removeprefix("from")))
+    (folder,) = (last_part / "zoo" / algo).glob(f"{env_id}_*")
+    return folder
+
+
+def without_callbacks(text: str, key_path: tuple[str, ...]) -> str:
+    """A zoo-saved YAML (an OrderedDict) without the benchmark's callbacks (their machine paths are no part of the
+    agent): ``key_path`` leads to the hyperparameters."""
+    saved = yaml.load(text, Loader=yaml.UnsafeLoader)  # the zoo's own file, as rl_zoo3 reads it
+    hyperparams = saved
+    for key in key_path:
+        hyperparams = hyperparams[key]
+    if hyperparams is not None:  # None: a run with no -params
+        hyperparams.pop("callback", None)
+    return yaml.dump(saved)
+
+
 def ship(algo: str, env_id: str, seed: int, scratch: Path, out: Path) -> dict:
-    run = train(algo, env_id, seed, scratch)
+    run = benchmark_run(algo, env_id, seed) if env_id in MUJOCO_ENVS else train(algo, env_id, seed, scratch)
     target = out / algo / f"{env_id}_1"
     shutil.rmtree(target, ignore_errors=True)
     (target / env_id).mkdir(parents=True)
     shutil.copy(run / f"{env_id}.zip", target / f"{env_id}.zip")
-    shutil.copy(run / env_id / "config.yml", target / env_id / "config.yml")
+    if (run / env_id / "vecnormalize.pkl").exists():
+        shutil.copy(run / env_id / "vecnormalize.pkl", target / env_id / "vecnormalize.pkl")
+    (target / env_id / "config.yml").write_text(without_callbacks((run / env_id / "config.yml").read_text(), ()))
     # the zoo records the config file by its absolute path on the training machine: name the shipped one instead
-    args = (run / env_id / "args.yml").read_text()
+    args = without_callbacks((run / env_id / "args.yml").read_text(), ("hyperparams",))
     conf_line = next(line for line in args.splitlines() if line.strip().startswith("- ") and "zoo_configs" in line)
     args = args.replace(conf_line, conf_line[: conf_line.index("- ") + 2] + f"sb3_vpg/zoo_configs/{algo}.yml")
     (target / env_id / "args.yml").write_text(args)
@@ -218,11 +262,19 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "agents"))
     parser.add_argument("--scratch", default=str(ROOT / "runs" / "agents"), help="training runs (not committed)")
     parser.add_argument("--pong-only", action="store_true", help="only evaluate the shipped Pong agent (not trained here)")
+    parser.add_argument("--mujoco-only", action="store_true", help="only ship the finished MuJoCo benchmark runs of --seed")
     args = parser.parse_args()
     out, scratch = Path(args.out), Path(args.scratch)
     if args.pong_only:
         ship_pong(out)
         write_table(out)
+        return
+    if args.mujoco_only:
+        for env_id in MUJOCO_ENVS:
+            for algo in args.algos:
+                ship(algo, env_id, args.seed, scratch, out)
+        write_table(out)
+        print((out / "agents.md").read_text())
         return
     jobs = [(algo, env_id) for env_id in args.envs for algo in args.algos]
     # the longest first, so that two workers finish together

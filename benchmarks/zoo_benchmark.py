@@ -222,7 +222,7 @@ def collect(run: Run, out: Path) -> tuple[dict, list[dict]]:
 # the numeric columns of runs.csv and evaluations.csv (and the tuning's recheck.csv); "" (never reached) stays ""
 NUMBERS = {"seed": int, "wall_seconds": float, "steps_per_second": float, "final_score": float, "steps": int,
            "steps_to_threshold": int, "seconds_to_threshold": float, "timesteps": int, "eval_mean": float,
-           "eval_std": float}  # fmt: skip
+           "eval_std": float, "late_score": float}  # fmt: skip
 
 
 def read_rows(path: Path) -> list[dict]:

@@ -184,3 +184,21 @@ def test_non_finite_gradient_is_named(algo):
     # the value steps come after the policy step: a failing value step undoes the policy step too
     assert all(th.equal(a, b) for a, b in zip(before, model.policy.parameters(), strict=True))
     assert all(th.isfinite(p).all() for p in model.policy.parameters())
+
+
+@pytest.mark.parametrize("algo", [REINFORCE, VPG])
+def test_a_gradient_norm_that_overflows_is_named(algo):
+    """Every entry finite, their norm not (a diverged policy: entries above about 1e19 in float32)."""
+    kwargs = dict(n_steps=8, seed=0) if algo is REINFORCE else dict(n_steps=8, seed=0, n_value_steps=2)
+    model = algo("MlpPolicy", DummyVecEnv([lambda: EndlessEnv(end_at=4)]), **kwargs)
+    layer = model.policy.action_net if algo is REINFORCE else model.policy.value_net
+    layer.bias.register_hook(lambda grad: th.full_like(grad, 1e30))
+    before = [p.detach().clone() for p in model.policy.parameters()]
+    what = "policy" if algo is REINFORCE else "value"
+    name = "action_net.bias" if algo is REINFORCE else "value_net.bias"
+    message = (
+        rf"the gradient norm of the {what} step of update 1 overflows \(every entry is finite, the largest 1e\+30 in {name}\)"
+    )
+    with pytest.raises(NonFiniteError, match=message):
+        model.learn(8)
+    assert all(th.equal(a, b) for a, b in zip(before, model.policy.parameters(), strict=True))

@@ -107,6 +107,16 @@ def test_rollout_return_log_writes_each_rollout_with_the_episodes_that_ended_in_
         RolloutReturnLog(str(path), timestep_offset=-1)
 
 
+def test_a_run_is_not_resumed_with_another_entry_than_it_began_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    run = mujoco_benchmark.Run("vpg", "Hopper-v5", 0)
+    mujoco_benchmark.check_entry(run, tmp_path)  # begins: records today's entry
+    mujoco_benchmark.check_entry(run, tmp_path)  # resumes with the same
+    shipped = mujoco_benchmark.shipped_entry("vpg", "Hopper-v5")
+    monkeypatch.setattr(mujoco_benchmark, "shipped_entry", lambda algo, env_id: {**shipped, "learning_rate": 0.1})
+    with pytest.raises(RuntimeError, match=r"another vpg entry for Hopper-v5.*delete the folder"):
+        mujoco_benchmark.check_entry(run, tmp_path)
+
+
 @pytest.mark.slow
 def test_a_stopped_run_resumes_from_its_last_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A short VPG run on Hopper through the real zoo CLI; then, as if it had been stopped before its last

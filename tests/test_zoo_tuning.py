@@ -120,9 +120,10 @@ def test_studies_tune_on_their_own_seeds_and_recheck_on_the_benchmark_suite():
     assert zoo_tuning.TUNING_SEED not in zoo_tuning.RECHECK_SEEDS
     for study in zoo_tuning.STUDIES.values():
         if study.suite.env_id in zoo_tuning.MUJOCO_ENVS:
-            # no recheck: the best trial is shipped with the budget of mujoco_benchmark.py, its check on seeds 0-2
-            assert study.suite.n_timesteps == 3_000_000 and study.recheck_seeds == 0
-            assert study.fixed == {"normalize": True}
+            # the entry has the budget of mujoco_benchmark.py (its check on seeds 0-2); a recheck is 1M steps on 1001
+            assert study.suite.n_timesteps == 3_000_000 and study.fixed == {"normalize": True}
+            assert zoo_tuning.recheck_suite(study).n_timesteps == 1_000_000
+            assert study.recheck_seeds == (1 if study.name in zoo_tuning.MUJOCO_RECHECKED else 0)
         else:
             assert study.suite is zoo_benchmark.SUITES[study.suite.env_id]
         assert study.trial_steps <= study.suite.n_timesteps
@@ -201,6 +202,72 @@ def test_an_entry_that_falls_away_from_the_threshold_ranks_behind_one_that_holds
     slowest_holds = [{"steps_to_threshold": 50_000, "final_score": 1000.0} for _ in range(3)]
     ranked = sorted([fast_then_falls, slowest_holds, slower_holds], key=lambda rows: zoo_tuning.rank_key(study, rows))
     assert ranked == [slower_holds, slowest_holds, fast_then_falls]
+
+
+def test_late_score_is_the_mean_of_the_evaluations_after_half_the_budget():
+    evaluations = [{"timesteps": t, "eval_mean": m} for t, m in ((250, 9.0), (500, 1.0), (750, 2.0), (1000, 6.0))]
+    assert zoo_tuning.late_score(evaluations, 1000) == 4.0  # (2 + 6) / 2: the one at exactly half is not late
+
+
+def test_an_entry_that_swings_between_evaluations_ranks_behind_one_that_stays_good():
+    """MuJoCo's recheck ranks by the median over seeds of the late mean, not by the final evaluation (which a
+    swinging entry may happen to catch high)."""
+    study = zoo_tuning.STUDIES["vpg_HalfCheetah-v5"]
+    swinging = [{"final_score": 1600.0, "late_score": 70.0}]
+    steady = [{"final_score": 1400.0, "late_score": 1300.0}]
+    assert sorted([swinging, steady], key=lambda rows: zoo_tuning.rank_key(study, rows)) == [steady, swinging]
+    seeds = [{"final_score": 0.0, "late_score": score} for score in (100.0, 900.0, 200.0)]
+    assert zoo_tuning.rank_key(study, seeds) == (-200.0,)
+
+
+def test_a_recheck_run_that_diverged_is_a_row_that_ranks_last(tmp_path):
+    """A run that stopped on NonFiniteError is the entry's result on that seed, not a crash to retry."""
+    study = zoo_tuning.STUDIES["reinforce_Hopper-v5"]
+    run = zoo_benchmark.Run("reinforce_Hopper-v5-trial3", zoo_tuning.recheck_suite(study), 1001)
+    log = tmp_path / "scratch" / run.algo / run.name / "train.log"
+    log.parent.mkdir(parents=True)
+    error = (
+        "the gradient norm of the policy step of update 591 overflows (every entry is finite, the largest 3e+20 in log_std)"
+    )
+    log.write_text(f"Traceback (most recent call last):\n  ...\nsb3_vpg.reinforce.reinforce.NonFiniteError: {error}\n")
+    row = zoo_tuning.recheck_row(study, run, tmp_path, {})
+    assert row == {"study": study.name, "algo": run.algo, "env": "Hopper-v5", "seed": 1001, "diverged": error}
+    calm = {"final_score": -5.0, "late_score": 3.0}
+    assert sorted([[row], [calm]], key=lambda rows: zoo_tuning.rank_key(study, rows)) == [[calm], [row]]
+    crashed = zoo_benchmark.Run("reinforce_Hopper-v5-calm", zoo_tuning.recheck_suite(study), 1001)
+    other_log = tmp_path / "scratch" / crashed.algo / crashed.name / "train.log"
+    other_log.parent.mkdir(parents=True)
+    other_log.write_text("Traceback (most recent call last):\nKeyError: 'n_steps'\n")
+    assert zoo_tuning.recheck_row(study, crashed, tmp_path, {}) is None  # a crash is no result: retried
+
+
+def test_a_mujoco_recheck_trains_1m_steps_of_entries_that_keep_3m_and_runs_the_shipped_trial_once(tmp_path):
+    study = zoo_tuning.STUDIES["vpg_HalfCheetah-v5"]
+    (tmp_path / "studies").mkdir()
+    params = {"n_steps": 256, "one_minus_gamma": 0.01, "one_minus_gae_lambda": 0.03, "learning_rate": 0.005,
+              "n_value_steps": 80, "normalize_advantage": "none", "net_arch": "small", "activation_fn": "tanh",
+              "value_optimizer": "shared"}  # fmt: skip
+    distributions = {key: optuna.distributions.CategoricalDistribution([value]) for key, value in params.items()}
+    stored = optuna.create_study(storage=zoo_tuning.storage_url(study, tmp_path), study_name=study.name)
+    for value in (1.0, 2.0, 3.0, 4.0):  # trial 3 wins, as in the study the variation was written for
+        stored.add_trial(optuna.trial.create_trial(params=params, distributions=distributions, value=value))
+    # the entry shipped when the recheck first runs is trial 3's
+    shipped = tmp_path / "candidates" / study.name / "shipped.yml"
+    shipped.parent.mkdir(parents=True)
+    shipped.write_text(yaml.safe_dump({"HalfCheetah-v5": zoo_tuning.zoo_entry(study, params)}))
+
+    found = zoo_tuning.candidates(study, tmp_path, study.top)
+    assert list(found) == [f"{study.name}-trial3", f"{study.name}-calm"]
+    trial = yaml.safe_load(found[f"{study.name}-trial3"].read_text())["HalfCheetah-v5"]
+    calm = yaml.safe_load(found[f"{study.name}-calm"].read_text())["HalfCheetah-v5"]
+    assert calm == {**trial, "learning_rate": 0.001, "normalize_advantage": "batch"}
+    assert trial["n_timesteps"] == calm["n_timesteps"] == 3_000_000  # what ships
+    runs = zoo_tuning.recheck_runs(study, found, (1001,))
+    assert [(run.algo, run.seed, run.suite.n_timesteps) for run in runs] == [
+        (f"{study.name}-trial3", 1001, 1_000_000),
+        (f"{study.name}-calm", 1001, 1_000_000),
+    ]
+    assert "-n 1000000" in " ".join(zoo_benchmark.train_command(runs[0], tmp_path))
 
 
 def test_lunar_lander_studies_begin_with_their_starting_points_queued_once(tmp_path):

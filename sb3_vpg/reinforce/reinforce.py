@@ -457,16 +457,29 @@ class REINFORCE(OnPolicyAlgorithm):
         gradients = [parameter.grad for parameter in parameters]
         norm = th.nn.utils.get_total_norm(gradients)  # one fused pass; non-finite where any gradient entry is
         if not th.isfinite(norm):
-            bad = next(p for p, gradient in zip(parameters, gradients, strict=True) if not th.isfinite(gradient).all())
-            name = next((name for name, parameter in self.policy.named_parameters() if parameter is bad), "a parameter")
             optimizer.zero_grad()
+            update = self._n_updates + 1
+            bad = next((p for p, gradient in zip(parameters, gradients, strict=True) if not th.isfinite(gradient).all()), None)
+            if bad is not None:
+                raise NonFiniteError(
+                    f"non-finite gradient of {self._parameter_name(bad)} in the {what} step of update {update}; the "
+                    "weights were not changed"
+                )
+            # every entry is finite but their norm overflows the dtype: a policy that has diverged
+            largest, parameter = max(
+                ((gradient.abs().max().item(), p) for p, gradient in zip(parameters, gradients, strict=True)),
+                key=lambda pair: pair[0],
+            )
             raise NonFiniteError(
-                f"non-finite gradient of {name} in the {what} step of update {self._n_updates + 1}; the weights were "
-                "not changed"
+                f"the gradient norm of the {what} step of update {update} overflows (every entry is finite, the largest "
+                f"{largest:.3g} in {self._parameter_name(parameter)}); the weights were not changed"
             )
         if self.max_grad_norm is not None:
             th.nn.utils.clip_grads_with_norm_(parameters, self.max_grad_norm, norm)
         optimizer.step()
+
+    def _parameter_name(self, parameter: th.Tensor) -> str:
+        return next((name for name, candidate in self.policy.named_parameters() if candidate is parameter), "a parameter")
 
     def _actions_for_log_prob(self, actions: th.Tensor) -> th.Tensor:
         if isinstance(self.action_space, spaces.Discrete):
