@@ -66,17 +66,24 @@ class Anchor:
     algo: str  # ours that is compared with it
     metric: str  # "spinning_up" | "tianshou" | "zoo"
     steps: int
+    seeds: int  # the anchor's
     figures: dict[str, float]
 
 
 ANCHORS = (
-    Anchor("Spinning Up VPG, better of PyTorch / TF1", "vpg", "spinning_up", 3_000_000,
+    Anchor("Spinning Up VPG, better of PyTorch / TF1", "vpg", "spinning_up", 3_000_000, 10,
            {"HalfCheetah-v5": 641, "Hopper-v5": 907, "Walker2d-v5": 471, "Swimmer-v5": 76, "Ant-v5": 8}),
-    Anchor("Tianshou REINFORCE", "reinforce", "tianshou", 3_000_000,
+    Anchor("Tianshou REINFORCE", "reinforce", "tianshou", 3_000_000, 10,
            {"HalfCheetah-v5": 884, "Hopper-v5": 396, "Walker2d-v5": 412, "Swimmer-v5": 35, "Ant-v5": 475}),
-    Anchor("rl-baselines3-zoo A2C (moonshot)", "vpg", "zoo", 1_000_000,
+    Anchor("rl-baselines3-zoo A2C (moonshot)", "vpg", "zoo", 1_000_000, 1,
            {"HalfCheetah-v5": 3041, "Hopper-v5": 733, "Walker2d-v5": 582, "Swimmer-v5": 201, "Ant-v5": -44}),
 )  # fmt: skip
+METRICS = {
+    "spinning_up": "training batch return, last 44k steps",
+    "tianshou": "best deterministic evaluation so far",
+    "zoo": "deterministic evaluation",
+}
+ANCHOR_ENV_VERSION = "v3"  # every source's
 
 
 # ---- the anchors' metrics: pure functions of a run's rows -----------------------------------------------------
@@ -310,8 +317,8 @@ def report(out: Path) -> str:
         "Ours on gymnasium's v5 envs, the anchors on v3. Each score is in the anchor's own metric (see the script's",
         "docstring); ours is the median over seeds, with every seed's score. `-` where no seed has reached the steps.",
         "",
-        "| env | anchor | its figure | metric at | ours (median) | ours per seed | margin |",
-        "|---|---|---|---|---|---|---|",
+        "| env: ours / anchor | anchor | metric | at | anchor (seeds) | ours: median (seeds) | ours per seed | margin |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for env_id in ENVS:
         for anchor in ANCHORS:
@@ -321,11 +328,13 @@ def report(out: Path) -> str:
             done = [value for value in scores.values() if value is not None]
             figure = anchor.figures[env_id]
             median = statistics.median(done) if done else None
-            ours = f"{median:,.0f} ({len(done)} seeds)" if median is not None else "-"
+            ours = f"{median:,.0f} ({len(done)} seed{'s' * (len(done) != 1)})" if median is not None else "-"
             per_seed = " / ".join(f"{value:,.0f}" if value is not None else "-" for value in scores.values()) or "-"
             margin = f"{median - figure:+,.0f}" if median is not None else "-"
+            name, version = env_id.rsplit("-", 1)
             lines.append(
-                f"| {env_id} | {anchor.label} | {figure:,} | {anchor.steps / 1e6:g}M | {ours} | {per_seed} | {margin} |"
+                f"| {name} {version} / {ANCHOR_ENV_VERSION} | {anchor.label} | {METRICS[anchor.metric]} | "
+                f"{anchor.steps / 1e6:g}M | {figure:,} ({anchor.seeds}) | {ours} | {per_seed} | {margin} |"
             )
     return "\n".join(lines) + "\n"
 

@@ -536,7 +536,9 @@ def recheck_row(study: Study, run: Run, out: Path, recorded: dict[tuple[str, int
     the error instead of scores."""
     if zoo_benchmark.finished(run, out):
         row, evaluations = collect(run, out)
-        return {"study": study.name, **row, "late_score": late_score(evaluations, run.suite.n_timesteps)}
+        if study.goal == "late":
+            row["late_score"] = late_score(evaluations, run.suite.n_timesteps)
+        return {"study": study.name, **row}
     if error := diverged(run, out):
         return {"study": study.name, "algo": run.algo, "env": run.suite.env_id, "seed": run.seed, "diverged": error}
     return recorded.get((run.algo, run.seed))

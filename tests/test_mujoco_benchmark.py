@@ -71,10 +71,13 @@ def test_report_is_rebuilt_from_the_committed_csvs(tmp_path: Path, monkeypatch: 
 
     run_script("mujoco_benchmark.py", "--report-only", "--out", str(tmp_path), timeout=300)
     table = (tmp_path / "mujoco.md").read_text()
-    assert "| Hopper-v5 | Spinning Up VPG, better of PyTorch / TF1 | 907 | 3M | 900 (2 seeds) | 1,000 / 800 | -7 |" in table
-    assert "| Hopper-v5 | rl-baselines3-zoo A2C (moonshot) | 733 | 1M | 600 (2 seeds) | 500 / 700 | -133 |" in table
-    assert "| Hopper-v5 | Tianshou REINFORCE | 396 | 3M | - | - | - |" in table  # no REINFORCE run
-    assert "| Ant-v5 | Tianshou REINFORCE | 475 | 3M | - | - | - |" in table
+    spinning_up = "| Spinning Up VPG, better of PyTorch / TF1 | training batch return, last 44k steps | 3M | 907 (10) |"
+    assert f"| Hopper v5 / v3 {spinning_up} 900 (2 seeds) | 1,000 / 800 | -7 |" in table
+    zoo = "| rl-baselines3-zoo A2C (moonshot) | deterministic evaluation | 1M | 733 (1) |"
+    assert f"| Hopper v5 / v3 {zoo} 600 (2 seeds) | 500 / 700 | -133 |" in table
+    tianshou = "| Tianshou REINFORCE | best deterministic evaluation so far | 3M |"
+    assert f"| Hopper v5 / v3 {tianshou} 396 (10) | - | - | - |" in table  # no REINFORCE run
+    assert f"| Ant v5 / v3 {tianshou} 475 (10) | - | - | - |" in table
     assert (tmp_path / "Hopper-v5.png").exists() and not (tmp_path / "Ant-v5.png").exists()
     assert (tmp_path / "evaluations.csv").read_text() == committed
 
