@@ -15,7 +15,7 @@ import torch as th
 
 from sb3_vpg import REINFORCE, VPG
 from sb3_vpg.pong import cli
-from sb3_vpg.pong.run import ProgressLog, checkpoint_model_path, stop_on_signals
+from sb3_vpg.pong.run import ProgressLog, checkpoint_model_path, locked_run_folder, stop_on_signals
 
 pytest.importorskip("ale_py", reason="the [atari] extra installs ale-py")
 
@@ -83,6 +83,42 @@ def test_missing_episode_log_is_named(capsys, run_copy):
     assert "is missing" in fails(capsys, "plot", "--out", str(run_copy))
 
 
+def test_several_classic_games_run_in_subprocesses(capsys, tmp_path):
+    """--n-envs without --vector-env: a SubprocVecEnv whose workers register the ids themselves."""
+    out = tmp_path / "run"
+    cli.main(["train", "--out", str(out), "--env", "KarpathyPongClassic-v0", "--n-envs", "2", "--max-steps", "200"])
+    assert "new run on KarpathyPongClassic-v0 (karpathy, 2 games)" in capsys.readouterr().out
+    assert REINFORCE.load(checkpoint_model_path(out)).num_timesteps == 200
+
+
+def test_max_steps_is_the_budget_of_the_run_over_its_sessions(capsys, tmp_path):
+    out = tmp_path / "run"
+    for _ in range(2):
+        cli.main(["train", "--out", str(out), "--n-episodes", "1", "--max-steps", "300"])
+    assert "the run has 300 steps, --max-steps 300: nothing to train" in capsys.readouterr().out
+    assert REINFORCE.load(checkpoint_model_path(out)).num_timesteps == 300
+    cli.main(["train", "--out", str(out), "--max-steps", "450"])  # a larger budget goes on to it
+    assert REINFORCE.load(checkpoint_model_path(out)).num_timesteps == 450
+
+
+def test_a_second_train_on_the_same_folder_is_refused(capsys, run_copy):
+    episodes = (run_copy / "episodes.csv").read_text()
+    with locked_run_folder(run_copy):  # a session training in it
+        line = fails(capsys, "train", "--out", str(run_copy), "--updates", "1")
+    assert f"--out {run_copy}: another 'train' is running in this folder (it holds {run_copy / '.lock'})" in line
+    assert (run_copy / "episodes.csv").read_text() == episodes
+    cli.main(["train", "--out", str(run_copy), "--max-steps", "1"])  # the lock went with the session
+    assert "nothing to train" in capsys.readouterr().out
+
+
+def test_a_folder_that_cannot_be_written_is_refused_before_training(capsys, tmp_path):
+    # /sys: a folder that even root cannot write in
+    assert "--out /sys: cannot be written (" in fails(capsys, "train", "--out", "/sys", "--updates", "1")
+    (tmp_path / "file").write_text("")
+    below_a_file = tmp_path / "file" / "run"
+    assert f"--out {below_a_file}: cannot be written (Not a directory)" in fails(capsys, "train", "--out", str(below_a_file))
+
+
 def test_out_that_is_a_file(capsys, tmp_path):
     (tmp_path / "file").write_text("not a folder")
     assert f"--out {tmp_path / 'file'}: is a file, not a run folder" in fails(capsys, "train", "--out", str(tmp_path / "file"))
@@ -99,8 +135,8 @@ def test_config_label_is_checked_against_the_model(capsys, run_copy):
     ("argv", "message"),
     [
         (["--n-envs", "0"], "argument --n-envs: expected a positive integer, got '0'"),
-        (["--hours", "-1"], "argument --hours: expected a positive number, got '-1'"),
-        (["--hours", "nan"], "argument --hours: expected a positive number, got 'nan'"),
+        (["--hours", "-1"], "argument --hours: expected a positive finite number, got '-1'"),
+        (["--hours", "nan"], "argument --hours: expected a positive finite number, got 'nan'"),
         (["--n-episodes", "0"], "argument --n-episodes: expected a positive integer"),
         (["--checkpoint-every", "0"], "argument --checkpoint-every: expected a positive integer"),
         (["--seed", "-1"], "argument --seed: expected an integer >= 0"),
@@ -174,8 +210,10 @@ def test_second_ctrl_c_aborts(tmp_path: Path):
     ("argv", "message"),
     [
         (["play", "--games", "0"], "argument --games: expected a positive integer, got '0'"),
-        (["record", "--out", "x.gif", "--seconds", "0"], "argument --seconds: expected a positive number"),
-        (["record", "--out", "x.gif", "--fps", "0"], "argument --fps: expected a positive number"),
+        (["record", "--out", "x.gif", "--seconds", "0"], "argument --seconds: expected a positive finite number"),
+        (["record", "--out", "x.gif", "--seconds", "inf"], "argument --seconds: expected a positive finite number"),
+        (["record", "--out", "x.gif", "--fps", "0"], "argument --fps: expected a positive finite number"),
+        (["record", "--out", "x.gif", "--fps", "inf"], "argument --fps: expected a positive finite number, got 'inf'"),
         (["record", "--out", "x.gif", "--every", "0"], "argument --every: expected a positive integer"),
         (["record", "--out", "x.gif", "--tries", "0"], "argument --tries: expected a positive integer"),
     ],
@@ -192,6 +230,47 @@ def test_record_checks_its_output_before_playing(capsys, trained_run, tmp_path):
     assert f"--out {missing}: the folder {missing.parent} does not exist" in line
     assert "must be a .gif file" in fails(capsys, "record", "--model", model, "--out", str(tmp_path / "game.png"))
     assert "--model nothing.zip: no such file" in fails(capsys, "play", "--model", "nothing.zip")
+
+
+def test_outputs_that_cannot_be_written_are_named_before_the_work(capsys, trained_run, tmp_path):
+    model = str(checkpoint_model_path(trained_run))
+    (tmp_path / "file").write_text("")
+    below_a_file = tmp_path / "file" / "game.gif"
+    line = fails(capsys, "record", "--model", model, "--out", str(below_a_file))
+    assert f"--out {below_a_file}: {tmp_path / 'file'} is a file, not a folder" in line
+    # /sys: a folder that even root cannot write in; record finds out before it plays
+    assert "--out /sys/game.gif: cannot be written (" in fails(capsys, "record", "--model", model, "--out", "/sys/game.gif")
+    assert "game 1" not in capsys.readouterr().out
+    assert "--out /sys/agent.zip: cannot be written (" in fails(capsys, "export", "--model", model, "--out", "/sys/agent.zip")
+    line = fails(capsys, "export", "--model", model, "--out", str(tmp_path / "file" / "agent.zip"))
+    assert f"--out {tmp_path / 'file' / 'agent.zip'}: cannot be written (Not a directory)" in line
+
+
+def test_an_agent_of_another_env_is_refused_before_playing(capsys, tmp_path):
+    from stable_baselines3.common.env_util import make_vec_env
+
+    import sb3_vpg.pong  # noqa: F401  (KarpathyPolicy)
+
+    agent = REINFORCE("KarpathyPolicy", make_vec_env("CartPole-v1", n_envs=1, seed=0), n_steps=8, seed=0)
+    agent.save(tmp_path / "cartpole.zip")
+    line = fails(capsys, "play", "--model", str(tmp_path / "cartpole.zip"), "--games", "1")
+    assert f"--model {tmp_path / 'cartpole.zip'}: was trained on observations Box(" in line
+    assert "but KarpathyPong-v0 has Box(-1, 1, (80, 80), int8); pass an agent trained on this env (--env)" in line
+
+
+def test_an_episode_log_with_a_broken_row_is_named(capsys, run_copy):
+    path = run_copy / "episodes.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines, "2,,12.5,-21.0,-20.5"]) + "\n")
+    line = fails(capsys, "train", "--out", str(run_copy), "--updates", "1")
+    assert f"{path}: line {len(lines) + 1} is not a row of numbers (" in line
+    assert f"{path}: line {len(lines) + 1} is not a row of numbers" in fails(capsys, "plot", "--out", str(run_copy))
+
+
+def test_a_seed_beyond_ale_pys_32_bits_is_named(capsys, tmp_path):
+    argv = ["train", "--out", str(tmp_path / "run"), "--vector-env", "--n-envs", "2", "--seed", str(2**31 - 1)]
+    assert "seed must leave seed + n_envs - 1 at most 2**31 - 1 (ale-py seeds each game with a 32-bit integer), got " \
+           "2147483647 for 2 games" in fails(capsys, *argv)  # fmt: skip
 
 
 def test_export_writes_the_file_it_reports(capsys, trained_run, tmp_path):

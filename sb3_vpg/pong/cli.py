@@ -17,15 +17,24 @@ cannot change (``--env``, ``--config``, ``--seed``).
 """
 
 import argparse
-import csv
 import json
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from sb3_vpg.common.extras import MissingExtraError, extra_needed
 from sb3_vpg.pong.configs import CONFIGS, FAST_N_ENVS, POINTS_N_ENVS
-from sb3_vpg.pong.run import ENV_IDS, EPISODES_FILE, STATE_FILE, RunFolderError, TrainOptions, read_state, train_run
+from sb3_vpg.pong.run import (
+    ENV_IDS,
+    EPISODES_FILE,
+    STATE_FILE,
+    RunFolderError,
+    TrainOptions,
+    read_episodes,
+    read_state,
+    train_run,
+)
 from sb3_vpg.pong.wrappers import KARPATHY_PONG_ID
 
 
@@ -55,15 +64,14 @@ def plot(args: argparse.Namespace) -> None:
     out = Path(args.out)
     if not (out / EPISODES_FILE).is_file():
         raise RunFolderError(f"{out / EPISODES_FILE}: is missing; pass --out a run folder of 'train'")
-    with open(out / EPISODES_FILE) as file:
-        rows = list(csv.DictReader(file))
+    rows = read_episodes(out)
     state = read_state(out) if (out / STATE_FILE).exists() else {}
     env_id, config = (state or {}).get("env_id", KARPATHY_PONG_ID), (state or {}).get("config", "karpathy")
-    episodes = [int(row["episode"]) for row in rows]
+    episodes = [row["episode"] for row in rows]
     fig, ax = plt.subplots(figsize=(8, 4))
-    ax.plot(episodes, [float(row["score"]) for row in rows], ".", markersize=2, alpha=0.3, label="episode score")
-    ax.plot(episodes, [float(row["running_reward"]) for row in rows], label="running reward (0.99)")
-    hours = float(rows[-1]["wall_seconds"]) / 3600 if rows else 0.0
+    ax.plot(episodes, [row["score"] for row in rows], ".", markersize=2, alpha=0.3, label="episode score")
+    ax.plot(episodes, [row["running_reward"] for row in rows], label="running reward (0.99)")
+    hours = rows[-1]["wall_seconds"] / 3600 if rows else 0.0
     ax.set_title(f"{config} configuration on {env_id}: {len(rows)} episodes, {hours:.1f} h")
     ax.set_xlabel("episode")
     ax.set_ylabel("game score (-21..21)")
@@ -86,10 +94,20 @@ def record(args: argparse.Namespace) -> None:
 
     out = Path(args.out)
     # checked before any game is played
+    if out.parent.exists() and not out.parent.is_dir():
+        raise NotADirectoryError(f"--out {out}: {out.parent} is a file, not a folder")
     if not out.parent.is_dir():
         raise FileNotFoundError(f"--out {out}: the folder {out.parent} does not exist")
     if out.suffix.lower() != ".gif":
         raise ValueError(f"--out {out}: must be a .gif file")
+    existed = out.exists()
+    try:
+        with open(out, "ab"):
+            pass
+    except OSError as error:
+        raise type(error)(f"--out {out}: cannot be written ({error.strerror or error})") from None
+    if not existed:
+        out.unlink()
     load_agent(args.model)  # a missing or unreadable model, before the games
     record_gif(args.model, args.env, out, args.seed, args.tries, args.seconds, args.fps, args.every)
 
@@ -106,7 +124,7 @@ def _number(kind: type, low: float, inclusive: bool, what: str) -> Callable[[str
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if not (value >= low if inclusive else value > low) or value != value:
+        if not (value >= low if inclusive else value > low) or not math.isfinite(value):
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
         return value
 
@@ -116,7 +134,7 @@ def _number(kind: type, low: float, inclusive: bool, what: str) -> Callable[[str
 
 POSITIVE_INT = _number(int, 1, True, "a positive integer")
 NON_NEGATIVE_INT = _number(int, 0, True, "an integer >= 0")
-POSITIVE_FLOAT = _number(float, 0, False, "a positive number")
+POSITIVE_FLOAT = _number(float, 0, False, "a positive finite number")
 
 
 class _ShowDefaults(argparse.ArgumentDefaultsHelpFormatter):
@@ -187,8 +205,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# What a user can fix: each ends the command with one line, not a traceback
-USER_ERRORS = (RunFolderError, MissingExtraError, FileNotFoundError, IsADirectoryError, ValueError, json.JSONDecodeError)
+# What a user can fix: each ends the command with one line, not a traceback (a file's errors name the file)
+USER_ERRORS = (
+    RunFolderError,
+    MissingExtraError,
+    FileNotFoundError,
+    IsADirectoryError,
+    NotADirectoryError,
+    PermissionError,
+    ValueError,
+    json.JSONDecodeError,
+)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -197,14 +224,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         with extra_needed():
             command(args)
-    except (
-        RunFolderError,
-        MissingExtraError,
-        FileNotFoundError,
-        IsADirectoryError,
-        ValueError,
-        json.JSONDecodeError,
-    ) as error:
+    except USER_ERRORS as error:
         # One line that says what is wrong and what to do, not a traceback from deep inside a library
         print(f"python -m sb3_vpg.pong {args.command}: error: {error}", file=sys.stderr)
         raise SystemExit(2) from None

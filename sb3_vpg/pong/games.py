@@ -13,11 +13,21 @@ from sb3_vpg import REINFORCE
 from sb3_vpg.common.capabilities import rollout_actor
 
 
-def load_agent(path: str | Path) -> REINFORCE:
-    """A saved REINFORCE or VPG Pong agent (VPG is a REINFORCE with other defaults: the same acting code)."""
+def load_agent(path: str | Path, env: gym.Env | None = None) -> REINFORCE:
+    """A saved REINFORCE or VPG Pong agent (VPG is a REINFORCE with other defaults: the same acting code), checked
+    against the env it is to play where one is given."""
     if not Path(path).is_file():
         raise FileNotFoundError(f"--model {path}: no such file (a .zip that REINFORCE or VPG saved)")
-    return REINFORCE.load(path, device="cpu")
+    model = REINFORCE.load(path, device="cpu")
+    if env is not None:
+        for what, theirs, ours in (("observations", model.observation_space, env.observation_space),
+                                   ("actions", model.action_space, env.action_space)):  # fmt: skip
+            if theirs != ours:
+                raise ValueError(
+                    f"--model {path}: was trained on {what} {theirs}, but {env.spec.id if env.spec else 'the env'} has "
+                    f"{ours}; pass an agent trained on this env (--env)"
+                )
+    return model
 
 
 def stochastic_actions(model: REINFORCE) -> Callable[[np.ndarray], int]:
@@ -61,8 +71,8 @@ def play_games(model_path: str | Path, env_id: str, games: int, seed: int) -> li
     """Play ``games`` full games, print each score and the mean; the scores (agent minus AI)."""
     th.set_num_threads(1)
     set_random_seed(seed)
-    act = stochastic_actions(load_agent(model_path))
     env = gym.make(env_id)
+    act = stochastic_actions(load_agent(model_path, env))
     scores = []
     for game in range(1, games + 1):
         agent, ai = play_game(env, act, seed=seed if game == 1 else None)
@@ -82,8 +92,8 @@ def record_gif(
 
     th.set_num_threads(1)
     set_random_seed(seed)
-    act = stochastic_actions(load_agent(model_path))
     env = gym.make(env_id, render_mode="rgb_array")
+    act = stochastic_actions(load_agent(model_path, env))
     n_frames = max(int(seconds * fps), 1)
     best: tuple[int, list[np.ndarray]] | None = None
     for game in range(1, tries + 1):
@@ -121,7 +131,10 @@ def export_weights(model_path: str | Path, out: Path) -> Path:
     model.policy.optimizer = _fresh(model.policy.optimizer)
     if model.value_optimizer is not None:
         model.value_optimizer = _fresh(model.value_optimizer)
-    model.save(out)
+    try:
+        model.save(out)
+    except OSError as error:  # a read-only folder, a file where a folder should be: the same error, naming --out
+        raise type(error)(f"--out {out}: cannot be written ({error.strerror or error})") from None
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB; {model_path}: {Path(model_path).stat().st_size / 1e6:.1f} MB)")
     return out
 

@@ -7,7 +7,8 @@ model file, episodes, running reward, wall seconds and the run's settings) and `
 finished episode: episode, steps, wall_seconds, score, running_reward, where ``running_reward = 0.99 *
 running_reward + 0.01 * score`` as in Karpathy's Pong from Pixels). A checkpoint is written every
 ``checkpoint_every`` updates and at the end; ``state.json`` is replaced atomically after its model file is complete,
-so a run killed at any moment resumes from the last complete checkpoint.
+so a run killed at any moment resumes from the last complete checkpoint. A training session holds a lock on
+``.lock`` in the folder, so that a second one on the same folder is refused instead of logging every episode twice.
 """
 
 import csv
@@ -37,6 +38,7 @@ CSV_FIELDS = ("episode", "steps", "wall_seconds", "score", "running_reward")
 ENV_IDS = (KARPATHY_PONG_ID, KARPATHY_PONG_CLASSIC_ID)
 STATE_FILE = "state.json"
 EPISODES_FILE = "episodes.csv"
+LOCK_FILE = ".lock"
 LEGACY_MODEL_FILE = "checkpoint.zip"  # runs checkpointed before state.json named its model file
 # What runs record in state.json besides the counters; runs of older releases lack some: their defaults then
 RECORDED_DEFAULTS: dict[str, Any] = {"env_id": KARPATHY_PONG_ID, "config": "karpathy", "n_envs": 1, "vector_env": False}
@@ -65,6 +67,8 @@ def make_env(n_envs: int, seed: int, vector_env: bool = False, env_id: str = KAR
 
     def make(rank: int) -> Any:
         def _init() -> gym.Env:
+            import sb3_vpg.pong  # noqa: F401  (registers the ids, also in a SubprocVecEnv worker)
+
             env = Monitor(gym.make(env_id))
             env.reset(seed=seed + rank)
             return env
@@ -123,6 +127,76 @@ def read_state(out: Path) -> dict[str, Any] | None:
     if not (out / EPISODES_FILE).is_file():
         raise RunFolderError(f"{out / EPISODES_FILE}: is missing (the run's episode log); {_WHAT_TO_DO}")
     return state
+
+
+@contextmanager
+def locked_run_folder(out: Path) -> Iterator[None]:
+    """
+    Create ``out`` if it does not exist and hold an exclusive lock on it while training: creating the lock file is
+    also the check, before any training, that the folder can be written.
+
+    :raises RunFolderError: where ``out`` cannot be created or written, or another session holds its lock
+    """
+    if out.exists() and not out.is_dir():
+        raise RunFolderError(f"--out {out}: is a file, not a run folder; pass a new folder or a run's folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(out / LOCK_FILE, os.O_CREAT | os.O_RDWR)
+    except OSError as error:
+        raise RunFolderError(f"--out {out}: cannot be written ({error.strerror}); pass a folder you can write") from None
+    try:
+        try:
+            _lock(descriptor)
+        except OSError:
+            raise RunFolderError(
+                f"--out {out}: another 'train' is running in this folder (it holds {out / LOCK_FILE}); wait for it to "
+                "stop, or pass another --out"
+            ) from None
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
+def _lock(descriptor: int) -> None:
+    """An exclusive lock on an open file, or OSError where another process holds it."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        msvcrt.locking(descriptor, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+    else:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+# episodes.csv's columns as numbers
+_EPISODE_COLUMNS: dict[str, type] = {"episode": int, "steps": int, "wall_seconds": float, "score": float,
+                                     "running_reward": float}  # fmt: skip
+
+
+def read_episodes(out: Path) -> list[dict[str, int | float]]:
+    """
+    The rows of the run's ``episodes.csv``, numbers as numbers.
+
+    :raises RunFolderError: where the file lacks a column or a row has a field that is not a number
+    """
+    path = out / EPISODES_FILE
+    with open(path, newline="") as file:
+        reader = csv.DictReader(file)
+        missing = [column for column in _EPISODE_COLUMNS if column not in (reader.fieldnames or ())]
+        if missing:
+            raise RunFolderError(f"{path}: lacks the column(s) {', '.join(missing)}; {_WHAT_TO_DO}")
+        rows = []
+        for row in reader:
+            if not any(row.values()):  # a blank line
+                continue
+            try:
+                rows.append({column: kind(row[column]) for column, kind in _EPISODE_COLUMNS.items()})
+            except (TypeError, ValueError):
+                raise RunFolderError(
+                    f"{path}: line {reader.line_num} is not a row of numbers ({row}); {_WHAT_TO_DO}"
+                ) from None
+    return rows
 
 
 def checkpoint_model_path(out: Path) -> Path | None:
@@ -322,12 +396,11 @@ def _resume(out: Path, state: dict[str, Any], options: TrainOptions) -> tuple[RE
     print(f"resuming {state['env_id']} ({state['config']}) at {model.num_timesteps:,} steps, episode "
           f"{state['episodes']:,}, update {model._n_updates:,}{applied}", flush=True)  # fmt: skip
     # Drop CSV rows of episodes that ended after the checkpoint: they are replayed from the checkpoint.
-    with open(out / EPISODES_FILE) as file:
-        rows = list(csv.reader(file))[1:]
+    rows = read_episodes(out)
     with open(out / EPISODES_FILE, "w", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(CSV_FIELDS)
-        writer.writerows(row for row in rows if row and int(row[0]) <= state["episodes"])
+        writer = csv.DictWriter(file, CSV_FIELDS)
+        writer.writeheader()
+        writer.writerows(row for row in rows if row["episode"] <= state["episodes"])
     return model, env
 
 
@@ -365,17 +438,25 @@ def train_run(out: Path, options: TrainOptions) -> REINFORCE:
     :raises RunFolderError: where the folder or the options cannot be used
     """
     th.set_num_threads(1)
-    state = read_state(out)
-    out.mkdir(parents=True, exist_ok=True)
-    if state is None:
-        model, env, state = _start(out, options)
-    else:
-        model, env = _resume(out, state, options)
-    log = ProgressLog(out, state, options.checkpoint_every, options.hours * 3600, options.print_every, options.max_updates)
-    with stop_on_signals(log):
-        model.learn(options.max_steps, callback=log, reset_num_timesteps=False, log_interval=None)  # type: ignore[arg-type]
-        log.save()
-    env.close()
+    with locked_run_folder(out):
+        state = read_state(out)
+        if state is None:
+            model, env, state = _start(out, options)
+        else:
+            model, env = _resume(out, state, options)
+        # --max-steps is the run's budget, over all its sessions
+        remaining = options.max_steps - model.num_timesteps
+        if remaining <= 0:
+            env.close()
+            print(
+                f"the run has {model.num_timesteps:,} steps, --max-steps {options.max_steps:,}: nothing to train", flush=True
+            )
+            return model
+        log = ProgressLog(out, state, options.checkpoint_every, options.hours * 3600, options.print_every, options.max_updates)
+        with stop_on_signals(log):
+            model.learn(remaining, callback=log, reset_num_timesteps=False, log_interval=None)  # type: ignore[arg-type]
+            log.save()
+        env.close()
     log.print_progress()
     print(f"stopped; checkpoint in {out}", flush=True)
     return model

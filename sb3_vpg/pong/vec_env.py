@@ -50,6 +50,7 @@ class KarpathyPongVecEnv(VecEnv):
         # ale-py checks none of these (0 games segfaults): check them here, naming the argument
         check_positive_int("n_envs", n_envs)
         check_integer("seed", seed, 0, allow_none=True, expected="a non-negative integer or None")
+        _check_seeds(seed, n_envs)
         check_number("repeat_action_probability", repeat_action_probability, low=0, high=1)
         check_positive_int("frameskip", frameskip)
         check_positive_int("max_num_frames_per_episode", max_num_frames_per_episode)
@@ -90,6 +91,7 @@ class KarpathyPongVecEnv(VecEnv):
     def reset(self) -> VecEnvObs:
         self._check_open()
         seed = self._seeds[0] if self._seeds and self._seeds[0] is not None else self._seed
+        _check_seeds(seed, self.num_envs)
         frames, _ = self.ale.reset(seed=seed)
         self._reset_seeds()
         self._previous = karpathy_foreground(frames[:, -1]).view(np.int8)
@@ -143,3 +145,15 @@ class KarpathyPongVecEnv(VecEnv):
 
     def get_images(self) -> Sequence[np.ndarray | None]:
         return [None] * self.num_envs
+
+
+# ale-py seeds each game with a 32-bit integer: seed, seed + 1, ... for the games
+MAX_GAME_SEED = 2**31 - 1
+
+
+def _check_seeds(seed: int | None, n_envs: int) -> None:
+    if seed is not None and seed + n_envs - 1 > MAX_GAME_SEED:
+        raise ValueError(
+            f"seed must leave seed + n_envs - 1 at most 2**31 - 1 (ale-py seeds each game with a 32-bit integer), got "
+            f"{seed} for {n_envs} games"
+        )
