@@ -11,6 +11,8 @@ import yaml
 
 from sb3_vpg.zoo import ZOO_ALGOS, default_config, with_default_config
 
+ROOT = Path(__file__).parents[1]
+
 
 def zoo(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "OMP_NUM_THREADS": "1"}
@@ -371,3 +373,69 @@ def test_checked_params_leave_other_arguments_alone():
     assert with_checked_params(["--algo", "vpg"]) == ["--algo", "vpg"]
     both = ["-params", "n_steps:None", "n_episodes:3"]
     assert with_checked_params(both) == both
+
+
+def test_record_training_records_every_checkpoint_through_our_entry_point(tmp_path):
+    """rl_zoo3's record_training records each model in a subprocess (``python -m rl_zoo3.record_video``, where
+    reinforce is unknown): ours goes through ``python -m sb3_vpg.zoo record_video`` and joins the videos with an
+    ffmpeg (moviepy's where the machine has none)."""
+    train = zoo("train", "--algo", "reinforce", "--env", "CartPole-v1", "-f", "logs", "-n", "1024", "--save-freq", "512",
+                "--eval-freq", "-1", cwd=tmp_path)  # fmt: skip
+    assert train.returncode == 0, train.stderr[-3000:]
+    record = zoo("record_training", "--algo", "reinforce", "--env", "CartPole-v1", "-f", "logs", "-n", "50", cwd=tmp_path)
+    assert record.returncode == 0, record.stderr[-3000:]
+    videos = tmp_path / "logs" / "reinforce" / "CartPole-v1_1" / "videos"
+    names = sorted(path.name.split("-reinforce")[0] for path in videos.glob("*-step-*.mp4"))
+    assert names == ["checkpoint-1024", "checkpoint-512", "final-model"]
+    assert (videos / "training.mp4").stat().st_size > sum(path.stat().st_size for path in videos.glob("*-step-*.mp4")) / 2
+
+
+# The Hugging Face Hub cannot be reached from the test machines: these stand in for its three calls, so that
+# push_to_hub writes every file it would upload into hub/<repo> and reports the upload instead of doing it.
+OFFLINE_HUB = """
+import sys
+from pathlib import Path
+from huggingface_hub import HfApi
+
+HfApi.create_repo = lambda self, repo_id, **kwargs: f"https://huggingface.co/{repo_id}"
+HfApi.snapshot_download = lambda self, repo_id, local_dir, **kwargs: Path(local_dir).mkdir(parents=True, exist_ok=True)
+HfApi.upload_folder = lambda self, repo_id, folder_path, **kwargs: print(f"UPLOAD {folder_path} TO {repo_id}")
+from sb3_vpg.zoo import main
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("algo", sorted(ZOO_ALGOS))
+def test_push_to_hub_writes_what_it_would_upload_with_the_shipped_agents_card_fields(algo, tmp_path):
+    train = zoo("train", "--algo", algo, "--env", "CartPole-v1", "-f", "logs", "-n", "512", "--eval-freq", "-1", cwd=tmp_path)
+    assert train.returncode == 0, train.stderr[-3000:]
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "OMP_NUM_THREADS": "1"}
+    push = subprocess.run(
+        [sys.executable, "-c", OFFLINE_HUB, "push_to_hub", "--algo", algo, "--env", "CartPole-v1", "-f", "logs",
+         "-orga", "someone", "--no-render"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert push.returncode == 0, push.stderr[-3000:]
+    repo = tmp_path / "hub" / f"{algo}-CartPole-v1"
+    assert f"UPLOAD {Path('hub') / repo.name} TO someone/{algo}-CartPole-v1" in push.stdout
+    for name in (f"{algo}-CartPole-v1.zip", "config.yml", "args.yml", "env_kwargs.yml", "train_eval_metrics.zip",
+                 "results.json", "README.md"):  # fmt: skip
+        assert (repo / name).is_file(), name
+    card = (repo / "README.md").read_text()
+    front_matter = yaml.safe_load(card.split("---")[1])
+    shipped = yaml.safe_load((ROOT / "agents" / algo / "CartPole-v1_1" / "README.md").read_text().split("---")[1])
+    assert front_matter["library_name"] == shipped["library_name"] == "stable-baselines3"
+    assert front_matter["model-index"][0]["name"].lower() == algo == shipped["model-index"][0]["name"].lower()
+    metric = front_matter["model-index"][0]["results"][0]["metrics"][0]
+    assert metric["type"] == shipped["model-index"][0]["results"][0]["metrics"][0]["type"] == "mean_reward"
+    # the card's commands know our algorithms
+    assert f"python -m sb3_vpg.zoo load_from_hub --algo {algo} --env CartPole-v1 -orga someone" in card
+    assert "rl_zoo3." not in card and "pip install rl_zoo3" not in card
+
+
+@pytest.mark.parametrize("command", ["record_training", "push_to_hub", "load_from_hub"])
+def test_the_script_commands_take_our_algorithms(command, tmp_path):
+    """Their arguments are parsed under ``if __name__ == "__main__"``: ours are registered before."""
+    result = zoo(command, "--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "reinforce" in result.stdout and "vpg" in result.stdout

@@ -7,9 +7,18 @@ over to rl_zoo3's own command with its arguments unchanged. ``train`` with one o
 ``-conf`` uses the configs shipped in ``sb3_vpg.zoo_configs`` (also from an installed wheel).
 """
 
+import importlib
+import os
+import re
 import runpy
+import shutil
+import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from stable_baselines3.common.base_class import BaseAlgorithm
@@ -26,7 +35,12 @@ COMMANDS = {
     "plot_train": "show the training curves of one run in a window (rl_zoo3.plots.plot_train)",
     "all_plots": "gather the evaluations of several runs, print a table, and pickle them with -o (rl_zoo3.plots.all_plots)",
     "plot_from_file": "plot a pickle written by all_plots; -o saves its last figure (rl_zoo3.plots.plot_from_file)",
+    "record_training": "a video of every checkpoint of a run, joined with ffmpeg (rl_zoo3.record_training)",
+    "push_to_hub": "evaluate an agent, write its model card, upload it to the Hugging Face Hub (rl_zoo3.push_to_hub)",
+    "load_from_hub": "download a trained agent from the Hugging Face Hub into a log folder (rl_zoo3.load_from_hub)",
 }
+# rl_zoo3's commands that are scripts (their arguments are parsed under ``if __name__ == "__main__"``)
+SCRIPT_COMMANDS = ("record_video", "record_training", "push_to_hub", "load_from_hub")
 USAGE = f"usage: python -m sb3_vpg.zoo {{{','.join(COMMANDS)}}} [rl_zoo3 arguments]"
 HELP = "\n".join(
     [
@@ -75,6 +89,96 @@ def _read_rollout_buffer_class_by_name() -> None:
 
     _preprocess_hyperparams.reads_rollout_buffer_class = True  # type: ignore[attr-defined]
     ExperimentManager._preprocess_hyperparams = _preprocess_hyperparams  # type: ignore[method-assign]
+
+
+@contextmanager
+def _record_videos_through_us() -> Iterator[None]:
+    """rl_zoo3's record_training records each model with ``python -m rl_zoo3.record_video`` in a subprocess, where
+    our algorithms are not registered: route those through ``python -m sb3_vpg.zoo record_video`` (with this
+    interpreter, not the first ``python`` on the PATH)."""
+    call = subprocess.call
+
+    def call_through_us(command: Any, *args: Any, **kwargs: Any) -> int:
+        if list(command[:3]) == ["python", "-m", "rl_zoo3.record_video"]:
+            command = [sys.executable, "-m", "sb3_vpg.zoo", "record_video", *command[3:]]
+        return call(command, *args, **kwargs)
+
+    subprocess.call = call_through_us  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        subprocess.call = call
+
+
+@contextmanager
+def _ffmpeg_on_path() -> Iterator[None]:
+    """record_training joins the videos with an ``ffmpeg`` command; without one on the PATH, moviepy's own
+    (imageio-ffmpeg's binary, installed with the zoo) stands in for it."""
+    if shutil.which("ffmpeg") is not None:
+        yield
+        return
+    import imageio_ffmpeg
+
+    with tempfile.TemporaryDirectory() as folder:
+        os.symlink(imageio_ffmpeg.get_ffmpeg_exe(), os.path.join(folder, "ffmpeg"))
+        path = os.environ.get("PATH", "")
+        os.environ["PATH"] = folder + os.pathsep + path
+        try:
+            yield
+        finally:
+            os.environ["PATH"] = path
+
+
+def card_for_sb3_vpg(card: str) -> str:
+    """A model card of rl_zoo3's push_to_hub with commands that know our algorithms: ``python -m sb3_vpg.zoo``
+    for ``python -m rl_zoo3.<command>``, and how to install sb3-vpg."""
+    card = re.sub(r"python -m rl_zoo3\.(\w+)", r"python -m sb3_vpg.zoo \1", card)
+    card = card.replace("`pip install rl_zoo3`", '`pip install -e ".[zoo]"` in a clone of sb3-vpg')
+    return card.replace(
+        "pip install rl_zoo3",
+        "# sb3-vpg is not on PyPI: install it from a clone of its repository, in the clone's folder\n"
+        'pip install -c constraints.txt -e ".[zoo]"',
+    )
+
+
+@contextmanager
+def _cards_for_sb3_vpg() -> Iterator[None]:
+    """push_to_hub writes its model card, then saves its metadata into it with ``metadata_save``: rewrite the
+    card's commands there (see :func:`card_for_sb3_vpg`)."""
+    from huggingface_hub import repocard
+
+    metadata_save = repocard.metadata_save
+
+    def save(path: Any, data: dict) -> Any:
+        Path(path).write_text(card_for_sb3_vpg(Path(path).read_text(encoding="utf-8")), encoding="utf-8")
+        return metadata_save(path, data)
+
+    repocard.metadata_save = save  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        repocard.metadata_save = metadata_save
+
+
+@contextmanager
+def _generate_metadata_by_its_old_name() -> Iterator[None]:
+    """rl_zoo3 2.9.2's push_to_hub imports ``generate_metadata`` from huggingface_sb3, which the integration it
+    depends on (sb3-team-hf-integration 3.2) renamed ``_generate_metadata`` and made return a ``ModelCardData``,
+    so that command fails on import (huggingface/huggingface_sb3#54): give it the old name and the old dict."""
+    # the module: the package's ``push_to_hub`` attribute is the function of that name
+    integration = importlib.import_module("huggingface_sb3.push_to_hub")
+    if hasattr(integration, "generate_metadata"):
+        yield
+        return
+
+    def generate_metadata(model_name: str, env_id: str, mean_reward: float, std_reward: float) -> dict:
+        return integration._generate_metadata(model_name, env_id, mean_reward, std_reward).to_dict()
+
+    setattr(integration, "generate_metadata", generate_metadata)  # noqa: B010  (a name mypy does not know)
+    try:
+        yield
+    finally:
+        delattr(integration, "generate_metadata")
 
 
 def default_config(algo: str) -> str:
@@ -181,8 +285,14 @@ def run(command: str, args: list[str]) -> None:
             print(f"python -m sb3_vpg.zoo train: error: {error}", file=sys.stderr)
             raise SystemExit(2) from None
     sys.argv = [f"python -m sb3_vpg.zoo {command}", *args]
-    if command == "record_video":  # a bare __main__ script in rl_zoo3
-        runpy.run_module("rl_zoo3.record_video", run_name="__main__")
+    if command == "record_training":
+        with _record_videos_through_us(), _ffmpeg_on_path():
+            runpy.run_module("rl_zoo3.record_training", run_name="__main__")
+    elif command == "push_to_hub":
+        with _generate_metadata_by_its_old_name(), _cards_for_sb3_vpg():
+            runpy.run_module("rl_zoo3.push_to_hub", run_name="__main__")
+    elif command in SCRIPT_COMMANDS:
+        runpy.run_module(f"rl_zoo3.{command}", run_name="__main__")
     elif command == "train":
         from rl_zoo3.train import train
 
