@@ -13,6 +13,7 @@ agents are not trained here: each is seed 0's run of ``mujoco_benchmark.py`` (3M
 
     python benchmarks/ship_agents.py --workers 2                  # every entry (about 15 minutes on 2 cores)
     python benchmarks/ship_agents.py --mujoco-only                # seed 0's MuJoCo runs, once they are done
+    python benchmarks/ship_agents.py --mujoco-only --envs Hopper-v5  # one env's
     python benchmarks/ship_agents.py --algos reinforce --envs CartPole-v1
     python benchmarks/ship_agents.py --pong-only                   # the Pong agent's card (10 full games)
     python -m sb3_vpg.zoo enjoy --algo reinforce --env LunarLander-v3 -f agents --no-render -n 5000
@@ -76,6 +77,7 @@ def evaluate(algo: str, model_path: Path, env_id: str) -> tuple[float, float]:
 
 def model_card(algo: str, env_id: str, mean: float, std: float, seed: int) -> str:
     name = ALGO_NAMES[algo]
+    shipping = " --mujoco-only" if env_id in MUJOCO_ENVS else ""
     if env_id in MUJOCO_ENVS:
         training = (
             f"python benchmarks/mujoco_benchmark.py --algos {algo} --envs {env_id} --seeds {seed}   # 3M steps; "
@@ -119,7 +121,7 @@ hyperparameters (`config.yml`). Mean reward over {N_EVAL_EPISODES} deterministic
 
 ```bash
 # sb3-vpg is not on PyPI: install it from a clone of its repository, in the clone's folder
-pip install -c constraints.txt -e ".[zoo]"  # also [box2d]: LunarLander-v3, [mujoco]: InvertedPendulum-v5, [atari]: Pong
+pip install -c constraints.txt -e ".[zoo]"  # also [box2d]: LunarLander-v3, [mujoco]: its envs, [atari]: Pong
 python -m sb3_vpg.zoo enjoy --algo {algo} --env {env_id} -f agents --no-render -n 5000
 ```
 
@@ -129,7 +131,7 @@ python -m sb3_vpg.zoo enjoy --algo {algo} --env {env_id} -f agents --no-render -
 {training}
 ```
 
-or, for every shipped agent, `python benchmarks/ship_agents.py`.
+or, for every shipped agent, `python benchmarks/ship_agents.py{shipping}`.
 
 ## Hyperparameters
 
@@ -256,7 +258,7 @@ def write_table(out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--algos", nargs="+", default=list(ALGOS), choices=ALGOS)
-    parser.add_argument("--envs", nargs="+", default=list(ENVS))
+    parser.add_argument("--envs", nargs="+", help=f"default: {' '.join(ENVS)} (with --mujoco-only: {' '.join(MUJOCO_ENVS)})")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=1, help="trainings at a time (one torch thread each)")
     parser.add_argument("--out", default=str(ROOT / "agents"))
@@ -270,13 +272,13 @@ def main() -> None:
         write_table(out)
         return
     if args.mujoco_only:
-        for env_id in MUJOCO_ENVS:
+        for env_id in args.envs or MUJOCO_ENVS:
             for algo in args.algos:
                 ship(algo, env_id, args.seed, scratch, out)
         write_table(out)
         print((out / "agents.md").read_text())
         return
-    jobs = [(algo, env_id) for env_id in args.envs for algo in args.algos]
+    jobs = [(algo, env_id) for env_id in args.envs or ENVS for algo in args.algos]
     # the longest first, so that two workers finish together
     jobs.sort(key=lambda job: ENVS.index(job[1]) if job[1] in ENVS else -1, reverse=True)
     with ThreadPoolExecutor(args.workers) as pool:
