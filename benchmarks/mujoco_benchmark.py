@@ -99,6 +99,27 @@ def spinning_up_score(returns: list[dict], at: int) -> float | None:
     return episode_mean(window) if window else None
 
 
+def epoch_rows(rows: list[dict]) -> list[dict]:
+    """A run's rollout rows merged into Spinning Up's 4,000-step epochs: one row per epoch that had episodes end in
+    it, at the epoch's end, with their count and mean return. Every window the metric reads starts and ends on an
+    epoch boundary, so it is the same on these rows (and a run of 128-step rollouts commits 750 rows, not 23,000)."""
+    epochs: dict[int, list[dict]] = {}
+    for row in rows:  # as the callback wrote them (text) or as read_csv reads them (numbers)
+        if int(row["episodes"]) > 0:
+            parsed = {**row, "timesteps": int(row["timesteps"]), "episodes": int(row["episodes"]),
+                      "mean_return": float(row["mean_return"])}  # fmt: skip
+            epochs.setdefault(-(-parsed["timesteps"] // SPINNING_UP_EPOCH) * SPINNING_UP_EPOCH, []).append(parsed)
+    return [
+        {
+            **group[0],
+            "timesteps": end,
+            "episodes": sum(r["episodes"] for r in group),
+            "mean_return": round(episode_mean(group), 4),
+        }
+        for end, group in sorted(epochs.items())
+    ]
+
+
 def episode_mean(rows: list[dict]) -> float:
     """The mean return of the episodes of some rollouts (each row's mean weighted by its episodes)."""
     return sum(row["mean_return"] * row["episodes"] for row in rows) / sum(row["episodes"] for row in rows)
@@ -289,7 +310,9 @@ def collect(runs: list[Run], out: Path) -> None:
     for env_id in {run.env_id for run in here}:
         path = out / "returns" / f"{env_id}.csv"
         returns = [row for row in read_csv(path) if (row["algo"], row["env"], row["seed"]) not in replaced]
-        returns += [row for (rows, _), run in zip(collected, here, strict=True) if run.env_id == env_id for row in rows]
+        returns += [
+            row for (rows, _), run in zip(collected, here, strict=True) if run.env_id == env_id for row in epoch_rows(rows)
+        ]
         write_csv(path, RETURN_FIELDS, sorted_rows(returns))
 
 

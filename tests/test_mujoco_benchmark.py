@@ -43,6 +43,18 @@ def test_spinning_up_score_is_the_mean_return_of_the_episodes_of_the_last_11_epo
     assert mujoco_benchmark.spinning_up_score([rollout(window_start, 4, 9.0), rollout(at, 0, None)], at) is None
 
 
+def test_the_committed_epoch_rows_give_the_same_spinning_up_score():
+    """Rollouts of 1,500 steps over 3M: merged into 4,000-step epochs (what the CSVs keep), the score is the same."""
+    rollouts = [rollout(t, t // 1_500 % 3, float(t % 7_000)) for t in range(1_500, 3_000_001, 1_500)]
+    epochs = mujoco_benchmark.epoch_rows(rollouts)
+    assert len(epochs) == 750 and all(row["timesteps"] % 4_000 == 0 for row in epochs)
+    assert sum(row["episodes"] for row in epochs) == sum(row["episodes"] for row in rollouts)
+    exact = mujoco_benchmark.spinning_up_score(rollouts, 3_000_000)
+    assert mujoco_benchmark.spinning_up_score(epochs, 3_000_000) == pytest.approx(exact, abs=1e-3)
+    as_text = [{key: str(value) for key, value in row.items()} for row in rollouts if row["episodes"]]
+    assert mujoco_benchmark.epoch_rows(as_text) == epochs  # the callback's CSV rows, read as text
+
+
 def test_tianshou_score_is_the_best_evaluation_up_to_the_steps_and_zoo_score_the_one_at_them():
     evals = [evaluation(50_000, 10.0), evaluation(100_000, 250.0), evaluation(150_000, 120.0), evaluation(200_000, 900.0)]
     assert mujoco_benchmark.tianshou_score(evals, 150_000) == 250.0
