@@ -10,10 +10,11 @@ scored in the metric of each published table it is compared with (the sources me
   the mean test return (10 episodes) up to 3M steps (``tianshou_score``, on our deterministic evaluations).
 * rl-baselines3-zoo's A2C (``benchmark.md``, one run): the deterministic evaluation after 1M steps (``zoo_score``).
 
-Per run, ``returns/<env>.csv`` records every rollout (timesteps at its end, episodes that ended in it, their mean
-return: ``sb3_vpg.common.callbacks.RolloutReturnLog``) and ``evaluations.csv`` a deterministic 10-episode
-evaluation every 50,000 steps (the zoo's ``EvalCallback``). The report, ``mujoco.md`` and ``<env>.png`` (median
-and seed range against steps, the anchors as lines), is built from these committed CSVs alone.
+Per run, ``returns/<env>.csv`` records the training episodes per 4,000-step epoch (the epoch's end, the episodes
+that ended in it, their mean return; from ``sb3_vpg.common.callbacks.RolloutReturnLog``'s row per rollout) and
+``evaluations.csv`` a deterministic 10-episode evaluation every 50,000 steps (the zoo's ``EvalCallback``). The
+report, ``mujoco.md`` and ``<env>.png`` (median and seed range against steps, the anchors as lines), is built from
+these committed CSVs alone.
 
 A run saves a checkpoint (model and ``VecNormalize`` statistics) every 250,000 steps. A run that was stopped
 resumes from its last checkpoint through the zoo's ``-i`` in a new part (``from<steps>/``; the zoo restarts its
