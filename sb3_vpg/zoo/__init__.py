@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 from stable_baselines3.common.base_class import BaseAlgorithm
 
@@ -103,11 +104,8 @@ def _record_videos_through_us() -> Iterator[None]:
             command = [sys.executable, "-m", "sb3_vpg.zoo", "record_video", *command[3:]]
         return call(command, *args, **kwargs)
 
-    subprocess.call = call_through_us  # type: ignore[assignment]
-    try:
+    with patch.object(subprocess, "call", call_through_us):
         yield
-    finally:
-        subprocess.call = call
 
 
 @contextmanager
@@ -121,12 +119,8 @@ def _ffmpeg_on_path() -> Iterator[None]:
 
     with tempfile.TemporaryDirectory() as folder:
         os.symlink(imageio_ffmpeg.get_ffmpeg_exe(), os.path.join(folder, "ffmpeg"))
-        path = os.environ.get("PATH", "")
-        os.environ["PATH"] = folder + os.pathsep + path
-        try:
+        with patch.dict(os.environ, {"PATH": folder + os.pathsep + os.environ.get("PATH", "")}):
             yield
-        finally:
-            os.environ["PATH"] = path
 
 
 def card_for_sb3_vpg(card: str) -> str:
@@ -153,11 +147,8 @@ def _cards_for_sb3_vpg() -> Iterator[None]:
         Path(path).write_text(card_for_sb3_vpg(Path(path).read_text(encoding="utf-8")), encoding="utf-8")
         return metadata_save(path, data)
 
-    repocard.metadata_save = save  # type: ignore[assignment]
-    try:
+    with patch.object(repocard, "metadata_save", save):
         yield
-    finally:
-        repocard.metadata_save = metadata_save
 
 
 @contextmanager
@@ -174,11 +165,8 @@ def _generate_metadata_by_its_old_name() -> Iterator[None]:
     def generate_metadata(model_name: str, env_id: str, mean_reward: float, std_reward: float) -> dict:
         return integration._generate_metadata(model_name, env_id, mean_reward, std_reward).to_dict()
 
-    setattr(integration, "generate_metadata", generate_metadata)  # noqa: B010  (a name mypy does not know)
-    try:
+    with patch.object(integration, "generate_metadata", generate_metadata, create=True):
         yield
-    finally:
-        delattr(integration, "generate_metadata")
 
 
 def default_config(algo: str) -> str:
