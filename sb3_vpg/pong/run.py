@@ -96,6 +96,11 @@ _REQUIRED = ("episodes", "running_reward", "wall_seconds")
 _WHAT_TO_DO = "restore the run folder from a copy, or start a new run with another --out"
 
 
+def _check_not_a_file(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise RunFolderError(f"--out {out}: is a file, not a run folder; pass a new folder or a run's folder")
+
+
 def read_state(out: Path) -> dict[str, Any] | None:
     """
     The run's ``state.json``, checked, with what older runs did not record filled in; None where ``out`` holds no
@@ -104,8 +109,7 @@ def read_state(out: Path) -> dict[str, Any] | None:
     :raises RunFolderError: where ``out`` is a file, or ``state.json``, the model file it names or ``episodes.csv``
         cannot be used
     """
-    if out.exists() and not out.is_dir():
-        raise RunFolderError(f"--out {out}: is a file, not a run folder; pass a new folder or a run's folder")
+    _check_not_a_file(out)
     path = out / STATE_FILE
     if not path.exists():
         return None
@@ -137,8 +141,7 @@ def locked_run_folder(out: Path) -> Iterator[None]:
 
     :raises RunFolderError: where ``out`` cannot be created or written, or another session holds its lock
     """
-    if out.exists() and not out.is_dir():
-        raise RunFolderError(f"--out {out}: is a file, not a run folder; pass a new folder or a run's folder")
+    _check_not_a_file(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(out / LOCK_FILE, os.O_CREAT | os.O_RDWR)
