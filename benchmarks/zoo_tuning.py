@@ -440,11 +440,16 @@ def median_steps(rows: list[dict], suite: Suite) -> float:
     return statistics.median(row["steps_to_threshold"] if row["steps_to_threshold"] != "" else never for row in rows)
 
 
+def late_or_diverged(row: dict) -> float:
+    """A recheck row's late score; a seed that diverged scores below any other."""
+    return -math.inf if row.get("diverged") else row["late_score"]
+
+
 def rank_key(study: Study, rows: list[dict]) -> tuple[float, ...]:
     """Smaller is better. An entry that gets to the threshold fast and then falls away (a final score below it) is
     not one to ship, so seeds that hold the threshold at the end come first for either goal."""
-    if study.goal == "late":  # a seed that diverged scores below any other
-        return (-statistics.median(-math.inf if row.get("diverged") else row["late_score"] for row in rows),)
+    if study.goal == "late":
+        return (-statistics.median(late_or_diverged(row) for row in rows),)
     finals = [row["final_score"] for row in rows]
     assert study.suite.threshold is not None
     holding = -sum(score >= study.suite.threshold for score in finals)
@@ -500,7 +505,7 @@ def markdown(study: Study, out: Path, top: int, seeds: tuple[int, ...], recheck_
         rows = by_contender[name]
         finals = " / ".join("-" if row.get("diverged") else f"{row['final_score']:.1f}" for row in rows)
         if study.goal == "late":
-            late = [-math.inf if row.get("diverged") else row["late_score"] for row in rows]
+            late = [late_or_diverged(row) for row in rows]
             texts = [f"diverged: {row['diverged']}" if row.get("diverged") else f"{row['late_score']:.1f}" for row in rows]
             median = statistics.median(late)
             lines.append(f"| {name} | {' / '.join(texts)} | {'-' if math.isinf(median) else f'{median:.1f}'} | {finals} |")
