@@ -34,5 +34,5 @@ html_static_path = ["_static"]
 # Broken references to our own objects fail the build (warnings are errors); other projects' objects are not
 # resolved offline (no intersphinx inventories), so references to them are not checked
 nitpicky = True
-nitpick_ignore_regex = [(r"py:.*", r"(?!sb3_vpg\.).*"), (r"py:.*", r"sb3_vpg\..*\.Self[A-Z]+")]
+nitpick_ignore_regex = [(r"py:.*", r"(?!sb3_vpg\.).*"), (r"py:.*", r"sb3_vpg\..*\.Self[A-Za-z]+")]
 html_css_files = ["fit.css"]

@@ -6,10 +6,23 @@ from sb3_vpg.vpg import VPG
 
 __version__ = "0.5.0"
 
-__all__ = ["REINFORCE", "VPG", "NonFiniteError", "__version__"]
+__all__ = ["REINFORCE", "VPG", "MaskableREINFORCE", "MaskableVPG", "NonFiniteError", "__version__"]
+
+# The masked algorithms need sb3-contrib (the [masks] extra): imported on first use, so that import sb3_vpg does not
+_MASKABLE = {
+    "MaskableREINFORCE": "sb3_vpg.reinforce_mask",
+    "MaskableVPG": "sb3_vpg.vpg_mask",
+}
 
 
 def __getattr__(name: str) -> Any:
+    if name in _MASKABLE:
+        import importlib
+
+        from sb3_vpg.common.extras import extra_needed
+
+        with extra_needed():
+            return getattr(importlib.import_module(_MASKABLE[name]), name)
     # The Pong application is imported where it is used (import sb3_vpg.pong), not by the package face
     if name == "karpathy_kwargs":
         import warnings

@@ -43,3 +43,15 @@ def test_zoo_entry_point_without_rl_zoo3_names_the_zoo_extra():
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
     assert "needs the [zoo] extra (rl_zoo3 is not installed)" in line
+
+
+def test_the_package_without_sb3_contrib_trains_and_names_the_masks_extra():
+    result = run_without(
+        "sb3_contrib",
+        "import sb3_vpg\n"
+        "sb3_vpg.REINFORCE('MlpPolicy', 'CartPole-v1', n_steps=8).learn(16)\n"
+        "from sb3_vpg import MaskableREINFORCE",
+    )
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert "MaskableREINFORCE and MaskableVPG (sb3-contrib's maskable policies) needs the [masks] extra" in last

@@ -439,3 +439,33 @@ def test_the_script_commands_take_our_algorithms(command, tmp_path):
     result = zoo(command, "--help", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "reinforce" in result.stdout and "vpg" in result.stdout
+
+
+TINY_TOUR_ENTRY = {
+    "TinyTour-v0": {"policy": "MlpPolicy", "n_envs": 8, "n_timesteps": 4000, "n_steps": 16, "learning_rate": 3e-3,
+                    "use_baseline": True, "bootstrap_incomplete": False},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("algo", ["reinforce_mask", "vpg_mask"])
+def test_masked_algorithms_train_through_the_zoo_and_evaluate_with_masks(algo, tmp_path):
+    """Training and the zoo's evaluation during it use the env's masks (every evaluated tour is feasible);
+    enjoy plays without them, as rl_zoo3's enjoy passes none to predict."""
+    entry = {"TinyTour-v0": {**TINY_TOUR_ENTRY["TinyTour-v0"], **({"n_value_steps": 5} if algo == "vpg_mask" else {})}}
+    (tmp_path / "tour.yml").write_text(yaml.safe_dump(entry))
+    common = ("--algo", algo, "--env", "TinyTour-v0", "--gym-packages", "sb3_vpg.common.envs", "-f", "logs")
+    train = zoo("train", *common, "-conf", "tour.yml", "--seed", "0", "--eval-freq", "1000", "--eval-episodes", "2",
+                cwd=tmp_path)  # fmt: skip
+    assert train.returncode == 0, train.stderr[-3000:]
+    import numpy as np
+
+    evaluations = np.load(tmp_path / "logs" / algo / "TinyTour-v0_1" / "evaluations.npz")["results"]
+    assert len(evaluations) == 4 and (evaluations > -10).all()  # -10: the cost of an infeasible city
+    enjoy = zoo("enjoy", *common, "--no-render", "-n", "20", cwd=tmp_path)
+    assert enjoy.returncode == 0, enjoy.stderr[-3000:]
+
+
+def test_masked_algorithms_need_an_entry_of_the_users(tmp_path):
+    result = zoo("train", "--algo", "reinforce_mask", "--env", "TinyTour-v0", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--algo reinforce_mask has no shipped entries" in result.stderr and "-conf <file.yml>" in result.stderr

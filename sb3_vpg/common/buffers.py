@@ -215,6 +215,7 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         *,
         episode_end: np.ndarray,
         terminal_values: np.ndarray | None = None,
+        action_masks: np.ndarray | None = None,
     ) -> None:
         """
         Store one vectorised step.
@@ -228,7 +229,13 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         :param episode_end: True where the step ended its episode (the env's ``dones``)
         :param terminal_values: ``V(terminal_observation)`` where an episode was truncated by a time limit at
             this step (zero elsewhere and without a baseline)
+        :param action_masks: The masks of allowed actions the actions were sampled under: only a buffer that keeps
+            them takes them (:class:`~sb3_vpg.common.maskable.MaskableEpisodicRolloutBuffer`)
         """
+        if action_masks is not None:
+            raise ValueError(
+                f"{type(self).__name__} keeps no action masks: use MaskableEpisodicRolloutBuffer (sb3_vpg.common.maskable)"
+            )
         if self.pos == self.capacity:
             self._make_room()
         row, arrays = self.pos, self.arrays

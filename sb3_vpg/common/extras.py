@@ -10,6 +10,7 @@ EXTRAS = {
     "mujoco": ("mujoco", "the MuJoCo envs (InvertedPendulum-v5, HalfCheetah-v5, ...)"),
     "rl_zoo3": ("zoo", "the rl_zoo3 entry point (python -m sb3_vpg.zoo)"),
     "optuna": ("zoo", "hyperparameter tuning"),
+    "sb3_contrib": ("masks", "MaskableREINFORCE and MaskableVPG (sb3-contrib's maskable policies)"),
 }
 INSTALL = 'pip install -c constraints.txt -e ".[{extra}]" in a clone of sb3-vpg'
 

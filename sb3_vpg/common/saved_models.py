@@ -21,8 +21,10 @@ from sb3_vpg.common.sparse import SparseEpisodicRolloutBuffer
 # Options REINFORCE passes to its buffer from its own arguments (0.3 saved them in rollout_buffer_kwargs)
 ALGORITHM_BUFFER_KWARGS = ("bootstrap_incomplete", "reset_on_reward", "normalize_advantage", "gamma", "gae_lambda")
 
-# Attributes of other algorithms' saved files that REINFORCE never has: which algorithm saved it, how to load it
+# Attributes of other algorithms' saved files that the loading class does not have: which algorithm saved it, how
+# to load it
 _FOREIGN_ATTRIBUTES = {
+    "use_masking": ("sb3-vpg's MaskableREINFORCE or MaskableVPG", "MaskableREINFORCE.load(...) or MaskableVPG.load(...)"),
     "clip_range": ("PPO (or sb3-contrib's MaskablePPO/RecurrentPPO)", "PPO.load(...)"),
     "cg_max_steps": ("sb3-contrib's TRPO", "sb3_contrib.TRPO.load(...)"),
     "learning_starts": ("an off-policy algorithm", "its own class, e.g. DQN.load(...) or SAC.load(...)"),
@@ -116,18 +118,24 @@ def _saved_attributes(path: str | pathlib.Path | io.BufferedIOBase) -> set[str]:
         return set()  # SB3's load reports what is wrong with the file
 
 
-def check_saved_by(algorithm: str, path: str | pathlib.Path | io.BufferedIOBase) -> None:
-    """Raise a ``ValueError`` that says which algorithm saved ``path`` and how to load it, where another one did."""
+def check_saved_by(algorithm: type, path: str | pathlib.Path | io.BufferedIOBase) -> None:
+    """Raise a ``ValueError`` that says which algorithm saved ``path`` and how to load it, where another one did
+    (a file with an attribute that ``algorithm``, the loading class, does not have)."""
     attributes = _saved_attributes(path)
     if not attributes:
         return
-    foreign = [saver for attribute, saver in _FOREIGN_ATTRIBUTES.items() if attribute in attributes]
+    foreign = [
+        saver
+        for attribute, saver in _FOREIGN_ATTRIBUTES.items()
+        if attribute in attributes and not hasattr(algorithm, attribute)
+    ]
     if not foreign and "rollout_buffer_class" in attributes and "use_baseline" not in attributes:
         foreign = [_A2C]  # an on-policy file without PPO's or TRPO's attributes
     if foreign:
         saved_by, how = foreign[0]
         raise ValueError(
-            f"{path} was saved by {saved_by}, not by {algorithm}: load it with {how}. To start {algorithm} from its "
+            f"{path} was saved by {saved_by}, not by {algorithm.__name__}: load it with {how}. To start "
+            f"{algorithm.__name__} from its "
             "weights where the networks match: model.policy.load_state_dict(other.policy.state_dict())"
         )
 

@@ -8,10 +8,11 @@ import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.distributions import Distribution
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.save_util import load_from_zip_file
-from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule, TensorDict
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, PyTorchObs, Schedule, TensorDict
 from stable_baselines3.common.utils import FloatSchedule, explained_variance, obs_as_tensor, update_learning_rate
 from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F
@@ -231,10 +232,7 @@ class REINFORCE(OnPolicyAlgorithm):
             normalize_advantage=self.normalize_advantage,
             **self.rollout_buffer_kwargs,
         )
-        self.policy = self.policy_class(  # type: ignore[assignment]
-            self.observation_space, self.action_space, self.lr_schedule, use_sde=self.use_sde, **self.policy_kwargs
-        )
-        self.policy = self.policy.to(self.device)
+        self.policy = self._make_policy().to(self.device)  # type: ignore[assignment]
         self._maybe_recommend_cpu()
         if self.use_baseline and getattr(self.policy, "value_net", None) is None:
             raise ValueError(
@@ -242,6 +240,12 @@ class REINFORCE(OnPolicyAlgorithm):
                 "(for KarpathyPolicy: policy_kwargs=dict(value_head=True))"
             )
         self._setup_optimizers()
+
+    def _make_policy(self) -> BasePolicy:
+        """The policy, as ``policy_class`` builds it from the spaces and ``policy_kwargs``."""
+        return self.policy_class(
+            self.observation_space, self.action_space, self.lr_schedule, use_sde=self.use_sde, **self.policy_kwargs
+        )
 
     def _setup_optimizers(self) -> None:
         """With ``vf_learning_rate``: the policy optimizer on every parameter but the value function's own, and
@@ -282,7 +286,7 @@ class REINFORCE(OnPolicyAlgorithm):
     def load(
         cls: type[SelfREINFORCE], path: str | pathlib.Path | io.BufferedIOBase, *args: Any, **kwargs: Any
     ) -> SelfREINFORCE:
-        check_saved_by(cls.__name__, path)
+        check_saved_by(cls, path)
         with removed_module_errors(path):
             return super().load(path, *args, **kwargs)
 
@@ -347,10 +351,11 @@ class REINFORCE(OnPolicyAlgorithm):
                 self.policy.reset_noise(env.num_envs)
 
             log_probs: np.ndarray | th.Tensor
-            if actor is not None:
+            action_masks = self._action_masks(env)
+            if actor is not None and action_masks is None:
                 actions, log_probs = actor.sample(self._last_obs)  # type: ignore[arg-type]
             else:
-                actions, log_probs = self._act(self._last_obs)  # type: ignore[arg-type]
+                actions, log_probs = self._act(self._last_obs, action_masks)  # type: ignore[arg-type]
 
             clipped_actions = actions
             if isinstance(self.action_space, spaces.Box):
@@ -378,6 +383,7 @@ class REINFORCE(OnPolicyAlgorithm):
                 log_probs,
                 episode_end=dones,
                 terminal_values=self._time_limit_values(dones, infos),
+                action_masks=action_masks,
             )
             self._last_obs = new_obs  # type: ignore[assignment]
             self._last_episode_starts = dones
@@ -434,10 +440,29 @@ class REINFORCE(OnPolicyAlgorithm):
                     terminal_values[idx] = self.policy.predict_values(terminal_obs)[0].item()
         return terminal_values
 
-    def _act(self, observations: np.ndarray | dict[str, np.ndarray]) -> tuple[np.ndarray, th.Tensor]:
+    def _action_masks(self, env: VecEnv) -> np.ndarray | None:
+        """The envs' masks of allowed actions for the next step, or None where every action is allowed (here
+        always; :class:`~sb3_vpg.MaskableREINFORCE` reads them from the env)."""
+        return None
+
+    def _get_distribution(self, observations: PyTorchObs, action_masks: np.ndarray | th.Tensor | None) -> Distribution:
+        """The policy's action distribution in ``observations`` (a masking algorithm applies ``action_masks``,
+        which are None here)."""
+        return self.policy.get_distribution(observations)
+
+    def _evaluate_actions(
+        self, observations: PyTorchObs, actions: th.Tensor, action_masks: th.Tensor | None
+    ) -> tuple[th.Tensor, th.Tensor, th.Tensor | None]:
+        """Values, log-probabilities and entropy of the policy in one forward pass (a masking algorithm applies
+        ``action_masks``, which are None here)."""
+        return self.policy.evaluate_actions(observations, actions)
+
+    def _act(
+        self, observations: np.ndarray | dict[str, np.ndarray], action_masks: np.ndarray | None
+    ) -> tuple[np.ndarray, th.Tensor]:
         """Sample actions with the torch policy: the actions (in the env's shape) and their log-probabilities."""
         with th.no_grad():
-            distribution = self.policy.get_distribution(obs_as_tensor(observations, self.device))
+            distribution = self._get_distribution(obs_as_tensor(observations, self.device), action_masks)
             actions = distribution.get_actions()
             log_probs = distribution.log_prob(actions)
         # The distribution's actions are flat (n_envs, action_dim): the env gets its own shape, as in
@@ -550,10 +575,11 @@ class REINFORCE(OnPolicyAlgorithm):
         for batch in buffer.get(self.batch_size):
             weight = self._chunk_weight(len(batch.advantages))
             actions = self._actions_for_log_prob(batch.actions)
+            action_masks = getattr(batch, "action_masks", None)  # in the batches of a buffer that keeps masks
             if joint_value_step:
-                values, log_prob, entropy = self.policy.evaluate_actions(batch.observations, actions)
+                values, log_prob, entropy = self._evaluate_actions(batch.observations, actions, action_masks)
             else:
-                distribution = self.policy.get_distribution(batch.observations)
+                distribution = self._get_distribution(batch.observations, action_masks)
                 log_prob, entropy = distribution.log_prob(actions), distribution.entropy()
 
             policy_loss = -(batch.advantages * log_prob).mean()

@@ -28,6 +28,8 @@ from sb3_vpg import REINFORCE, VPG
 from sb3_vpg.common.extras import MissingExtraError, extra_needed
 
 ZOO_ALGOS: dict[str, type[BaseAlgorithm]] = {"reinforce": REINFORCE, "vpg": VPG}
+# The masked algorithms (sb3-contrib, which rl_zoo3 needs, is there): no shipped entries, a user's -conf names the env
+MASKABLE_ZOO_ALGOS = {"reinforce_mask": "MaskableREINFORCE", "vpg_mask": "MaskableVPG"}
 # rl_zoo3's commands that we hand over to, and what each does
 COMMANDS = {
     "train": "train an agent, or tune its hyperparameters with -optimize (rl_zoo3.train)",
@@ -47,8 +49,9 @@ HELP = "\n".join(
     [
         USAGE,
         "",
-        "rl-baselines3-zoo with REINFORCE and VPG added as --algo reinforce / vpg; every argument after the",
-        "command goes to rl_zoo3 unchanged ('python -m sb3_vpg.zoo <command> --help' lists them).",
+        "rl-baselines3-zoo with REINFORCE and VPG added as --algo reinforce / vpg (and, with action masks and an",
+        "entry of your own given with -conf, reinforce_mask / vpg_mask); every argument after the command goes to",
+        "rl_zoo3 unchanged ('python -m sb3_vpg.zoo <command> --help' lists them).",
         "",
         "commands:",
         *(f"  {name:<15} {description}" for name, description in COMMANDS.items()),
@@ -57,15 +60,19 @@ HELP = "\n".join(
 
 
 def register() -> None:
-    """Make ``reinforce`` and ``vpg`` known to rl_zoo3: its algorithm table and its Optuna sampler tables."""
+    """Make ``reinforce`` and ``vpg`` (and the masked ``reinforce_mask`` and ``vpg_mask``) known to rl_zoo3: its
+    algorithm table and its Optuna sampler tables."""
     from rl_zoo3 import hyperparams_opt, utils
 
-    import sb3_vpg.pong  # noqa: F401  (registers KarpathyPolicy and the KarpathyPong env ids that our configs name)
+    import sb3_vpg.pong  # registers KarpathyPolicy and the KarpathyPong env ids that our configs name
     from sb3_vpg.zoo.hyperparams_opt import convert_reinforce_params, sample_reinforce_params, sample_vpg_params
 
-    utils.ALGOS.update(ZOO_ALGOS)
-    hyperparams_opt.HYPERPARAMS_SAMPLER.update(reinforce=sample_reinforce_params, vpg=sample_vpg_params)
-    hyperparams_opt.HYPERPARAMS_CONVERTER.update(reinforce=convert_reinforce_params, vpg=convert_reinforce_params)
+    utils.ALGOS.update(ZOO_ALGOS, **{key: getattr(sb3_vpg, name) for key, name in MASKABLE_ZOO_ALGOS.items()})
+    hyperparams_opt.HYPERPARAMS_SAMPLER.update(
+        reinforce=sample_reinforce_params, vpg=sample_vpg_params,
+        reinforce_mask=sample_reinforce_params, vpg_mask=sample_vpg_params,
+    )  # fmt: skip
+    hyperparams_opt.HYPERPARAMS_CONVERTER.update(dict.fromkeys((*ZOO_ALGOS, *MASKABLE_ZOO_ALGOS), convert_reinforce_params))
     _read_rollout_buffer_class_by_name()
 
 
@@ -90,6 +97,19 @@ def _read_rollout_buffer_class_by_name() -> None:
 
     _preprocess_hyperparams.reads_rollout_buffer_class = True  # type: ignore[attr-defined]
     ExperimentManager._preprocess_hyperparams = _preprocess_hyperparams  # type: ignore[method-assign]
+
+
+@contextmanager
+def _masked_evaluation(args: list[str]) -> Iterator[None]:
+    """For a masked algorithm, the zoo's evaluation during training passes the env's masks to ``predict``
+    (sb3-contrib's ``MaskableEvalCallback`` in place of SB3's ``EvalCallback``); other algorithms are untouched."""
+    if _algo_argument(args) not in MASKABLE_ZOO_ALGOS:
+        yield
+        return
+    from sb3_contrib.common.maskable.callbacks import MaskableEvalCallback
+
+    with patch("rl_zoo3.exp_manager.EvalCallback", MaskableEvalCallback):
+        yield
 
 
 @contextmanager
@@ -184,6 +204,10 @@ def _algo_argument(args: list[str]) -> str | None:
     return None
 
 
+class ZooArgumentError(ValueError):
+    """A command-line value that rl_zoo3 would reject with a traceback; the message says what is accepted."""
+
+
 def with_default_config(args: list[str]) -> list[str]:
     """
     Add ``-conf <shipped yml>`` when training one of our algorithms without a config of the user's, and
@@ -191,20 +215,21 @@ def with_default_config(args: list[str]) -> list[str]:
     the results of a seed then do not depend on the machine's core count (torch's reductions differ with threads).
     """
     algo = _algo_argument(args)
-    if algo not in ZOO_ALGOS:
+    if algo not in ZOO_ALGOS and algo not in MASKABLE_ZOO_ALGOS:
         return args
     has_config = any(arg in ("-conf", "--conf-file") or arg.startswith("--conf-file=") for arg in args)
     has_threads = any(arg == "--num-threads" or arg.startswith("--num-threads=") for arg in args)
+    if not has_config and algo in MASKABLE_ZOO_ALGOS:
+        raise ZooArgumentError(
+            f"--algo {algo} has no shipped entries (no env of the zoo exposes action_masks()): give your entry with "
+            f"-conf <file.yml>, and --gym-packages <module> where the module registers your env"
+        )
     return [*args, *(() if has_config else ("-conf", default_config(algo))), *(() if has_threads else ("--num-threads", "1"))]
 
 
 HYPERPARAMS_FLAGS = ("-params", "--hyperparams")
 # Batching by steps or by episodes: setting one from the command line clears the other one of the shipped entry
 EXCLUSIVE_BATCHING = {"n_episodes": "n_steps", "n_steps": "n_episodes"}
-
-
-class ZooArgumentError(ValueError):
-    """A command-line value that rl_zoo3 would reject with a traceback; the message says what is accepted."""
 
 
 def _hyperparams_span(args: list[str]) -> tuple[int, int] | None:
@@ -284,7 +309,8 @@ def run(command: str, args: list[str]) -> None:
     elif command == "train":
         from rl_zoo3.train import train
 
-        train()
+        with _masked_evaluation(args):
+            train()
     elif command == "enjoy":
         from rl_zoo3.enjoy import enjoy
 
