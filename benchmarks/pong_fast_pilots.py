@@ -15,8 +15,9 @@ from pathlib import Path
 import torch as th
 
 from sb3_vpg import REINFORCE
+from sb3_vpg.common.callbacks import StopTrainingOnWallClock
 from sb3_vpg.pong import karpathy_kwargs
-from sb3_vpg.pong.run import CSV_FIELDS, ProgressLog, make_env
+from sb3_vpg.pong.run import EpisodeLog, ProgressPrinter, make_env
 
 CANDIDATES = {
     "A-lr1e-3": lambda: karpathy_kwargs(learning_rate=1e-3),
@@ -36,12 +37,12 @@ def main() -> None:
     th.set_num_threads(1)
     out = Path(__file__).parent / "results" / "pong_fast" / "pilots" / f"{name}_seed{seed}"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "episodes.csv").write_text(",".join(CSV_FIELDS) + "\n")
+    (out / "episodes.csv").unlink(missing_ok=True)  # a new run
     model = REINFORCE(env=make_env(n_envs, seed, vector_env=True), seed=seed, **CANDIDATES[name]())
-    state = {"episodes": 0, "running_reward": None, "wall_seconds": 0.0, "env_id": "KarpathyPong-v0"}
-    log = ProgressLog(out, state, checkpoint_every=10**9, seconds=hours * 3600, print_every=10)  # no checkpoints
-    model.learn(10**9, callback=log, log_interval=None)
-    log.print_progress()
+    log = EpisodeLog(out)
+    printer = ProgressPrinter(log, print_every=10)
+    model.learn(10**9, callback=[log, printer, StopTrainingOnWallClock(hours * 3600)], log_interval=None)
+    printer.print_progress()
 
 
 if __name__ == "__main__":

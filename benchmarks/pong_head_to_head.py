@@ -113,18 +113,16 @@ def train_sb3(
     from stable_baselines3.common.callbacks import BaseCallback, StopTrainingOnMaxEpisodes
     from stable_baselines3.common.vec_env import VecMonitor
 
-    from sb3_vpg.pong.run import ProgressLog
+    from sb3_vpg.common.callbacks import StopTrainingOnWallClock
+    from sb3_vpg.pong.run import EpisodeLog
     from sb3_vpg.pong.vec_env import KarpathyPongVecEnv
 
     th.set_num_threads(torch_threads)
     entry = sb3_entries()[name]
     env = VecMonitor(KarpathyPongVecEnv(entry["n_envs"], seed=seed))
     model = sb3_model(entry, env, seed)
-    (folder / EPISODES_FILE).write_text(",".join(CSV_FIELDS) + "\n")
-    state: dict[str, Any] = {"episodes": 0, "running_reward": None, "wall_seconds": 0.0}
-    # logs every game and stops at the wall-clock budget
-    log = ProgressLog(folder, state, checkpoint_every=10**9, seconds=minutes * 60, print_every=10**9)
-    callbacks: list[BaseCallback] = [log]
+    (folder / EPISODES_FILE).unlink(missing_ok=True)  # a new run
+    callbacks: list[BaseCallback] = [EpisodeLog(folder), StopTrainingOnWallClock(minutes * 60)]
     if stop_after_games is not None:
         callbacks.append(StopTrainingOnMaxEpisodes(stop_after_games))
     model.learn(10**10, callback=callbacks)

@@ -15,6 +15,7 @@ import torch as th
 
 from sb3_vpg import REINFORCE
 from sb3_vpg.pong.run import checkpoint_model_path
+from tests.benchmark_scripts import BENCHMARKS, run_script
 
 pytest.importorskip("ale_py", reason="the [atari] extra installs ale-py")
 
@@ -64,10 +65,8 @@ def test_vector_env_run(tmp_path: Path):
 @pytest.mark.slow
 def test_pong_throughput_benchmark_writes_its_tables(tmp_path):
     """benchmarks/pong_throughput.py on a small budget: every measurement in the CSV, ratios in the table."""
-    script = Path(__file__).parents[1] / "benchmarks" / "pong_throughput.py"
-    command = [sys.executable, str(script), "--configs", "vector-2", "--reps", "2", "--steps", "300", "--no-memory"]
-    result = subprocess.run([*command, "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    run_script("pong_throughput.py", "--configs", "vector-2", "--reps", "2", "--steps", "300", "--no-memory",
+               "--out", str(tmp_path), timeout=600)  # fmt: skip
     with open(tmp_path / "pong_throughput.csv") as file:
         rows = list(csv.DictReader(file))
     measured = [(int(row["rep"]), row["what"], row["config"]) for row in rows]
@@ -88,11 +87,8 @@ def test_pong_throughput_benchmark_writes_its_tables(tmp_path):
 def test_pong_throughput_ab_benchmark_interleaves_two_versions(tmp_path):
     """benchmarks/pong_throughput_ab.py with this checkout as both versions: each repetition measures both, the
     table gives each version's ratios and ours / baseline."""
-    root = Path(__file__).parents[1]
-    command = [sys.executable, str(root / "benchmarks" / "pong_throughput_ab.py"), "--baseline", str(root)]
-    command += ["--configs", "single", "--reps", "2", "--steps", "300", "--out", str(tmp_path)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    run_script("pong_throughput_ab.py", "--baseline", str(BENCHMARKS.parent), "--configs", "single", "--reps", "2",
+               "--steps", "300", "--out", str(tmp_path), timeout=600)  # fmt: skip
     with open(tmp_path / "pong_throughput_ab.csv") as file:
         rows = list(csv.DictReader(file))
     # the order alternates between repetitions
@@ -302,11 +298,8 @@ def test_long_run_report_finds_first_passes(tmp_path: Path):
     with open(folder / "episodes.csv", "a", newline="") as file:
         csv.writer(file).writerow((8, 8000, 2880.0, 21, 5.0))
     (folder / "state.json").write_text(json.dumps({"env_id": "KarpathyPongClassic-v0", "episodes": 7}))
-    script = Path(__file__).parents[1] / "benchmarks" / "pong_long_runs.py"
     out = tmp_path / "out"
-    result = subprocess.run([sys.executable, str(script), "--run", f"a={folder}", "--run", f"b={folder}=Other-v0",
-                             "--out", str(out)], capture_output=True, text=True, timeout=600)  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
+    run_script("pong_long_runs.py", "--run", f"a={folder}", "--run", f"b={folder}=Other-v0", "--out", str(out), timeout=600)
     table = (out / "long_runs.md").read_text()
     expected = "| 7 | 7,000 | 0.70 | -4.99 | -4.99 | 3 / 3,000 / 0.30 | 5 / 5,000 / 0.50 | 7 / 7,000 / 0.70 | not yet |"
     assert f"| a | KarpathyPongClassic-v0 {expected}" in table and f"| b | Other-v0 {expected}" in table
@@ -322,11 +315,8 @@ def test_a_run_reported_with_its_checkpoint_resumes_on_another_machine(tmp_path:
     run("train", "--out", str(folder), *train, "--updates", "2")
     (folder / "model-0.zip").write_bytes(b"an older checkpoint")  # older model files are not copied
     out = tmp_path / "results"
-    script = Path(__file__).parents[1] / "benchmarks" / "pong_long_runs.py"
     for _ in range(2):  # the second report replaces the first copy
-        result = subprocess.run([sys.executable, str(script), "--run", f"classic={folder}", "--out", str(out),
-                                 "--with-checkpoint"], capture_output=True, text=True, timeout=600)  # fmt: skip
-        assert result.returncode == 0, result.stderr[-3000:]
+        run_script("pong_long_runs.py", "--run", f"classic={folder}", "--out", str(out), "--with-checkpoint", timeout=600)
     state = json.loads((folder / "state.json").read_text())
     copied = out / "classic"
     assert sorted(path.name for path in copied.iterdir()) == ["episodes.csv", state["model"], "state.json"]
@@ -429,11 +419,9 @@ def test_fast_preset_report(tmp_path: Path):
                 (i + 1, 10_000 * (i + 1), min(720.0 * (i + 1), 3540.0), 0, value) for i, value in enumerate(values)
             )
         (folder / "state.json").write_text(json.dumps({"env_id": "KarpathyPong-v0", "episodes": 5, "wall_seconds": 3600.0}))
-    script = Path(__file__).parents[1] / "benchmarks" / "pong_fast_preset.py"
     out = tmp_path / "out"
-    command = [sys.executable, str(script), "--seeds", "0", "1", "--report-only", "--runs", str(tmp_path / "runs")]
-    result = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    report = ("--seeds", "0", "1", "--report-only", "--runs", str(tmp_path / "runs"), "--out", str(out))
+    run_script("pong_fast_preset.py", *report, timeout=600)
     table = (out / "fast_preset.md").read_text()
     never = "not reached"
 
@@ -451,6 +439,6 @@ def test_fast_preset_report(tmp_path: Path):
     # a run stopped before the hour has no value at 60 minutes
     state = tmp_path / "runs" / "seed1" / "state.json"
     state.write_text(json.dumps({**json.loads(state.read_text()), "wall_seconds": 3000.0}))
-    subprocess.run([*command, "--out", str(out)], check=True, capture_output=True, timeout=600)
+    run_script("pong_fast_preset.py", *report, timeout=600)
     assert "| fast | 1 | 5 | 50,000 | 14 | - | - | -20.00 | -15.00 | - |" in (out / "fast_preset.md").read_text()
     assert (out / "seed1" / "episodes.csv").exists() and (out / "fast_preset.png").stat().st_size > 10_000

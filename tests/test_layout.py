@@ -1,7 +1,6 @@
 """The algorithm and the Pong application live apart; models saved by older releases keep loading."""
 
 import ast
-import importlib
 import json
 from pathlib import Path
 
@@ -20,21 +19,6 @@ from tests.envs import TinyFeatureEnv
 
 PACKAGE = Path(sb3_vpg.__file__).parent
 DATA = Path(__file__).parent / "data"
-
-REMOVED_IN_0_4 = [
-    "sb3_vpg._moved",
-    "sb3_vpg.karpathy_pong",
-    "sb3_vpg.common.atari_wrappers",
-    "sb3_vpg.common.policies",
-    "sb3_vpg.common.vec_env",
-    "sb3_vpg.reinforce.karpathy",
-]
-
-
-@pytest.mark.parametrize("module", REMOVED_IN_0_4)
-def test_the_shims_of_the_0_2_move_are_gone(module):
-    with pytest.raises(ModuleNotFoundError):
-        importlib.import_module(module)
 
 
 def test_removed_names_are_gone():

@@ -15,7 +15,7 @@ import torch as th
 
 from sb3_vpg import REINFORCE, VPG
 from sb3_vpg.pong import cli
-from sb3_vpg.pong.run import ProgressLog, checkpoint_model_path, locked_run_folder, stop_on_signals
+from sb3_vpg.pong.run import StopTrainingOnRequest, checkpoint_model_path, locked_run_folder, stop_on_signals
 
 pytest.importorskip("ale_py", reason="the [atari] extra installs ale-py")
 
@@ -196,11 +196,11 @@ def test_a_signal_stops_with_a_final_checkpoint_and_the_next_run_resumes(tmp_pat
 
 
 def test_second_ctrl_c_aborts(tmp_path: Path):
-    log = ProgressLog(tmp_path, {"wall_seconds": 0.0}, checkpoint_every=1, seconds=60)
+    stop = StopTrainingOnRequest()
     previous = signal.getsignal(signal.SIGINT)
-    with stop_on_signals(log):
+    with stop_on_signals(stop):
         os.kill(os.getpid(), signal.SIGINT)
-        assert log.stop_requested
+        assert stop.stop_requested
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), signal.SIGINT)
     assert signal.getsignal(signal.SIGINT) is previous  # restored

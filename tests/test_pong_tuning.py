@@ -9,12 +9,16 @@ import torch as th
 
 from sb3_vpg import REINFORCE
 from sb3_vpg.common.sparse import SparseEpisodicRolloutBuffer
-from sb3_vpg.pong.configs import pong_preset_kwargs
+from sb3_vpg.pong.configs import PRESETS, points_karpathy_kwargs, pong_preset_kwargs
 from sb3_vpg.pong.run import make_env
-from sb3_vpg.pong.tuning import sample_pong_params
+from sb3_vpg.pong.tuning import POINTS_TRIAL, sample_pong_params
 from tests.benchmark_scripts import read_csv, run_script
 
 pytest.importorskip("ale_py")
+
+
+def test_the_points_preset_is_the_studys_best_trial():
+    assert pong_preset_kwargs(POINTS_TRIAL) == (PRESETS["points"].n_envs, points_karpathy_kwargs())
 
 
 @pytest.mark.parametrize("sampler_seed", [0, 1, 2])

@@ -229,9 +229,11 @@ def test_zoo_fast_pong_module_is_the_fast_preset(tmp_path):
     pytest.importorskip("ale_py")
     from sb3_vpg.zoo_configs.karpathy_pong_fast import hyperparams
 
-    from sb3_vpg.pong.configs import FAST_N_ENVS, fast_karpathy_kwargs
+    from sb3_vpg.pong.configs import PRESETS, fast_karpathy_kwargs
 
-    assert hyperparams["KarpathyPong-v0"] == {"n_envs": FAST_N_ENVS, "n_timesteps": 20_000_000, **fast_karpathy_kwargs()}
+    fast_n_envs = PRESETS["fast"].n_envs
+
+    assert hyperparams["KarpathyPong-v0"] == {"n_envs": fast_n_envs, "n_timesteps": 20_000_000, **fast_karpathy_kwargs()}
     train = zoo("train", "--algo", "reinforce", "--env", "KarpathyPong-v0", "-conf", "sb3_vpg.zoo_configs.karpathy_pong_fast",
                 "-f", "logs", "-n", "8000", "-params", "n_episodes:1", "--eval-freq", "-1", "--num-threads", "1",
                 "--seed", "1", cwd=tmp_path)  # fmt: skip
@@ -240,7 +242,7 @@ def test_zoo_fast_pong_module_is_the_fast_preset(tmp_path):
 
     model = REINFORCE.load(tmp_path / "logs" / "reinforce" / "KarpathyPong-v0_1" / "KarpathyPong-v0.zip")
     # 4 games of about 1,000 steps each: learn() stops at 8,000 steps (2,000 per game), after updates on ended episodes
-    assert model.n_envs == FAST_N_ENVS and model.lr_schedule(1.0) == 1e-3 and model._n_updates >= 1
+    assert model.n_envs == fast_n_envs and model.lr_schedule(1.0) == 1e-3 and model._n_updates >= 1
 
 
 def test_pong_smoke_run_with_our_id(tmp_path):

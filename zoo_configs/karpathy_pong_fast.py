@@ -9,8 +9,8 @@ The zoo builds its own vec env (``--vec-env subproc`` runs the 4 games in proces
 train --config fast`` runs them on ale-py's C++ threads instead (``KarpathyPongVecEnv``), which is faster.
 """
 
-from sb3_vpg.pong.configs import FAST_N_ENVS, fast_karpathy_kwargs
+from sb3_vpg.pong.configs import PRESETS, fast_karpathy_kwargs
 
 hyperparams = {
-    "KarpathyPong-v0": {"n_envs": FAST_N_ENVS, "n_timesteps": 20_000_000, **fast_karpathy_kwargs()},
+    "KarpathyPong-v0": {"n_envs": PRESETS["fast"].n_envs, "n_timesteps": 20_000_000, **fast_karpathy_kwargs()},
 }

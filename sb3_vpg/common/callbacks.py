@@ -2,6 +2,7 @@
 
 import os
 import time
+from collections.abc import Callable
 
 from stable_baselines3.common.callbacks import BaseCallback
 
@@ -14,20 +15,22 @@ class StopTrainingOnWallClock(BaseCallback):
 
     :param max_seconds: Wall-clock budget in seconds, counted from the start of ``learn()``.
     :param verbose: Verbosity level: 0 for no output, 1 to print when training stops.
+    :param clock: Seconds since any fixed point (``time.perf_counter``; a test may give a clock of its own)
     """
 
-    def __init__(self, max_seconds: float, verbose: int = 0):
+    def __init__(self, max_seconds: float, verbose: int = 0, clock: Callable[[], float] = time.perf_counter):
         super().__init__(verbose=verbose)
         if not max_seconds >= 0:
             raise ValueError(f"max_seconds must be a number of seconds >= 0, got {max_seconds!r}")
         self.max_seconds = float(max_seconds)
+        self.clock = clock
         self.start_time = 0.0
 
     def _on_training_start(self) -> None:
-        self.start_time = time.perf_counter()
+        self.start_time = self.clock()
 
     def _on_step(self) -> bool:
-        elapsed = time.perf_counter() - self.start_time
+        elapsed = self.clock() - self.start_time
         if elapsed >= self.max_seconds:
             if self.verbose >= 1:
                 print(f"Stopping training: {elapsed:.0f} s of wall clock used (budget {self.max_seconds:.0f} s)")

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sb3_vpg.common.extras import MissingExtraError, extra_needed
-from sb3_vpg.pong.configs import CONFIGS, FAST_N_ENVS, POINTS_N_ENVS
+from sb3_vpg.pong.configs import PRESETS
 from sb3_vpg.pong.run import (
     ENV_IDS,
     EPISODES_FILE,
@@ -162,13 +162,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop after this many updates of this session (no limit if not given)",
     )
     add("--max-steps", type=POSITIVE_INT, default=10**9, help="total agent-step budget over all sessions")
-    config_help = ("a new run's configuration: karpathy (Karpathy's Pong from Pixels exactly; if not given), fast "
-                   "(a 10x learning rate, 4 games; the fastest to beat the AI here) or points (updates every 512 "
-                   "steps of 8 games on the points that have ended)")  # fmt: skip
-    add("--config", choices=tuple(CONFIGS), default=None, help=config_help)
-    add("--n-envs", type=POSITIVE_INT, default=None,
-        help=f"games played at once (default 1; on KarpathyPongVecEnv {FAST_N_ENVS} with --config fast, "
-             f"{POINTS_N_ENVS} with --config points)")  # fmt: skip
+    presets = "; ".join(f"{name}: {preset.summary}" for name, preset in PRESETS.items())
+    add("--config", choices=tuple(PRESETS), default=None, help=f"a new run's configuration (karpathy if not given). {presets}")
+    preset_games = ", ".join(f"{preset.n_envs} with --config {name}" for name, preset in PRESETS.items() if preset.n_envs > 1)
+    add(
+        "--n-envs",
+        type=POSITIVE_INT,
+        default=None,
+        help=f"games played at once (default 1; on KarpathyPongVecEnv {preset_games})",
+    )
     add(
         "--n-episodes",
         type=POSITIVE_INT,

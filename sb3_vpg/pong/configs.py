@@ -4,6 +4,8 @@ the same agent trained to beat the built-in AI sooner on a 2-core machine: "fast
 "points" (also updates every 512 steps of 8 games on the points that have ended).
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch as th
@@ -50,23 +52,72 @@ def karpathy_kwargs(**overrides: Any) -> dict[str, Any]:
 
 # Games the fast preset plays at once, on ale-py's C++ threads (KarpathyPongVecEnv): about 1.9x the training
 # throughput of one game on 2 cores (benchmarks/results/pong_throughput.md)
-FAST_N_ENVS = 4
+def _points_kwargs() -> dict[str, Any]:
+    """The points preset's arguments: Karpathy's agent, updated every 512 steps of each game on the points that
+    have ended (``tuning.POINTS_TRIAL``, the study's best trial, through :func:`pong_preset_kwargs`, gives the same)."""
+    exact = karpathy_kwargs()
+    return karpathy_kwargs(
+        learning_rate=1e-3,
+        n_episodes=None,
+        n_steps=512,
+        ent_coef=0.0,
+        use_baseline=False,
+        rollout_buffer_kwargs={**exact["rollout_buffer_kwargs"], "ready_at": "point"},
+        policy_kwargs={**exact["policy_kwargs"], "value_head": False},
+    )
+
+
+@dataclass(frozen=True)
+class Preset:
+    """
+    A Pong configuration of REINFORCE: the games it plays at once (``python -m sb3_vpg.pong train``; more than one:
+    on ``KarpathyPongVecEnv`` where the env allows) and its REINFORCE arguments.
+
+    :param n_envs: Games at once
+    :param reinforce_kwargs: Returns its REINFORCE arguments (a fresh dict at each call: callers may change it)
+    :param summary: What it is, in one line (the command line's help)
+    """
+
+    n_envs: int
+    reinforce_kwargs: Callable[[], dict[str, Any]]
+    summary: str
+
+
+PRESETS: dict[str, Preset] = {
+    "karpathy": Preset(1, karpathy_kwargs, "Karpathy's Pong from Pixels exactly"),
+    # side-by-side pilot runs on this project's 2-core machine (docs/pong.md)
+    "fast": Preset(
+        4, lambda: karpathy_kwargs(learning_rate=1e-3), "a 10x learning rate, 4 games; the fastest to beat the AI here"
+    ),
+    # a wall-clock Optuna study on this project's 2-core machine (sb3_vpg.pong.tuning, docs/pong.md)
+    "points": Preset(8, _points_kwargs, "updates every 512 steps of 8 games on the points that have ended"),
+}
 
 
 def fast_karpathy_kwargs(**overrides: Any) -> dict[str, Any]:
     """
-    The "fast" preset: Karpathy's agent (80x80 frame differences, one hidden layer of 200 ReLU units without
-    biases, one sigmoid output for UP, point-boundary returns with gamma 0.99 standardised per episode, the
-    summed gradient, RMSProp) with a learning rate of 1e-3 instead of 1e-4, meant for ``FAST_N_ENVS`` games at
-    once in a ``KarpathyPongVecEnv`` (``python -m sb3_vpg.pong train --config fast``). Chosen by side-by-side
-    pilot runs on this project's 2-core machine (see the docs' Pong page, docs/pong.md).
+    The "fast" preset's arguments (``PRESETS["fast"]``): Karpathy's agent (80x80 frame differences, one hidden layer
+    of 200 ReLU units without biases, one sigmoid output for UP, point-boundary returns with gamma 0.99 standardised
+    per episode, the summed gradient, RMSProp) with a learning rate of 1e-3 instead of 1e-4, meant for 4 games at
+    once in a ``KarpathyPongVecEnv`` (``python -m sb3_vpg.pong train --config fast``).
 
     :param overrides: Replace any of these arguments
     """
-    return karpathy_kwargs(**{"learning_rate": 1e-3, "n_episodes": 10, **overrides})
+    return {**PRESETS["fast"].reinforce_kwargs(), **overrides}
 
 
-# Optimizers a preset may choose (``pong_preset_kwargs``): name -> class and arguments
+def points_karpathy_kwargs(**overrides: Any) -> dict[str, Any]:
+    """
+    The "points" preset's arguments (``PRESETS["points"]``): Karpathy's agent with a learning rate of 1e-3,
+    updated every 512 steps of each game on the points that have ended by then (``ready_at="point"``: a point's
+    return is complete when it ends, so it need not wait for its game), meant for 8 games at once in a
+    ``KarpathyPongVecEnv`` (``python -m sb3_vpg.pong train --config points``).
+
+    :param overrides: Replace any of these arguments
+    """
+    return {**PRESETS["points"].reinforce_kwargs(), **overrides}
+
+
 OPTIMIZERS: dict[str, tuple[type[th.optim.Optimizer], dict[str, Any]]] = {
     "rmsprop": (th.optim.RMSprop, dict(alpha=0.99, eps=1e-5)),  # Karpathy's update rule
     "adam": (th.optim.Adam, dict(eps=1e-5)),
@@ -74,7 +125,7 @@ OPTIMIZERS: dict[str, tuple[type[th.optim.Optimizer], dict[str, Any]]] = {
 
 
 def pong_preset_kwargs(params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    """The games at once and the ``REINFORCE`` arguments of a trial's (or a preset's) choices."""
+    """The games at once and the ``REINFORCE`` arguments of a tuning trial's choices (``sb3_vpg.pong.tuning``)."""
     optimizer_class, optimizer_kwargs = OPTIMIZERS[params["optimizer"]]
     policy_kwargs = {
         **karpathy_kwargs()["policy_kwargs"],
@@ -94,39 +145,3 @@ def pong_preset_kwargs(params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     )
     kwargs["rollout_buffer_kwargs"] = {**kwargs["rollout_buffer_kwargs"], "ready_at": "point"}
     return params["n_envs"], kwargs
-
-
-# The "points" preset's choices (``pong_preset_kwargs``): the best trial of the wall-clock study
-# (benchmarks/pong_preset_tuning.py; its summary: benchmarks/results/pong_preset/tuning/summary.md)
-POINTS_PARAMS: dict[str, Any] = dict(
-    n_envs=8,
-    n_steps=512,
-    learning_rate=1e-3,
-    optimizer="rmsprop",
-    normalize_advantage="episode",
-    ent_coef=0.0,
-    gamma=0.99,
-    use_baseline=False,
-)
-POINTS_N_ENVS = POINTS_PARAMS["n_envs"]
-
-
-def points_karpathy_kwargs(**overrides: Any) -> dict[str, Any]:
-    """
-    The "points" preset: Karpathy's agent (80x80 frame differences, one hidden layer of 200 ReLU units without
-    biases, one sigmoid output for UP, point-boundary returns with gamma 0.99 standardised per episode, the
-    summed gradient, RMSProp) with a learning rate of 1e-3, updated every 512 steps of each game on the points
-    that have ended by then (``ready_at="point"``: a point's return is complete when it ends, so it need not wait
-    for its game), meant for ``POINTS_N_ENVS`` (8) games at once in a ``KarpathyPongVecEnv`` (``python -m
-    sb3_vpg.pong train --config points``). Chosen by a wall-clock Optuna study on this project's 2-core machine
-    (``sb3_vpg.pong.tuning``; see the docs' Pong page, docs/pong.md).
-
-    :param overrides: Replace any of these arguments
-    """
-    return {**pong_preset_kwargs(POINTS_PARAMS)[1], **overrides}
-
-
-CONFIGS = {"karpathy": karpathy_kwargs, "fast": fast_karpathy_kwargs, "points": points_karpathy_kwargs}
-# Games each configuration plays at once by default (``python -m sb3_vpg.pong train``; more than one: on
-# KarpathyPongVecEnv where the env allows)
-CONFIG_N_ENVS = {"karpathy": 1, "fast": FAST_N_ENVS, "points": POINTS_N_ENVS}

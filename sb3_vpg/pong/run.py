@@ -29,8 +29,9 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from sb3_vpg import REINFORCE
+from sb3_vpg.common.callbacks import StopTrainingOnWallClock
 from sb3_vpg.common.validation import is_finite_number, is_integer
-from sb3_vpg.pong.configs import CONFIG_N_ENVS, CONFIGS
+from sb3_vpg.pong.configs import PRESETS
 from sb3_vpg.pong.scores import running_reward
 from sb3_vpg.pong.wrappers import KARPATHY_PONG_CLASSIC_ID, KARPATHY_PONG_ID
 
@@ -86,7 +87,7 @@ _STATE_FIELDS: dict[str, tuple[Any, str]] = {
     "wall_seconds": (lambda v: is_finite_number(v) and v >= 0, "a number of seconds"),
     "model": (lambda v: isinstance(v, str) and v == Path(v).name and v.endswith(".zip"), "a .zip file name"),
     "env_id": (lambda v: v in ENV_IDS, f"one of {ENV_IDS}"),
-    "config": (lambda v: v in CONFIGS, f"one of {tuple(CONFIGS)}"),
+    "config": (lambda v: v in PRESETS, f"one of {tuple(PRESETS)}"),
     "n_envs": (lambda v: is_integer(v) and v >= 1, "a positive integer"),
     "vector_env": (lambda v: isinstance(v, bool), "true or false"),
     "seed": (lambda v: is_integer(v) and v >= 0, "a non-negative integer"),
@@ -229,112 +230,163 @@ def write_checkpoint(out: Path, model: REINFORCE, state: dict[str, Any]) -> None
             path.unlink()
 
 
-class ProgressLog(BaseCallback):
+def new_run_state() -> dict[str, Any]:
+    """The counters of a run that has not trained yet."""
+    return {"episodes": 0, "running_reward": None, "wall_seconds": 0.0}
+
+
+class EpisodeLog(BaseCallback):
     """
-    Appends each finished episode to ``episodes.csv``, prints a progress line every ``print_every`` updates,
-    checkpoints every ``checkpoint_every`` updates, and stops after a wall-clock budget of ``seconds``, after
-    ``max_updates`` updates of this session, or when :meth:`request_stop` was called (a signal handler).
+    Appends each finished episode to ``<out>/episodes.csv`` (with its header where the file is new) and keeps the
+    run's counters in ``state`` up to date: episodes, Karpathy's running reward and the run's wall seconds (those
+    recorded before this session plus this session's, by ``clock``). Works with any SB3 algorithm whose env has a
+    ``Monitor``/``VecMonitor``.
 
     :param out: The run folder
-    :param state: The run's state (updated in place: episodes, running reward, wall seconds)
-    :param checkpoint_every: Updates between checkpoints
-    :param seconds: Wall-clock budget of this session
-    :param print_every: Updates between progress lines
-    :param max_updates: Updates of this session after which it stops (None: no limit)
+    :param state: The run's state, updated in place (default: a new run's, :func:`new_run_state`)
     :param clock: Seconds since any fixed point (``time.monotonic``; a test may give a clock of its own)
     """
 
-    def __init__(
-        self,
-        out: Path,
-        state: dict[str, Any],
-        checkpoint_every: int,
-        seconds: float,
-        print_every: int = 1,
-        max_updates: int | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ):
+    def __init__(self, out: Path, state: dict[str, Any] | None = None, clock: Callable[[], float] = time.monotonic):
         super().__init__()
-        self.clock = clock
-        self.out = out
-        self.state = state
-        self.checkpoint_every = checkpoint_every
-        self.print_every = print_every
-        self.max_updates = max_updates
-        self.deadline = self.clock() + seconds
-        self.session_start = self.clock()
-        self.wall_at_start = state["wall_seconds"]
-        self.updates_at_start = self.updates_at_checkpoint = self.updates_at_print = 0
-        self.steps_at_print = 0
-        self.time_at_print = self.session_start
-        self.stop_requested = False
-
-    def request_stop(self, *_: Any) -> None:
-        """Stop at the next step, then checkpoint as at the end of the budget."""
-        self.stop_requested = True
-
-    def _on_training_start(self) -> None:
-        self.updates_at_start = self.updates_at_checkpoint = self.updates_at_print = self.model._n_updates
-        self.steps_at_print = self.model.num_timesteps
+        self.out, self.clock = out, clock
+        self.state = new_run_state() if state is None else state
+        self.wall_at_start = self.state["wall_seconds"]
+        self.session_start = clock()
+        if not (out / EPISODES_FILE).exists():
+            (out / EPISODES_FILE).write_text(",".join(CSV_FIELDS) + "\n")
 
     def wall_seconds(self) -> float:
         return self.wall_at_start + self.clock() - self.session_start
 
     def _on_step(self) -> bool:
+        self.state["wall_seconds"] = self.wall_seconds()
         rows = []
         for info in self.locals["infos"]:
             if "episode" in info:
                 score = float(info["episode"]["r"])
                 self.state["running_reward"] = running_reward(self.state["running_reward"], score)
                 self.state["episodes"] += 1
-                rows.append((self.state["episodes"], self.num_timesteps, round(self.wall_seconds(), 1), score,
+                rows.append((self.state["episodes"], self.num_timesteps, round(self.state["wall_seconds"], 1), score,
                              round(self.state["running_reward"], 4)))  # fmt: skip
         if rows:
             with open(self.out / EPISODES_FILE, "a", newline="") as file:
                 csv.writer(file).writerows(rows)
-        updates_done = self.max_updates is not None and self.model._n_updates - self.updates_at_start >= self.max_updates
-        return self.clock() < self.deadline and not self.stop_requested and not updates_done
+        return True
+
+
+class ProgressPrinter(BaseCallback):
+    """
+    Prints a progress line (update, episodes, steps, running reward, steps per second, the run's wall time) every
+    ``print_every`` updates, after the update.
+
+    :param episode_log: The run's :class:`EpisodeLog` (its counters and clock)
+    :param print_every: Updates between lines
+    """
+
+    def __init__(self, episode_log: EpisodeLog, print_every: int = 1):
+        super().__init__()
+        self.episode_log, self.print_every = episode_log, print_every
+        self.updates_at_print = self.steps_at_print = 0
+        self.time_at_print = episode_log.clock()
+
+    def _on_training_start(self) -> None:
+        self.updates_at_print, self.steps_at_print = self.model._n_updates, self.model.num_timesteps
+
+    def _on_step(self) -> bool:
+        return True
 
     def _on_rollout_start(self) -> None:
-        # After the previous update: a checkpoint here holds the model that the next rollout uses.
         if self.model._n_updates - self.updates_at_print >= self.print_every:
             self.print_progress()
-        if self.model._n_updates - self.updates_at_checkpoint >= self.checkpoint_every:
-            self.save()
 
     def print_progress(self) -> None:
-        now = self.clock()
+        now = self.episode_log.clock()
         steps_per_second = (self.model.num_timesteps - self.steps_at_print) / max(now - self.time_at_print, 1e-9)
-        reward = self.state["running_reward"]
-        elapsed = int(self.wall_seconds())
+        reward = self.episode_log.state["running_reward"]
+        elapsed = int(self.episode_log.wall_seconds())
         print(
-            f"update {self.model._n_updates:,} | episodes {self.state['episodes']:,} | steps {self.model.num_timesteps:,}"
-            f" | running reward {'-' if reward is None else f'{reward:.2f}'} | {steps_per_second:,.0f} steps/s"
-            f" | elapsed {elapsed // 3600}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d}",
+            f"update {self.model._n_updates:,} | episodes {self.episode_log.state['episodes']:,} | steps "
+            f"{self.model.num_timesteps:,} | running reward {'-' if reward is None else f'{reward:.2f}'} | "
+            f"{steps_per_second:,.0f} steps/s | elapsed {elapsed // 3600}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d}",
             flush=True,
         )
         self.updates_at_print, self.steps_at_print, self.time_at_print = self.model._n_updates, self.model.num_timesteps, now
 
+
+class Checkpointer(BaseCallback):
+    """
+    Writes the run's checkpoint (:func:`write_checkpoint`) every ``checkpoint_every`` updates, after the update (so
+    that it holds the model the next rollout uses), and when :meth:`save` is called.
+
+    :param out: The run folder
+    :param episode_log: The run's :class:`EpisodeLog` (the state written beside the model)
+    :param checkpoint_every: Updates between checkpoints
+    """
+
+    def __init__(self, out: Path, episode_log: EpisodeLog, checkpoint_every: int):
+        super().__init__()
+        self.out, self.episode_log, self.checkpoint_every = out, episode_log, checkpoint_every
+        self.updates_at_checkpoint = 0
+
+    def _on_training_start(self) -> None:
+        self.updates_at_checkpoint = self.model._n_updates
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_start(self) -> None:
+        if self.model._n_updates - self.updates_at_checkpoint >= self.checkpoint_every:
+            self.save()
+
     def save(self) -> None:
         self.updates_at_checkpoint = self.model._n_updates
-        self.state["wall_seconds"] = self.wall_seconds()
-        write_checkpoint(self.out, self.model, self.state)  # type: ignore[arg-type]
+        self.episode_log.state["wall_seconds"] = self.episode_log.wall_seconds()
+        write_checkpoint(self.out, self.model, self.episode_log.state)  # type: ignore[arg-type]
+
+
+class StopTrainingOnUpdates(BaseCallback):
+    """Stops training at the first step after ``max_updates`` updates of this ``learn`` call (None: never)."""
+
+    def __init__(self, max_updates: int | None):
+        super().__init__()
+        self.max_updates, self.updates_at_start = max_updates, 0
+
+    def _on_training_start(self) -> None:
+        self.updates_at_start = self.model._n_updates
+
+    def _on_step(self) -> bool:
+        return self.max_updates is None or self.model._n_updates - self.updates_at_start < self.max_updates
+
+
+class StopTrainingOnRequest(BaseCallback):
+    """Stops training at the next step once :meth:`request_stop` was called (by a signal handler)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stop_requested = False
+
+    def request_stop(self, *_: Any) -> None:
+        self.stop_requested = True
+
+    def _on_step(self) -> bool:
+        return not self.stop_requested
 
 
 @contextmanager
-def stop_on_signals(log: ProgressLog) -> Iterator[None]:
+def stop_on_signals(stop: StopTrainingOnRequest) -> Iterator[None]:
     """
     SIGTERM (``kill <pid>``) and a first Ctrl-C (SIGINT) stop the run at its next step, with a final checkpoint; a
     second Ctrl-C aborts at once (``KeyboardInterrupt``; the last complete checkpoint stands).
     """
 
     def on_interrupt(*_: Any) -> None:
-        if log.stop_requested:
+        if stop.stop_requested:
             raise KeyboardInterrupt
         print("stopping at the next step with a final checkpoint (Ctrl-C again to abort)", flush=True)
-        log.request_stop()
+        stop.request_stop()
 
-    previous = signal.signal(signal.SIGTERM, log.request_stop), signal.signal(signal.SIGINT, on_interrupt)
+    previous = signal.signal(signal.SIGTERM, stop.request_stop), signal.signal(signal.SIGINT, on_interrupt)
     try:
         yield
     finally:
@@ -362,7 +414,7 @@ class TrainOptions:
 
 def check_config(model: REINFORCE, state: dict[str, Any], state_path: Path) -> None:
     """The configuration ``state.json`` names is the one the model trains with."""
-    expected = CONFIGS[state["config"]]()
+    expected = PRESETS[state["config"]].reinforce_kwargs()
     for key in CONFIG_SETTINGS:
         if getattr(model, key) != expected[key]:
             raise RunFolderError(
@@ -415,17 +467,18 @@ def _steps_based(n_episodes: int, config: str, n_steps: int) -> str:
 def _start(out: Path, options: TrainOptions) -> tuple[REINFORCE, VecEnv, dict[str, Any]]:
     env_id, config = options.env_id or KARPATHY_PONG_ID, options.config or "karpathy"
     n_envs, vector_env = options.n_envs or 1, options.vector_env
-    if CONFIG_N_ENVS[config] > 1 and options.n_envs is None:  # a preset's games on ale-py's threads where it can
-        n_envs, vector_env = CONFIG_N_ENVS[config], vector_env or env_id == KARPATHY_PONG_ID
+    preset = PRESETS[config]
+    if preset.n_envs > 1 and options.n_envs is None:  # a preset's games on ale-py's threads where it can
+        n_envs, vector_env = preset.n_envs, vector_env or env_id == KARPATHY_PONG_ID
     seed = 0 if options.seed is None else options.seed
     env = make_env(n_envs, seed, vector_env, env_id)
-    kwargs = CONFIGS[config]()
+    kwargs = preset.reinforce_kwargs()
     if options.n_episodes is not None:
         if kwargs.get("n_episodes") is None:
             raise RunFolderError(_steps_based(options.n_episodes, config, kwargs["n_steps"]))
         kwargs["n_episodes"] = options.n_episodes
     model = REINFORCE(env=env, seed=seed, verbose=0, **kwargs)
-    state = {"episodes": 0, "running_reward": None, "wall_seconds": 0.0, "env_id": env_id, "config": config,
+    state = {**new_run_state(), "env_id": env_id, "config": config,
              "n_envs": n_envs, "vector_env": vector_env, "seed": seed, "n_episodes": model.n_episodes}  # fmt: skip
     print(f"new run on {env_id} ({config}, {n_envs} game{'s' * (n_envs > 1)}) in {out}", flush=True)
     with open(out / EPISODES_FILE, "w", newline="") as file:
@@ -455,11 +508,16 @@ def train_run(out: Path, options: TrainOptions) -> REINFORCE:
                 f"the run has {model.num_timesteps:,} steps, --max-steps {options.max_steps:,}: nothing to train", flush=True
             )
             return model
-        log = ProgressLog(out, state, options.checkpoint_every, options.hours * 3600, options.print_every, options.max_updates)
-        with stop_on_signals(log):
-            model.learn(remaining, callback=log, reset_num_timesteps=False, log_interval=None)  # type: ignore[arg-type]
-            log.save()
+        episode_log = EpisodeLog(out, state)
+        printer = ProgressPrinter(episode_log, options.print_every)
+        checkpointer = Checkpointer(out, episode_log, options.checkpoint_every)
+        stop = StopTrainingOnRequest()
+        callbacks = [episode_log, printer, checkpointer, StopTrainingOnWallClock(options.hours * 3600),
+                     StopTrainingOnUpdates(options.max_updates), stop]  # fmt: skip
+        with stop_on_signals(stop):
+            model.learn(remaining, callback=callbacks, reset_num_timesteps=False, log_interval=None)  # type: ignore[arg-type]
+            checkpointer.save()
         env.close()
-    log.print_progress()
+    printer.print_progress()
     print(f"stopped; checkpoint in {out}", flush=True)
     return model

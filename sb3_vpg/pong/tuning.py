@@ -21,8 +21,21 @@ import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
 
 from sb3_vpg import REINFORCE
+from sb3_vpg.common.callbacks import StopTrainingOnWallClock
 from sb3_vpg.pong.configs import OPTIMIZERS, pong_preset_kwargs
-from sb3_vpg.pong.run import CSV_FIELDS, EPISODES_FILE, ProgressLog, make_env
+from sb3_vpg.pong.run import EpisodeLog, make_env
+
+# The study's best trial (docs/pong.md): the points preset (sb3_vpg.pong.configs.PRESETS["points"])
+POINTS_TRIAL: dict[str, Any] = dict(
+    n_envs=8,
+    n_steps=512,
+    learning_rate=1e-3,
+    optimizer="rmsprop",
+    normalize_advantage="episode",
+    ent_coef=0.0,
+    gamma=0.99,
+    use_baseline=False,
+)
 
 
 def sample_pong_params(trial: optuna.Trial) -> dict[str, Any]:
@@ -83,15 +96,15 @@ def objective(
     n_envs, kwargs = pong_preset_kwargs(sample_pong_params(trial))
     folder = out / f"trial-{trial.number}"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / EPISODES_FILE).write_text(",".join(CSV_FIELDS) + "\n")
     th.set_num_threads(1)
     env = make_env(n_envs, seed, vector_env=True)
     model = REINFORCE(env=env, seed=seed, **kwargs)
-    state: dict[str, Any] = {"episodes": 0, "running_reward": None, "wall_seconds": 0.0}
     clock = time.monotonic if seconds_per_step is None else lambda: model.num_timesteps * seconds_per_step
-    log = ProgressLog(folder, state, checkpoint_every=10**9, seconds=minutes * 60, print_every=10**9, clock=clock)
+    log = EpisodeLog(folder, clock=clock)
+    state = log.state
     report = ReportRunningReward(trial, state, report_seconds, clock)
-    model.learn(10**9, callback=[log, report], log_interval=None)  # type: ignore[arg-type]
+    callbacks = [log, StopTrainingOnWallClock(minutes * 60, clock=clock), report]
+    model.learn(10**9, callback=callbacks, log_interval=None)  # type: ignore[arg-type]
     env.close()
     trial.set_user_attr("agent_steps", model.num_timesteps)
     trial.set_user_attr("episodes", state["episodes"])
