@@ -43,16 +43,14 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from shared import MUJOCO_ENVS, MUJOCO_EVAL_FREQ, MUJOCO_STEPS
 
 from sb3_vpg.zoo import default_config
 
-ENVS = ("HalfCheetah-v5", "Hopper-v5", "Walker2d-v5", "Swimmer-v5", "Ant-v5")
 ALGOS = ("vpg", "reinforce")
 SEEDS = (0, 1, 2)
-STEPS = 3_000_000
-EVAL_FREQ = 50_000
 EVAL_EPISODES = 10
-CHECKPOINT_FREQ = 250_000  # a multiple of EVAL_FREQ: a resumed part evaluates on the same grid
+CHECKPOINT_FREQ = 250_000  # a multiple of MUJOCO_EVAL_FREQ: a resumed part evaluates on the same grid
 SPINNING_UP_EPOCH = 4_000
 SPINNING_UP_SMOOTHING = 11  # epochs
 RETURN_FIELDS = ("algo", "env", "seed", "timesteps", "episodes", "mean_return")
@@ -210,13 +208,13 @@ def train_command(run: Run, part: Path, index: int, resume_from: Path | None) ->
     ]  # fmt: skip
     command = [sys.executable, "-m", "sb3_vpg.zoo", "train", "--algo", run.algo, "--env", run.env_id]
     command += ["--seed", str(run.seed + 1000 * index), "-f", str(part / "zoo"), "--num-threads", "1"]
-    command += ["-n", str(STEPS - start), "--eval-freq", str(EVAL_FREQ), "--eval-episodes", str(EVAL_EPISODES)]
+    command += ["-n", str(MUJOCO_STEPS - start), "--eval-freq", str(MUJOCO_EVAL_FREQ), "--eval-episodes", str(EVAL_EPISODES)]
     command += ["--n-eval-envs", "1", "--log-interval", "-1", "-params", f"callback:{callbacks!r}"]
     return command + (["-i", str(resume_from)] if resume_from else [])
 
 
 def execute(run: Run, out: Path) -> str:
-    """Train a run to STEPS, from its last checkpoint if it was stopped; return what happened."""
+    """Train a run to MUJOCO_STEPS, from its last checkpoint if it was stopped; return what happened."""
     folder = run.folder(out)
     if (folder / "done.json").exists():
         return f"reused   {run.algo} {run.env_id} seed {run.seed}"
@@ -257,7 +255,7 @@ def run_rows(run: Run, out: Path) -> tuple[list[dict], list[dict]]:
     evaluations: list[dict] = []
     found = parts(run, out)
     for part, successor in zip(found, [*found[1:], None], strict=True):
-        end = part_start(successor) if successor else STEPS
+        end = part_start(successor) if successor else MUJOCO_STEPS
         key = {"algo": run.algo, "env": run.env_id, "seed": run.seed}
         if (part / "returns.csv").exists():
             with open(part / "returns.csv", newline="") as file:
@@ -334,7 +332,7 @@ def by_seed(rows: list[dict], algo: str, env_id: str) -> dict[int, list[dict]]:
 
 def report(out: Path) -> str:
     evaluations = read_csv(out / "evaluations.csv")
-    returns = {env_id: read_csv(out / "returns" / f"{env_id}.csv") for env_id in ENVS}
+    returns = {env_id: read_csv(out / "returns" / f"{env_id}.csv") for env_id in MUJOCO_ENVS}
     lines = [
         "# REINFORCE and VPG on MuJoCo against the published tables",
         "",
@@ -344,7 +342,7 @@ def report(out: Path) -> str:
         "| env: ours / anchor | anchor | metric | at | anchor (seeds) | ours: median (seeds) | ours per seed | margin |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for env_id in ENVS:
+    for env_id in MUJOCO_ENVS:
         for anchor in ANCHORS:
             evals = by_seed(evaluations, anchor.algo, env_id)
             rets = by_seed(returns[env_id], anchor.algo, env_id)
@@ -372,7 +370,7 @@ def plot(out: Path) -> None:
     import matplotlib.pyplot as plt
 
     evaluations = read_csv(out / "evaluations.csv")
-    for env_id in ENVS:
+    for env_id in MUJOCO_ENVS:
         returns = read_csv(out / "returns" / f"{env_id}.csv")
         if not returns and not any(row["env"] == env_id for row in evaluations):
             continue
@@ -429,7 +427,7 @@ def binned_returns(rows: list[dict]) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "mujoco")
-    parser.add_argument("--envs", nargs="+", default=list(ENVS), choices=ENVS)
+    parser.add_argument("--envs", nargs="+", default=list(MUJOCO_ENVS), choices=MUJOCO_ENVS)
     parser.add_argument("--algos", nargs="+", default=list(ALGOS), choices=ALGOS)
     parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
     parser.add_argument("--workers", type=int, default=2, help="runs at the same time, one torch thread each")

@@ -15,36 +15,13 @@ against agent steps) and ``seed<N>/episodes.csv``. (The fast preset's committed 
 """
 
 import argparse
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
-from pong_comparison import read_games, summarise, table_lines
-from pong_long_runs import copy_up_to_checkpoint
+from shared import copy_up_to_checkpoint, read_games, summarise, table_lines, train_pong_run, wall_hours_done
 
 CHECKPOINT_MINUTES = (5, 10, 15, 30, 60)
 THRESHOLDS = (-10.0, -5.0, 0.0, 10.0)
-
-
-def wall_hours_done(folder: Path) -> float:
-    state = folder / "state.json"
-    return json.loads(state.read_text())["wall_seconds"] / 3600 if state.exists() else 0.0
-
-
-def train(seed: int, folder: Path, hours: float, config: str = "fast", updates: int | None = None) -> None:
-    """Train (or resume) the run of ``config`` and ``seed`` in ``folder`` until it has ``hours`` of wall clock (or,
-    with ``updates``, until this session has made that many updates)."""
-    remaining = hours - wall_hours_done(folder)
-    if remaining <= 1 / 3600:
-        print(f"seed {seed}: done ({wall_hours_done(folder):.2f} h)", flush=True)
-        return
-    command = [sys.executable, "-m", "sb3_vpg.pong", "train", "--config", config, "--out", str(folder)]
-    command += ["--seed", str(seed), "--hours", f"{remaining:.6f}", "--print-every", "10"]
-    command += [] if updates is None else ["--updates", str(updates)]
-    print(" ".join(command[1:]), flush=True)
-    subprocess.run(command, check=True)
 
 
 def markdown(rows: list[dict], config: str) -> str:
@@ -91,7 +68,7 @@ def main() -> None:
     for seed in args.seeds:
         folder = runs_folder / f"seed{seed}"
         if not args.report_only:
-            train(seed, folder, args.hours, args.config)
+            train_pong_run(seed, folder, args.hours, args.config)
         if (folder / "episodes.csv").exists():
             copy_up_to_checkpoint(folder, out / f"seed{seed}")
             runs[seed] = read_games(out / f"seed{seed}")

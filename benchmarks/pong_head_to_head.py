@@ -59,15 +59,22 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pong_comparison import plot, read_games, summarise, table_lines
-from pong_fast_preset import train as train_preset
-from pong_fast_preset import wall_hours_done
-from zoo_benchmark import read_episodes, read_rows, write_csv
+from shared import (
+    BENCHMARKS,
+    plot_running_reward,
+    read_episodes,
+    read_games,
+    read_rows,
+    summarise,
+    table_lines,
+    train_pong_run,
+    wall_hours_done,
+    write_csv,
+)
 
 from sb3_vpg.pong.run import CSV_FIELDS
 from sb3_vpg.pong.scores import running_reward
 
-BENCHMARKS = Path(__file__).resolve().parent
 ROOT = BENCHMARKS.parent
 DEFAULT_ENTRIES = BENCHMARKS / "configs" / "pong_head_to_head.yml"
 ENTRIES = DEFAULT_ENTRIES  # --entries (the workers get the same file)
@@ -236,7 +243,7 @@ def execute(
     print(f"training {name} seed {seed} for {minutes:g} min", flush=True)
     start = time.perf_counter()
     if contender == "reinforce":
-        train_preset(seed, folder, minutes / 60, config, updates=stop_after_games)
+        train_pong_run(seed, folder, minutes / 60, config, updates=stop_after_games)
         command = ["-m", "sb3_vpg.pong", "train", "--config", config, "--seed", str(seed)]
     else:
         if folder.exists():
@@ -321,7 +328,9 @@ def report_tuning(runs: Path, out: Path, minutes: float) -> None:
     (out / "tuning.md").write_text("\n".join(lines) + "\n")
     runs_of = {row["entry"]: [read_games(run_folder(runs, row["entry"], 0, minutes, ""))] for row in rows}
     title = f"PPO and A2C entries on KarpathyPongVecEnv, {minutes:g} minutes each, seed 0"
-    plot(runs_of, {name: name for name in runs_of}, title, "wall-clock minutes (both cores)", out / "tuning.png")
+    plot_running_reward(
+        runs_of, {name: name for name in runs_of}, title, "wall-clock minutes (both cores)", out / "tuning.png"
+    )
     print((out / "tuning.md").read_text())
 
 
@@ -415,7 +424,7 @@ def report(
     most_seeds = max((len(games_of) for games_of in runs_of.values()), default=0)
     spread = "median across seeds, range shaded" if most_seeds > 1 else "one seed each"
     title = f"Pong, one training at a time on both cores: {spread}"
-    plot(runs_of, names, title, "wall-clock minutes (both cores)", out / "curves.png")
+    plot_running_reward(runs_of, names, title, "wall-clock minutes (both cores)", out / "curves.png")
     print((out / "head_to_head.md").read_text())
 
 

@@ -27,6 +27,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared import copy_up_to_checkpoint
+
 THRESHOLDS = (-15.0, -10.0, -5.0, 0.0)
 KARPATHY_EPISODES = 8_000  # "Pong from Pixels": slightly better than the AI after ~8,000 episodes (three nights)
 
@@ -39,18 +41,6 @@ class Run:
     steps: list[int]
     hours: list[float]
     running_reward: list[float]
-
-
-def copy_up_to_checkpoint(run_folder: Path, out: Path) -> None:
-    """Copy the run's episodes.csv to ``out``, up to its last checkpoint (where a resumed run goes on from)."""
-    with open(run_folder / "episodes.csv") as file:
-        rows = list(csv.reader(file))
-    if (run_folder / "state.json").exists():
-        checkpointed = json.loads((run_folder / "state.json").read_text())["episodes"]
-        rows = rows[:1] + [row for row in rows[1:] if int(row[0]) <= checkpointed]
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "episodes.csv", "w", newline="") as file:
-        csv.writer(file).writerows(rows)
 
 
 def copy_checkpoint(run_folder: Path, out: Path) -> None:

@@ -30,10 +30,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
+from shared import MUJOCO_ENVS
 
 ROOT = Path(__file__).resolve().parents[1]
 ENVS = ("CartPole-v1", "Acrobot-v1", "InvertedPendulum-v5", "LunarLander-v3")
-MUJOCO_ENVS = ("HalfCheetah-v5", "Hopper-v5", "Walker2d-v5", "Swimmer-v5", "Ant-v5")  # mujoco_benchmark.ENVS
 MUJOCO_RUNS = ROOT / "benchmarks" / "results" / "mujoco" / "logs"
 ALGOS = ("reinforce", "vpg")
 ALGO_NAMES = {"reinforce": "REINFORCE", "vpg": "VPG"}

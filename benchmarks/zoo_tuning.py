@@ -9,7 +9,7 @@ Tuning REINFORCE and VPG with our own tuning path, then choosing the entries to 
    trial that a killed run left running is marked failed first).
 2. **Recheck.** The best trials of a study, the entry shipped in ``zoo_configs/`` when the study began, and
    the study's hand-written variations of these (``Study.variations``), trained through the zoo exactly as
-   ``zoo_benchmark.py`` trains them (the benchmark's budget, evaluation grid and threshold) on the tuning seeds
+   ``shared.py`` trains them (the benchmark's budget, evaluation grid and threshold) on the tuning seeds
    1001-1003. They are ranked by the seeds whose final evaluation holds the threshold, then by median steps to the
    threshold (a run that never gets there counts as the budget plus one evaluation) and mean final score, or, for
    LunarLander (the goal is the final model), by median final score. The first is the entry to ship. The
@@ -45,17 +45,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import mujoco_benchmark
 import optuna
+import shared
 import yaml
-import zoo_benchmark
-from mujoco_benchmark import ENVS as MUJOCO_ENVS
-from zoo_benchmark import SUITES, Run, Suite, collect, train_all, write_csv
+from shared import BENCHMARKS, MUJOCO_ENVS, MUJOCO_EVAL_FREQ, MUJOCO_STEPS, SUITES, Run, Suite, collect, train_all, write_csv
 
 from sb3_vpg.zoo import default_config
 from sb3_vpg.zoo.hyperparams_opt import convert_reinforce_params
 
-BENCHMARKS = Path(__file__).resolve().parent
 TUNING_SEED = 1000
 RECHECK_SEEDS: tuple[int, ...] = (1001, 1002, 1003)
 EVAL_EPISODES = 10
@@ -210,7 +207,7 @@ def mujoco_study(algo: str, env_id: str) -> Study:
     return Study(
         algo,
         # the entry's budget and evaluations: the benchmark's
-        Suite(env_id, (), mujoco_benchmark.STEPS, mujoco_benchmark.EVAL_FREQ, EVAL_EPISODES, None),
+        Suite(env_id, (), MUJOCO_STEPS, MUJOCO_EVAL_FREQ, EVAL_EPISODES, None),
         250_000,
         2,
         n_trials=10,
@@ -325,7 +322,7 @@ def recorded_trials(study: Study, out: Path) -> list[TrialRecord]:
             {key: parse_value(text) for key, text in row.items() if key not in TRIAL_FIELDS and text != ""},
             float(row["seconds"]) if row["seconds"] else None,
         )
-        for row in zoo_benchmark.read_rows(out / "trials.csv")
+        for row in shared.read_rows(out / "trials.csv")
         if row["study"] == study.name
     ]
 
@@ -417,7 +414,7 @@ def recheck_suite(study: Study) -> Suite:
 
 def recheck_runs(study: Study, contenders: dict[str, Path], seeds: tuple[int, ...]) -> list[Run]:
     for name, path in contenders.items():
-        zoo_benchmark.VARIANTS[name] = (study.algo, str(path))
+        shared.VARIANTS[name] = (study.algo, str(path))
     suite = dataclasses.replace(recheck_suite(study), algos=tuple(contenders))
     return [Run(name, suite, seed) for seed in seeds for name in contenders]
 
@@ -516,7 +513,7 @@ def markdown(study: Study, out: Path, top: int, seeds: tuple[int, ...], recheck_
         lines.append(f"| {name} | {steps} | {median_text} | {finals} |")
     if ranked:
         winner = ranked[0]
-        path = zoo_benchmark.VARIANTS[winner][1]
+        path = shared.VARIANTS[winner][1]
         lines += ["", f"Winner: {winner}. Its entry:", "", "```yaml", Path(path).read_text().rstrip(), "```"]
     return "\n".join(lines) + "\n"
 
@@ -532,14 +529,14 @@ def trial_rows(study: Study, out: Path) -> list[dict]:
 
 def recorded_recheck(out: Path) -> dict[tuple[str, int], dict]:
     """The runs ``recheck.csv`` records, by (contender, seed), with their numbers as numbers."""
-    return {(row["algo"], row["seed"]): row for row in zoo_benchmark.read_rows(out / "recheck.csv")}
+    return {(row["algo"], row["seed"]): row for row in shared.read_rows(out / "recheck.csv")}
 
 
 def recheck_row(study: Study, run: Run, out: Path, recorded: dict[tuple[str, int], dict]) -> dict | None:
     """A recheck run's row: collected from its logs if they are here, else as recheck.csv recorded it, else None.
     A run that stopped on a non-finite loss or gradient is a result (the entry diverges on that seed): its row has
     the error instead of scores."""
-    if zoo_benchmark.finished(run, out):
+    if shared.finished(run, out):
         row, evaluations = collect(run, out)
         if study.goal == "late":
             row["late_score"] = late_score(evaluations, run.suite.n_timesteps)
@@ -560,7 +557,7 @@ def diverged(run: Run, out: Path) -> str:
 
 def kept_rows(path: Path, replaced: set[str]) -> list[dict]:
     """The rows of a report CSV that belong to studies other than ``replaced``."""
-    return [row for row in zoo_benchmark.read_rows(path) if row["study"] not in replaced]
+    return [row for row in shared.read_rows(path) if row["study"] not in replaced]
 
 
 def main() -> None:
@@ -602,12 +599,12 @@ def main() -> None:
         to_train = [
             run
             for run in every_run
-            if not diverged(run, out) and (zoo_benchmark.finished(run, out) or (run.algo, run.seed) not in recorded)
+            if not diverged(run, out) and (shared.finished(run, out) or (run.algo, run.seed) not in recorded)
         ]
         try:
             train_all(to_train, out, args.workers)
         except SystemExit as failures:
-            if any(not zoo_benchmark.finished(run, out) and not diverged(run, out) for run in to_train):
+            if any(not shared.finished(run, out) and not diverged(run, out) for run in to_train):
                 raise
             print(f"{failures}; each of them diverged (NonFiniteError), which the report records")
 

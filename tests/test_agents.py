@@ -16,6 +16,7 @@ SHIPPED = sorted((folder.parent.name, folder.name[: -len("_1")]) for folder in A
 
 
 def ship_agents_module():
+    sys.path.insert(0, str(ROOT / "benchmarks"))  # where the script finds the module it imports (shared.py)
     spec = importlib.util.spec_from_file_location("ship_agents", ROOT / "benchmarks" / "ship_agents.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -137,8 +137,8 @@ def test_a_stopped_run_resumes_from_its_last_checkpoint(tmp_path: Path, monkeypa
     """A short VPG run on Hopper through the real zoo CLI; then, as if it had been stopped before its last
     checkpoint, a longer budget: the run goes on from the checkpoint before (the zoo's -i, with the VecNormalize
     statistics), and the stopped part's rows after that checkpoint give way to the new part's."""
-    monkeypatch.setattr(mujoco_benchmark, "STEPS", 4_000)
-    monkeypatch.setattr(mujoco_benchmark, "EVAL_FREQ", 2_000)
+    monkeypatch.setattr(mujoco_benchmark, "MUJOCO_STEPS", 4_000)
+    monkeypatch.setattr(mujoco_benchmark, "MUJOCO_EVAL_FREQ", 2_000)
     monkeypatch.setattr(mujoco_benchmark, "CHECKPOINT_FREQ", 2_000)
     run = mujoco_benchmark.Run("vpg", "Hopper-v5", 0)
     assert mujoco_benchmark.execute(run, tmp_path).startswith("trained  vpg Hopper-v5 seed 0 from 0 steps")
@@ -152,7 +152,7 @@ def test_a_stopped_run_resumes_from_its_last_checkpoint(tmp_path: Path, monkeypa
     (run.folder(tmp_path) / "done.json").unlink()
     for path in (first / "checkpoints").glob("checkpoint_*4000_steps.*"):
         path.unlink()  # stopped between its checkpoints at 2,000 and 4,000 steps
-    monkeypatch.setattr(mujoco_benchmark, "STEPS", 6_000)
+    monkeypatch.setattr(mujoco_benchmark, "MUJOCO_STEPS", 6_000)
     assert "from 2,000 steps" in mujoco_benchmark.execute(run, tmp_path)
     second = run.folder(tmp_path) / "from0002000"
     command = (second / "part.json").read_text()

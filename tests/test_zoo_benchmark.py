@@ -12,7 +12,7 @@ from tests.benchmark_scripts import BENCHMARKS, read_csv, run_script
 
 sys.path.insert(0, str(BENCHMARKS))
 
-import zoo_benchmark
+import shared
 
 RUNS = {(algo, "CartPole-v1", seed) for algo in ("reinforce", "ppo") for seed in (0, 1)}
 
@@ -72,8 +72,8 @@ def test_a_benchmark_of_one_algorithm_keeps_the_other_results(tmp_path):
     table = (out / "CartPole-v1.md").read_text()
     other_env = {**runs[0], "algo": "a2c", "env": "Acrobot-v1", "final_score": "-80.5"}
     other_evaluation = {**evaluations[0], "algo": "a2c", "env": "Acrobot-v1", "eval_mean": "-80.5"}
-    zoo_benchmark.write_csv(out / "runs.csv", [other_env, *runs])
-    zoo_benchmark.write_csv(out / "evaluations.csv", [other_evaluation, *evaluations])
+    shared.write_csv(out / "runs.csv", [other_env, *runs])
+    shared.write_csv(out / "evaluations.csv", [other_evaluation, *evaluations])
 
     again = run_script("zoo_benchmark.py", "--quick", "--algos", "ppo", "--out", str(out), timeout=600)
     assert again.count("reused ") == 2 and "trained " not in again and "reinforce" not in again

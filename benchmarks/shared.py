@@ -1,0 +1,396 @@
+"""
+What the benchmark scripts share (each script is one job, top to bottom, and imports only this module of
+benchmarks/): runs of the zoo's train command and their records, resumable Pong runs, the tables and curves of
+Pong games, the MuJoCo suite.
+"""
+
+import csv
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+BENCHMARKS = Path(__file__).resolve().parent
+# The MuJoCo suite of mujoco_benchmark.py (gymnasium's v5 envs), its steps per run and evaluation grid
+MUJOCO_ENVS = ("HalfCheetah-v5", "Hopper-v5", "Walker2d-v5", "Swimmer-v5", "Ant-v5")
+MUJOCO_STEPS = 3_000_000
+MUJOCO_EVAL_FREQ = 50_000
+
+
+# --- Runs of the zoo's train command: suites, run records, resumable training, their CSVs ---
+
+
+CONFIGS = BENCHMARKS / "configs"
+
+
+@dataclass(frozen=True)
+class Suite:
+    """One environment of the benchmark and how every algorithm is run on it."""
+
+    env_id: str
+    algos: tuple[str, ...]
+    n_timesteps: int
+    eval_freq: int  # in total env steps (the zoo divides by n_envs); -1: no evaluation
+    eval_episodes: int
+    threshold: float | None  # the score a run must reach for "steps to threshold"
+    wall_seconds: float | None = None  # a wall-clock budget instead of a step budget
+
+
+# benchmark names that are one of the zoo's algorithms with a zoo config of their own: name -> (--algo, -conf)
+VARIANTS = {"reinforce-fast": ("reinforce", "sb3_vpg.zoo_configs.karpathy_pong_fast")}
+
+
+ALL_ALGOS = ("reinforce", "vpg", "a2c", "ppo", "trpo")
+
+
+SUITES = {
+    suite.env_id: suite
+    for suite in (
+        Suite("CartPole-v1", ALL_ALGOS, 100_000, 5_000, 5, 475.0),
+        Suite("Acrobot-v1", ALL_ALGOS, 200_000, 10_000, 5, -100.0),
+        Suite("InvertedPendulum-v5", ALL_ALGOS, 200_000, 10_000, 5, 950.0),
+        # our two only (the goal is the final model's score); 4-10 minutes a run here
+        Suite("LunarLander-v3", ("reinforce", "vpg"), 2_000_000, 100_000, 10, 200.0),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Run:
+    algo: str
+    suite: Suite
+    seed: int
+
+    @property
+    def name(self) -> str:
+        # all_plots groups the folders under <exp folder>/<algo>/ whose name contains the env id
+        return f"{self.suite.env_id}_seed{self.seed}"
+
+
+def has_benchmark_config(algo: str, env_id: str) -> bool:
+    path = CONFIGS / f"{algo}.yml"
+    return path.exists() and env_id in (yaml.safe_load(path.read_text()) or {})
+
+
+def zoo_algo(name: str) -> str:
+    """The zoo's ``--algo`` of a benchmark name (a name of ``VARIANTS`` or an algorithm)."""
+    return VARIANTS[name][0] if name in VARIANTS else name
+
+
+def train_command(run: Run, scratch: Path) -> list[str]:
+    suite = run.suite
+    command = [sys.executable, "-m", "sb3_vpg.zoo", "train", "--algo", zoo_algo(run.algo), "--env", suite.env_id]
+    command += ["--seed", str(run.seed), "-f", str(scratch), "--num-threads", "1", "-n", str(suite.n_timesteps)]
+    command += ["--eval-freq", str(suite.eval_freq), "--log-interval", "-1"]
+    if suite.eval_freq > 0:
+        command += ["--eval-episodes", str(suite.eval_episodes), "--n-eval-envs", "1"]
+    if run.algo in VARIANTS:
+        command += ["-conf", VARIANTS[run.algo][1]]
+    elif has_benchmark_config(run.algo, suite.env_id):
+        command += ["-conf", str(CONFIGS / f"{run.algo}.yml")]
+    if suite.wall_seconds is not None:
+        callback = f"[{{'sb3_vpg.common.callbacks.StopTrainingOnWallClock': {{'max_seconds': {suite.wall_seconds}}}}}]"
+        command += ["-params", f"callback:{callback}"]
+    return command
+
+
+def run_dir(logs: Path, run: Run) -> Path:
+    return logs / run.algo / run.name
+
+
+def finished(run: Run, out: Path) -> bool:
+    return (run_dir(out / "logs", run) / "benchmark.json").exists()
+
+
+def execute(run: Run, out: Path) -> str:
+    """Train one run unless it is finished; return what happened."""
+    final = run_dir(out / "logs", run)
+    if finished(run, out):
+        return f"reused   {run.algo} {run.name}"
+    scratch = out / "scratch" / run.algo / run.name
+    shutil.rmtree(scratch, ignore_errors=True)  # an interrupted attempt
+    scratch.mkdir(parents=True)
+    command = train_command(run, scratch)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    start = time.perf_counter()
+    with open(scratch / "train.log", "w") as log:
+        result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=out)
+    wall_seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        tail = (scratch / "train.log").read_text()[-3000:]
+        raise RuntimeError(f"{' '.join(command)} failed with exit code {result.returncode}:\n{tail}")
+    (zoo_dir,) = (scratch / zoo_algo(run.algo)).glob(f"{run.suite.env_id}_*")
+    shutil.move(scratch / "train.log", zoo_dir / "train.log")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(final, ignore_errors=True)
+    shutil.move(zoo_dir, final)
+    shutil.rmtree(scratch)
+    record = {"algo": run.algo, "env": run.suite.env_id, "seed": run.seed, "wall_seconds": wall_seconds}
+    record["command"] = " ".join(command[1:])
+    (final / "benchmark.json").write_text(json.dumps(record, indent=1))
+    return f"trained  {run.algo} {run.name} in {wall_seconds:.0f} s"
+
+
+def train_all(runs: list[Run], out: Path, workers: int) -> None:
+    """Train every run not finished yet, ``workers`` at a time in the order given; exit if any failed."""
+    print(f"{len(runs)} runs, {workers} at a time, in {out}", flush=True)
+    failed = []
+    with ThreadPoolExecutor(workers) as pool:
+        futures = {pool.submit(execute, run, out): run for run in runs}
+        for future, run in futures.items():
+            try:
+                print(future.result(), flush=True)
+            except Exception as error:  # the other runs go on; a rerun retries this one
+                print(f"FAILED   {run.algo} {run.name}: {error}", flush=True)
+                failed.append(run)
+    if failed:
+        raise SystemExit(f"{len(failed)} runs failed (see above); run the same command again to retry them")
+
+
+def read_episodes(folder: Path) -> np.ndarray:
+    """Every training env's episodes as rows of (reward, length, seconds since the start), in the order they ended."""
+    paths = sorted(folder.glob("*.monitor.csv"))
+    if not paths:
+        raise FileNotFoundError(f"no training monitor files in {folder}")
+    episodes = np.concatenate(
+        [np.loadtxt(path, delimiter=",", skiprows=2, ndmin=2, usecols=(0, 1, 2)).reshape(-1, 3) for path in paths]
+    )
+    return episodes[np.argsort(episodes[:, 2], kind="stable")]
+
+
+def collect(run: Run, out: Path) -> tuple[dict, list[dict]]:
+    """One row for runs.csv and the rows of evaluations.csv of a finished run."""
+    folder = run_dir(out / "logs", run)
+    record = json.loads((folder / "benchmark.json").read_text())
+    episodes = read_episodes(folder)
+    # total env steps finished against wall-clock seconds, from the episode ends of every training env
+    steps_at = np.concatenate([[0.0], np.cumsum(episodes[:, 1])])
+    seconds_at = np.concatenate([[0.0], episodes[:, 2]])
+    total_steps = int(steps_at[-1])
+    train_seconds = float(seconds_at[-1])
+    row = {"algo": run.algo, "env": run.suite.env_id, "seed": run.seed, "wall_seconds": record["wall_seconds"]}
+    row["steps_per_second"] = total_steps / train_seconds if train_seconds > 0 else math.nan
+    evaluations: list[dict] = []
+    log = np.load(folder / "evaluations.npz")
+    for timesteps, results in zip(log["timesteps"], log["results"], strict=True):
+        seconds = float(np.interp(timesteps, steps_at, seconds_at))
+        evaluations.append(
+            {
+                "algo": run.algo,
+                "env": run.suite.env_id,
+                "seed": run.seed,
+                "timesteps": int(timesteps),
+                "wall_seconds": seconds,
+                "eval_mean": float(np.mean(results)),
+                "eval_std": float(np.std(results)),
+            }
+        )
+    reached = [e for e in evaluations if run.suite.threshold is not None and e["eval_mean"] >= run.suite.threshold]
+    row["final_score"] = evaluations[-1]["eval_mean"]
+    row["steps"] = evaluations[-1]["timesteps"]
+    row["steps_to_threshold"] = reached[0]["timesteps"] if reached else ""
+    row["seconds_to_threshold"] = round(reached[0]["wall_seconds"], 1) if reached else ""
+    return row, evaluations
+
+
+# the numeric columns of runs.csv and evaluations.csv (and the tuning's recheck.csv); "" (never reached) stays ""
+NUMBERS = {"seed": int, "wall_seconds": float, "steps_per_second": float, "final_score": float, "steps": int,
+           "steps_to_threshold": int, "seconds_to_threshold": float, "timesteps": int, "eval_mean": float,
+           "eval_std": float, "late_score": float}  # fmt: skip
+
+
+def read_rows(path: Path) -> list[dict]:
+    """The rows of one of our CSVs, numbers as numbers (as ``collect`` made them); none if there is no file."""
+    if not path.exists():
+        return []
+    with open(path, newline="") as file:
+        return [
+            {key: NUMBERS[key](text) if key in NUMBERS and text != "" else text for key, text in row.items()}
+            for row in csv.DictReader(file)
+        ]
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    fields: list[str] = []
+    for row in rows:
+        fields += [key for key in row if key not in fields]
+    with open(path, "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=fields, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+# --- Pong games: the running reward's table and curves ---
+
+
+def read_games(folder: Path) -> dict[str, np.ndarray]:
+    """A run's games from the ``episodes.csv`` of ``python -m sb3_vpg.pong train`` (or one with its columns; a
+    run folder, or the CSV file itself): score, agent steps so far, minutes, running reward."""
+    with open(folder if folder.suffix == ".csv" else folder / "episodes.csv") as file:
+        rows = list(csv.DictReader(file))
+    return {
+        "score": np.array([float(row["score"]) for row in rows]),
+        "steps": np.array([int(row["steps"]) for row in rows]),
+        "minutes": np.array([float(row["wall_seconds"]) / 60 for row in rows]),
+        "running_reward": np.array([float(row["running_reward"]) for row in rows]),
+    }
+
+
+def summarise(
+    contender: str,
+    seed: int,
+    run_games: dict[str, np.ndarray],
+    budget_minutes: float,
+    checkpoints: tuple[float, ...],
+    thresholds: tuple[float, ...],
+) -> dict:
+    """One row of the table: where the running reward stood at each checkpoint and when it first passed each
+    threshold (empty: never within the run)."""
+    minutes, running, steps = run_games["minutes"], run_games["running_reward"], run_games["steps"]
+    if not len(running):
+        raise SystemExit(f"{contender} seed {seed} finished no game: give it more than {budget_minutes:g} minutes")
+    row: dict = {"contender": contender, "seed": seed, "games": len(running), "steps": int(steps[-1])}
+    row["steps_per_second"] = round(steps[-1] / (minutes[-1] * 60))
+    for checkpoint in checkpoints:
+        ended = np.flatnonzero(minutes <= checkpoint)
+        row[f"running_reward_at_{checkpoint:g}_min"] = (
+            round(float(running[ended[-1]]), 2) if checkpoint <= budget_minutes and len(ended) else ""
+        )
+    for threshold in thresholds:
+        above = np.flatnonzero(running > threshold)
+        row[f"minutes_to_{threshold:g}"] = round(float(minutes[above[0]]), 1) if len(above) else ""
+        row[f"steps_to_{threshold:g}"] = int(steps[above[0]]) if len(above) else ""
+    return row
+
+
+def median_reward(values: list) -> str:
+    return "-" if "" in values else f"{statistics.median(values):.2f}"
+
+
+def median_to(values: list) -> str:
+    """Median over seeds of the minutes or steps to a threshold; a seed that never passed it (empty) counts as
+    later than every other."""
+    median = statistics.median(float("inf") if value == "" else value for value in values)
+    return "not reached" if median == float("inf") else f"{median:,.0f}"
+
+
+def cell(value, digits: int = 2, missing: str = "not reached") -> str:
+    return missing if value == "" else f"{value:,.{digits}f}" if isinstance(value, float) else f"{value:,}"
+
+
+def table_lines(
+    rows: list[dict],
+    contenders: list[str],
+    labels: dict[str, str],
+    checkpoints: tuple[float, ...],
+    thresholds: tuple[float, ...],
+) -> list[str]:
+    """A markdown table of ``summarise`` rows: every run, then the median of each contender with several seeds."""
+    header = "| contender | seed | games | agent steps | steps/s |"
+    header += "".join(f" running reward at {checkpoint:g} min |" for checkpoint in checkpoints)
+    header += "".join(f" minutes to > {threshold:g} |" for threshold in thresholds)
+    header += "".join(f" agent steps to > {threshold:g} |" for threshold in thresholds)
+    lines = [header, "|" + "---|" * (5 + len(checkpoints) + 2 * len(thresholds))]
+    for contender in contenders:
+        mine = [row for row in rows if row["contender"] == contender]
+        for row in mine:
+            line = f"| {labels[contender]} | {row['seed']} | {row['games']:,} | {row['steps']:,} |"
+            line += f" {row['steps_per_second']:,} |"
+            # no running reward yet (no game ended, or the run was shorter): "-"
+            line += "".join(f" {cell(row[f'running_reward_at_{c:g}_min'], missing='-')} |" for c in checkpoints)
+            line += "".join(f" {cell(row[f'minutes_to_{t:g}'], 0)} |" for t in thresholds)
+            line += "".join(f" {cell(row[f'steps_to_{t:g}'])} |" for t in thresholds)
+            lines.append(line)
+        if len(mine) > 1:
+            line = f"| **{labels[contender]}: median of {len(mine)}** | | | | |"
+            line += "".join(f" {median_reward([r[f'running_reward_at_{c:g}_min'] for r in mine])} |" for c in checkpoints)
+            line += "".join(f" {median_to([r[f'minutes_to_{t:g}'] for r in mine])} |" for t in thresholds)
+            line += "".join(f" {median_to([r[f'steps_to_{t:g}'] for r in mine])} |" for t in thresholds)
+            lines.append(line)
+    return lines
+
+
+def plot_running_reward(
+    runs_of: dict[str, list[dict[str, np.ndarray]]],
+    labels: dict[str, str],
+    title: str,
+    minutes_label: str,
+    path: Path,
+) -> None:
+    """Median running reward across seeds with the seeds' range shaded, against minutes and against steps, for
+    each contender (``runs_of``: its runs' games)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
+    for contender, all_runs in runs_of.items():
+        runs = [run_games for run_games in all_runs if len(run_games["steps"])]  # a run may have ended no game
+        if not runs:
+            continue
+        colour = None
+        for ax, x in zip(axes, ("minutes", "steps"), strict=True):
+            end = min(run_games[x][-1] for run_games in runs)  # where every seed still has data
+            grid = np.linspace(0, end, 300)
+            curves = np.array([np.interp(grid, g[x], g["running_reward"], left=np.nan) for g in runs])
+            label = f"{labels[contender]}, {len(runs)} seed{'s' * (len(runs) > 1)}"
+            (line,) = ax.plot(grid, np.median(curves, axis=0), label=label, color=colour)
+            colour = line.get_color()
+            ax.fill_between(grid, curves.min(axis=0), curves.max(axis=0), alpha=0.25, color=colour)
+    for ax, xlabel in zip(axes, (minutes_label, "agent steps"), strict=True):
+        ax.axhline(0, color="grey", linestyle=":")
+        ax.set_xlabel(xlabel)
+    axes[0].set_ylabel("running reward (Karpathy's 0.99 average)")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+# --- Pong runs of python -m sb3_vpg.pong train, resumable ---
+
+
+def wall_hours_done(folder: Path) -> float:
+    state = folder / "state.json"
+    return json.loads(state.read_text())["wall_seconds"] / 3600 if state.exists() else 0.0
+
+
+def train_pong_run(seed: int, folder: Path, hours: float, config: str = "fast", updates: int | None = None) -> None:
+    """Train (or resume) the run of ``config`` and ``seed`` in ``folder`` until it has ``hours`` of wall clock (or,
+    with ``updates``, until this session has made that many updates)."""
+    remaining = hours - wall_hours_done(folder)
+    if remaining <= 1 / 3600:
+        print(f"seed {seed}: done ({wall_hours_done(folder):.2f} h)", flush=True)
+        return
+    command = [sys.executable, "-m", "sb3_vpg.pong", "train", "--config", config, "--out", str(folder)]
+    command += ["--seed", str(seed), "--hours", f"{remaining:.6f}", "--print-every", "10"]
+    command += [] if updates is None else ["--updates", str(updates)]
+    print(" ".join(command[1:]), flush=True)
+    subprocess.run(command, check=True)
+
+
+# --- A Pong run's episodes as they stand at its checkpoint ---
+
+
+def copy_up_to_checkpoint(run_folder: Path, out: Path) -> None:
+    """Copy the run's episodes.csv to ``out``, up to its last checkpoint (where a resumed run goes on from)."""
+    with open(run_folder / "episodes.csv") as file:
+        rows = list(csv.reader(file))
+    if (run_folder / "state.json").exists():
+        checkpointed = json.loads((run_folder / "state.json").read_text())["episodes"]
+        rows = rows[:1] + [row for row in rows[1:] if int(row[0]) <= checkpointed]
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "episodes.csv", "w", newline="") as file:
+        csv.writer(file).writerows(rows)
