@@ -211,7 +211,7 @@ def test_progress_lines_help_and_plot_message(tmp_path: Path):
     )  # fmt: skip
     assert (
         "--n-episodes N_EPISODES episodes per update (default: the config's: 10; not for points, which updates "
-        "every 512 steps) --vector-env"
+        "every 512 steps) --seed"
     ) in train_help
     assert "(default: None)" not in train_help  # options without a default say what happens without them
     assert "seed of a new run (0 if not given;" in train_help
@@ -390,10 +390,10 @@ def test_points_preset_runs_8_games_on_the_vector_env_and_refuses_n_episodes(tmp
     out = tmp_path / "run"
     run("train", "--out", str(out), "--config", "points", "--updates", "1", "--seed", "2")
     state = json.loads((out / "state.json").read_text())
-    assert {key: state[key] for key in ("config", "n_envs", "vector_env", "seed", "n_episodes")} == {
-        "config": "points", "n_envs": 8, "vector_env": True, "seed": 2, "n_episodes": None}  # fmt: skip
+    assert {key: state[key] for key in ("config", "n_envs", "vector_env", "seed")} == {
+        "config": "points", "n_envs": 8, "vector_env": True, "seed": 2}  # fmt: skip
     model = REINFORCE.load(checkpoint_model_path(out))
-    assert model.n_envs == 8 and model.n_steps == 512 and model._n_updates == 1
+    assert model.n_envs == 8 and model.n_steps == 512 and model.n_episodes is None and model._n_updates == 1
     for args in (("--config", "points"), ()):  # a new run, and resuming this one
         folder = tmp_path / "new" if args else out
         command = [sys.executable, "-m", "sb3_vpg.pong", "train", "--out", str(folder), *args, "--n-episodes", "4"]

@@ -164,7 +164,7 @@ def test_options_given_on_resume_are_applied_and_recorded(capsys, run_copy):
     assert "resuming KarpathyPong-v0 (karpathy) at" in capsys.readouterr().out
     state = json.loads((run_copy / "state.json").read_text())
     model = REINFORCE.load(checkpoint_model_path(run_copy))
-    assert state["n_episodes"] == model.n_episodes == 2 and model._n_updates == 2
+    assert model.n_episodes == 2 and model._n_updates == 2
     with open(run_copy / "episodes.csv") as file:
         assert len(list(csv.DictReader(file))) == state["episodes"] >= 3  # 1 + 2 episodes, none dropped
 
@@ -335,3 +335,28 @@ def test_vector_env_rejects_bad_actions_and_use_after_close():
     with pytest.raises(RuntimeError, match="is closed"):
         env.reset()
     env.close()  # twice is fine
+
+
+def test_the_train_options_are_the_command_line_and_the_recorded_settings(tmp_path: Path):
+    """Each field of TrainOptions is one option of `train` (and nothing else is, but --out); a new run's state.json
+    records exactly the fields marked as settings, resolved."""
+    from dataclasses import fields
+
+    from sb3_vpg.pong.run import FLAGS, RECORDED, TrainOptions, train_options
+
+    parser = cli.build_parser()
+    args = parser.parse_args(["train", "--out", "x", "--env", "KarpathyPongClassic-v0", "--updates", "3", "--seed", "7",
+                              "--vector-env", "--hours", "0.5"])  # fmt: skip
+    assert train_options(args) == TrainOptions(
+        env_id="KarpathyPongClassic-v0", max_updates=3, seed=7, vector_env=True, hours=0.5
+    )
+    train_flags = {flag for action in parser._subparsers._group_actions[0].choices["train"]._actions  # type: ignore[union-attr]
+                   for flag in action.option_strings} - {"-h", "--help", "--out"}  # fmt: skip
+    assert train_flags == set(FLAGS.values()) and len(FLAGS) == len(fields(TrainOptions))
+    assert RECORDED == {"env_id": "fixed", "config": "fixed", "n_envs": "changeable", "vector_env": "changeable",
+                        "seed": "fixed"}  # fmt: skip
+    cli.main(["train", "--out", str(tmp_path), "--env", "KarpathyPongClassic-v0", "--n-episodes", "1", "--updates", "1"])
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert {key: state[key] for key in RECORDED} == {"env_id": "KarpathyPongClassic-v0", "config": "karpathy",
+                                                     "n_envs": 1, "vector_env": False, "seed": 0}  # fmt: skip
+    assert set(state) == {*RECORDED, "episodes", "running_reward", "wall_seconds", "model"}

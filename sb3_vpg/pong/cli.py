@@ -18,41 +18,29 @@ cannot change (``--env``, ``--config``, ``--seed``).
 
 import argparse
 import json
-import math
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from sb3_vpg.common.extras import MissingExtraError, extra_needed
-from sb3_vpg.pong.configs import PRESETS
 from sb3_vpg.pong.run import (
     ENV_IDS,
     EPISODES_FILE,
+    NON_NEGATIVE_INT,
+    POSITIVE_FLOAT,
+    POSITIVE_INT,
     STATE_FILE,
     RunFolderError,
-    TrainOptions,
+    add_train_options,
     read_episodes,
     read_state,
+    train_options,
     train_run,
 )
 from sb3_vpg.pong.wrappers import KARPATHY_PONG_ID
 
 
 def train(args: argparse.Namespace) -> None:
-    options = TrainOptions(
-        env_id=args.env,
-        config=args.config,
-        n_envs=args.n_envs,
-        vector_env=args.vector_env,
-        n_episodes=args.n_episodes,
-        seed=args.seed,
-        hours=args.hours,
-        max_steps=args.max_steps,
-        max_updates=args.updates,
-        checkpoint_every=args.checkpoint_every,
-        print_every=args.print_every,
-    )
-    train_run(Path(args.out), options)
+    train_run(Path(args.out), train_options(args))
 
 
 def plot(args: argparse.Namespace) -> None:
@@ -118,25 +106,6 @@ def export(args: argparse.Namespace) -> None:
     export_weights(args.model, Path(args.out))
 
 
-def _number(kind: type, low: float, inclusive: bool, what: str) -> Callable[[str], int | float]:
-    def parse(text: str) -> int | float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if not (value >= low if inclusive else value > low) or not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
-        return value
-
-    parse.__name__ = what  # argparse names the type by it in its messages
-    return parse
-
-
-POSITIVE_INT = _number(int, 1, True, "a positive integer")
-NON_NEGATIVE_INT = _number(int, 0, True, "an integer >= 0")
-POSITIVE_FLOAT = _number(float, 0, False, "a positive finite number")
-
-
 class _ShowDefaults(argparse.ArgumentDefaultsHelpFormatter):
     """Shows each option's default, except None (those options say in their help what happens without them)."""
 
@@ -151,37 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     train_parser = commands.add_parser("train", help="train (or resume) a run", formatter_class=defaults)
-    add = train_parser.add_argument
-    add("--out", required=True, help="run folder: checkpoint, state.json, episodes.csv")
-    add("--env", choices=ENV_IDS, default=None, help=f"env of a new run ({KARPATHY_PONG_ID} if not given)")
-    add("--hours", type=POSITIVE_FLOAT, default=1.0, help="wall-clock budget of this session")
-    add(
-        "--updates",
-        type=POSITIVE_INT,
-        default=None,
-        help="stop after this many updates of this session (no limit if not given)",
-    )
-    add("--max-steps", type=POSITIVE_INT, default=10**9, help="total agent-step budget over all sessions")
-    presets = "; ".join(f"{name}: {preset.summary}" for name, preset in PRESETS.items())
-    add("--config", choices=tuple(PRESETS), default=None, help=f"a new run's configuration (karpathy if not given). {presets}")
-    preset_games = ", ".join(f"{preset.n_envs} with --config {name}" for name, preset in PRESETS.items() if preset.n_envs > 1)
-    add(
-        "--n-envs",
-        type=POSITIVE_INT,
-        default=None,
-        help=f"games played at once (default 1; on KarpathyPongVecEnv {preset_games})",
-    )
-    add(
-        "--n-episodes",
-        type=POSITIVE_INT,
-        default=None,
-        help="episodes per update (default: the config's: 10; not for points, which updates every 512 steps)",
-    )
-    add("--vector-env", action="store_true", help="KarpathyPongVecEnv instead of Dummy/SubprocVecEnv")
-    add("--seed", type=NON_NEGATIVE_INT, default=None,
-        help="seed of a new run (0 if not given; its envs get seed, seed + 1, ...; resumed: seed + episodes ...)")  # fmt: skip
-    add("--checkpoint-every", type=POSITIVE_INT, default=10, help="updates between checkpoints")
-    add("--print-every", type=POSITIVE_INT, default=1, help="updates between progress lines")
+    train_parser.add_argument("--out", required=True, help="run folder: checkpoint, state.json, episodes.csv")
+    add_train_options(train_parser)
     plot_parser = commands.add_parser("plot", help="draw <out>/learning_curve.png from episodes.csv", formatter_class=defaults)
     plot_parser.add_argument("--out", required=True, help="run folder")
     play_parser = commands.add_parser("play", help="play full games with a saved agent, print each score and the mean",

@@ -11,14 +11,16 @@ so a run killed at any moment resumes from the last complete checkpoint. A train
 ``.lock`` in the folder, so that a second one on the same folder is refused instead of logging every episode twice.
 """
 
+import argparse
 import csv
 import json
+import math
 import os
 import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import Field, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +43,6 @@ STATE_FILE = "state.json"
 EPISODES_FILE = "episodes.csv"
 LOCK_FILE = ".lock"
 LEGACY_MODEL_FILE = "checkpoint.zip"  # runs checkpointed before state.json named its model file
-# What runs record in state.json besides the counters; runs of older releases lack some: their defaults then
-RECORDED_DEFAULTS: dict[str, Any] = {"env_id": KARPATHY_PONG_ID, "config": "karpathy", "n_envs": 1, "vector_env": False}
 # The settings a configuration fixes, checked against a resumed model (n_episodes may be changed on resume)
 CONFIG_SETTINGS = ("learning_rate", "gamma", "reset_on_reward", "normalize_advantage", "loss_reduction")
 
@@ -80,18 +80,12 @@ def make_env(n_envs: int, seed: int, vector_env: bool = False, env_id: str = KAR
     return SubprocVecEnv(factories) if n_envs > 1 else DummyVecEnv(factories)
 
 
-# key -> (check, what it must be)
-_STATE_FIELDS: dict[str, tuple[Any, str]] = {
+# state.json's counters: key -> (check, what it must be); its settings are checked as TrainOptions states them
+_COUNTERS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "episodes": (lambda v: is_integer(v) and v >= 0, "a count of episodes"),
     "running_reward": (lambda v: v is None or is_finite_number(v), "a number or null"),
     "wall_seconds": (lambda v: is_finite_number(v) and v >= 0, "a number of seconds"),
     "model": (lambda v: isinstance(v, str) and v == Path(v).name and v.endswith(".zip"), "a .zip file name"),
-    "env_id": (lambda v: v in ENV_IDS, f"one of {ENV_IDS}"),
-    "config": (lambda v: v in PRESETS, f"one of {tuple(PRESETS)}"),
-    "n_envs": (lambda v: is_integer(v) and v >= 1, "a positive integer"),
-    "vector_env": (lambda v: isinstance(v, bool), "true or false"),
-    "seed": (lambda v: is_integer(v) and v >= 0, "a non-negative integer"),
-    "n_episodes": (lambda v: v is None or (is_integer(v) and v >= 1), "a positive integer or null"),
 }
 _REQUIRED = ("episodes", "running_reward", "wall_seconds")
 _WHAT_TO_DO = "restore the run folder from a copy, or start a new run with another --out"
@@ -100,6 +94,17 @@ _WHAT_TO_DO = "restore the run folder from a copy, or start a new run with anoth
 def _check_not_a_file(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise RunFolderError(f"--out {out}: is a file, not a run folder; pass a new folder or a run's folder")
+
+
+def _setting_problem(option: Field, value: Any) -> str | None:
+    """What a recorded setting must be, where ``value`` is not that (None where it is), from its option's spec."""
+    spec = option.metadata["argparse"]
+    if "choices" in spec:
+        return None if value in spec["choices"] else f"one of {spec['choices']}"
+    if spec.get("action") == "store_true":
+        return None if isinstance(value, bool) else "true or false"
+    low = 1 if spec["type"] is POSITIVE_INT else 0
+    return None if is_integer(value) and value >= low else spec["type"].__name__
 
 
 def read_state(out: Path) -> dict[str, Any] | None:
@@ -123,10 +128,17 @@ def read_state(out: Path) -> dict[str, Any] | None:
     missing = [key for key in _REQUIRED if key not in state]
     if missing:
         raise RunFolderError(f"{path}: lacks {', '.join(missing)}; {_WHAT_TO_DO}")
-    state = {**RECORDED_DEFAULTS, "model": LEGACY_MODEL_FILE, **state}
-    for key, (is_valid, expected) in _STATE_FIELDS.items():
-        if key in state and not is_valid(state[key]):
+    # what older releases recorded and no longer do (n_episodes: the model has it) is dropped
+    state = {key: value for key, value in {**_LEGACY_SETTINGS, "model": LEGACY_MODEL_FILE, **state}.items()
+             if key in _COUNTERS or key in RECORDED}  # fmt: skip
+    for key, (is_valid, expected) in _COUNTERS.items():
+        if not is_valid(state[key]):
             raise RunFolderError(f"{path}: {key} must be {expected}, got {state[key]!r}; {_WHAT_TO_DO}")
+    for option in fields(TrainOptions):
+        if option.name in RECORDED and option.name in state:
+            problem = _setting_problem(option, state[option.name])
+            if problem is not None:
+                raise RunFolderError(f"{path}: {option.name} must be {problem}, got {state[option.name]!r}; {_WHAT_TO_DO}")
     if not (out / state["model"]).is_file():
         raise RunFolderError(f"{path}: names the model file {state['model']}, which is not in {out}; {_WHAT_TO_DO}")
     if not (out / EPISODES_FILE).is_file():
@@ -394,22 +406,108 @@ def stop_on_signals(stop: StopTrainingOnRequest) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous[1])
 
 
+def _number(kind: type, low: float, inclusive: bool, what: str) -> Callable[[str], int | float]:
+    """An argparse type: a finite ``kind`` number >= ``low`` (> with ``inclusive=False``), named ``what`` in errors."""
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not (value >= low if inclusive else value > low) or not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    parse.__name__ = what  # argparse names the type by it in its messages
+    return parse
+
+
+POSITIVE_INT = _number(int, 1, True, "a positive integer")
+NON_NEGATIVE_INT = _number(int, 0, True, "an integer >= 0")
+POSITIVE_FLOAT = _number(float, 0, False, "a positive finite number")
+
+
+def _option(
+    help: str, default: Any = None, *, flag: str | None = None, record: str | None = None, **argparse_kwargs: Any
+) -> Any:
+    """
+    A field of :class:`TrainOptions` and its command-line option (``--<name>`` or ``flag``). ``record`` marks the
+    run's settings, which ``state.json`` records: ``"fixed"`` (a resume that gives another value is refused) or
+    ``"changeable"`` (a resume that gives one applies it and records it).
+    """
+    return field(default=default, metadata={"help": help, "flag": flag, "record": record, "argparse": argparse_kwargs})
+
+
 @dataclass
 class TrainOptions:
-    """What ``python -m sb3_vpg.pong train`` was asked for; None: not given (a new run's default, or what a resumed
-    run recorded)."""
+    """
+    What ``python -m sb3_vpg.pong train`` is asked for, one field per option (the command line is built from these
+    fields); None: not given (a new run's default, or what a resumed run recorded). The fields marked ``record`` are
+    the run's settings: a new run resolves them (:meth:`for_new_run`) and ``state.json`` records them.
+    """
 
-    env_id: str | None = None
-    config: str | None = None
-    n_envs: int | None = None
-    vector_env: bool = False
-    n_episodes: int | None = None
-    seed: int | None = None
-    hours: float = 1.0
-    max_steps: int = 10**9
-    max_updates: int | None = None
-    checkpoint_every: int = 10
-    print_every: int = 1
+    env_id: str | None = _option(f"env of a new run ({KARPATHY_PONG_ID} if not given)", flag="--env", record="fixed",
+                                 choices=ENV_IDS)  # fmt: skip
+    config: str | None = _option(
+        "a new run's configuration (karpathy if not given). "
+        + "; ".join(f"{name}: {preset.summary}" for name, preset in PRESETS.items()),
+        record="fixed",
+        choices=tuple(PRESETS),
+    )
+    n_envs: int | None = _option(
+        "games played at once (default 1; on KarpathyPongVecEnv "
+        + ", ".join(f"{preset.n_envs} with --config {name}" for name, preset in PRESETS.items() if preset.n_envs > 1)
+        + ")",
+        record="changeable",
+        type=POSITIVE_INT,
+    )
+    vector_env: bool = _option("KarpathyPongVecEnv instead of Dummy/SubprocVecEnv", False, record="changeable",
+                               action="store_true")  # fmt: skip
+    n_episodes: int | None = _option(
+        "episodes per update (default: the config's: 10; not for points, which updates every 512 steps)", type=POSITIVE_INT
+    )
+    seed: int | None = _option(
+        "seed of a new run (0 if not given; its envs get seed, seed + 1, ...; resumed: seed + episodes ...)",
+        record="fixed",
+        type=NON_NEGATIVE_INT,
+    )
+    hours: float = _option("wall-clock budget of this session", 1.0, type=POSITIVE_FLOAT)
+    max_updates: int | None = _option("stop after this many updates of this session (no limit if not given)",
+                                      flag="--updates", type=POSITIVE_INT)  # fmt: skip
+    max_steps: int = _option("total agent-step budget over all sessions", 10**9, type=POSITIVE_INT)
+    checkpoint_every: int = _option("updates between checkpoints", 10, type=POSITIVE_INT)
+    print_every: int = _option("updates between progress lines", 1, type=POSITIVE_INT)
+
+    def for_new_run(self) -> "TrainOptions":
+        """The options with a new run's settings filled in: the preset's games at once (on ale-py's threads where
+        the env allows) unless ``n_envs`` is given, env, config and seed defaults."""
+        env_id, config = self.env_id or KARPATHY_PONG_ID, self.config or "karpathy"
+        n_envs, vector_env = self.n_envs or 1, self.vector_env
+        preset = PRESETS[config]
+        if preset.n_envs > 1 and self.n_envs is None:
+            n_envs, vector_env = preset.n_envs, vector_env or env_id == KARPATHY_PONG_ID
+        return replace(self, env_id=env_id, config=config, n_envs=n_envs, vector_env=vector_env, seed=self.seed or 0)
+
+
+RECORDED = {option.name: option.metadata["record"] for option in fields(TrainOptions) if option.metadata["record"]}
+FLAGS = {option.name: option.metadata["flag"] or "--" + option.name.replace("_", "-") for option in fields(TrainOptions)}
+# What runs checkpointed by releases that did not record a setting had
+_LEGACY_SETTINGS: dict[str, Any] = {"env_id": KARPATHY_PONG_ID, "config": "karpathy", "n_envs": 1, "vector_env": False}
+
+
+def add_train_options(parser: argparse.ArgumentParser) -> None:
+    """One command-line option per field of :class:`TrainOptions`."""
+    for option in fields(TrainOptions):
+        flag = FLAGS[option.name]
+        spec: dict[str, Any] = dict(option.metadata["argparse"])
+        if "type" in spec:
+            spec["metavar"] = flag.lstrip("-").replace("-", "_").upper()
+        parser.add_argument(flag, dest=option.name, default=option.default, help=option.metadata["help"], **spec)
+
+
+def train_options(args: argparse.Namespace) -> TrainOptions:
+    """The :class:`TrainOptions` of parsed arguments."""
+    return TrainOptions(**{option.name: getattr(args, option.name) for option in fields(TrainOptions)})
 
 
 def check_config(model: REINFORCE, state: dict[str, Any], state_path: Path) -> None:
@@ -426,18 +524,20 @@ def check_config(model: REINFORCE, state: dict[str, Any], state_path: Path) -> N
 def _resume(out: Path, state: dict[str, Any], options: TrainOptions) -> tuple[REINFORCE, VecEnv]:
     """The run's model and a fresh env, with the options that differ from its settings applied and recorded, or
     refused where they cannot change."""
-    for option, key in (("env", "env_id"), ("config", "config"), ("seed", "seed")):
-        value = getattr(options, key)
-        if value is not None and key in state and value != state[key]:
+    for name, record in RECORDED.items():
+        value = getattr(options, name)
+        if record == "fixed" and value is not None and name in state and value != state[name]:
+            flag = FLAGS[name]
             raise RunFolderError(
-                f"--{option} {value}: the run in {out} has {key} {state[key]}; leave --{option} out to resume it, "
+                f"{flag} {value}: the run in {out} has {name} {state[name]}; leave {flag} out to resume it, "
                 "or start a new run with another --out"
             )
-    state.setdefault("seed", 0 if options.seed is None else options.seed)
+    state.setdefault("seed", 0 if options.seed is None else options.seed)  # runs that did not record it
     changed = {}
-    for key, value in (("n_envs", options.n_envs), ("vector_env", options.vector_env or None)):
-        if value is not None and value != state[key]:
-            changed[key] = state[key] = value
+    for name, record in RECORDED.items():
+        value = getattr(options, name)
+        if record == "changeable" and value not in (None, False) and value != state[name]:  # given (store_true: True)
+            changed[name] = state[name] = value
     # fresh env random streams after every resume, reproducible from the run's seed
     env = make_env(state["n_envs"], state["seed"] + state["episodes"], state["vector_env"], state["env_id"])
     model = REINFORCE.load(out / state["model"], env=env)
@@ -445,8 +545,7 @@ def _resume(out: Path, state: dict[str, Any], options: TrainOptions) -> tuple[RE
     if options.n_episodes is not None and model.n_episodes is None:
         raise RunFolderError(_steps_based(options.n_episodes, state["config"], int(model.n_steps or 0)))
     if options.n_episodes is not None and options.n_episodes != model.n_episodes:
-        model.n_episodes = changed["n_episodes"] = state["n_episodes"] = options.n_episodes
-    state["n_episodes"] = model.n_episodes
+        model.n_episodes = changed["n_episodes"] = options.n_episodes
     applied = "".join(f", {key} now {value}" for key, value in changed.items())
     print(f"resuming {state['env_id']} ({state['config']}) at {model.num_timesteps:,} steps, episode "
           f"{state['episodes']:,}, update {model._n_updates:,}{applied}", flush=True)  # fmt: skip
@@ -465,21 +564,18 @@ def _steps_based(n_episodes: int, config: str, n_steps: int) -> str:
 
 
 def _start(out: Path, options: TrainOptions) -> tuple[REINFORCE, VecEnv, dict[str, Any]]:
-    env_id, config = options.env_id or KARPATHY_PONG_ID, options.config or "karpathy"
-    n_envs, vector_env = options.n_envs or 1, options.vector_env
+    settings = options.for_new_run()
+    env_id, config, n_envs, seed = settings.env_id, settings.config, settings.n_envs, settings.seed
+    assert env_id is not None and config is not None and n_envs is not None and seed is not None
     preset = PRESETS[config]
-    if preset.n_envs > 1 and options.n_envs is None:  # a preset's games on ale-py's threads where it can
-        n_envs, vector_env = preset.n_envs, vector_env or env_id == KARPATHY_PONG_ID
-    seed = 0 if options.seed is None else options.seed
-    env = make_env(n_envs, seed, vector_env, env_id)
+    env = make_env(n_envs, seed, settings.vector_env, env_id)
     kwargs = preset.reinforce_kwargs()
     if options.n_episodes is not None:
         if kwargs.get("n_episodes") is None:
             raise RunFolderError(_steps_based(options.n_episodes, config, kwargs["n_steps"]))
         kwargs["n_episodes"] = options.n_episodes
     model = REINFORCE(env=env, seed=seed, verbose=0, **kwargs)
-    state = {**new_run_state(), "env_id": env_id, "config": config,
-             "n_envs": n_envs, "vector_env": vector_env, "seed": seed, "n_episodes": model.n_episodes}  # fmt: skip
+    state = {**new_run_state(), **{name: getattr(settings, name) for name in RECORDED}}
     print(f"new run on {env_id} ({config}, {n_envs} game{'s' * (n_envs > 1)}) in {out}", flush=True)
     with open(out / EPISODES_FILE, "w", newline="") as file:
         csv.writer(file).writerow(CSV_FIELDS)
