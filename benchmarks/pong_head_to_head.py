@@ -55,6 +55,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,6 @@ from sb3_vpg.pong.scores import running_reward
 
 ROOT = BENCHMARKS.parent
 DEFAULT_ENTRIES = BENCHMARKS / "configs" / "pong_head_to_head.yml"
-ENTRIES = DEFAULT_ENTRIES  # --entries (the workers get the same file)
 CHECKPOINT_MINUTES = (5, 10, 15, 30, 45, 60)  # 45: the end of the A2C and zoo runs
 THRESHOLDS = (-10.0, -5.0, 0.0, 10.0)
 CONTENDERS = ("reinforce", "ppo", "a2c", "ppo-zoo")
@@ -88,10 +88,17 @@ DONE_FILE = "benchmark.json"
 EPISODES_FILE = "episodes.csv"
 
 
-def sb3_entries() -> dict[str, dict[str, Any]]:
-    """The PPO/A2C entries of ``--entries`` (``configs/pong_head_to_head.yml``): name -> settings (``algo``,
-    ``n_envs``, the algorithm's keyword arguments and ``rmsprop_tf_like``)."""
-    return yaml.safe_load(ENTRIES.read_text())
+@dataclass(frozen=True)
+class Entries:
+    """The PPO/A2C entries of ``--entries`` (``configs/pong_head_to_head.yml``): the file (each worker reads it
+    again) and name -> settings (``algo``, ``n_envs``, the algorithm's keyword arguments and ``rmsprop_tf_like``)."""
+
+    file: Path
+    settings: dict[str, dict[str, Any]]
+
+
+def read_entries(file: Path) -> Entries:
+    return Entries(file.resolve(), yaml.safe_load(file.read_text()))
 
 
 def sb3_model(entry: dict[str, Any], env: Any, seed: int) -> Any:
@@ -111,7 +118,13 @@ def sb3_model(entry: dict[str, Any], env: Any, seed: int) -> Any:
 
 
 def train_sb3(
-    name: str, seed: int, minutes: float, folder: Path, torch_threads: int, stop_after_games: int | None = None
+    entries: Entries,
+    name: str,
+    seed: int,
+    minutes: float,
+    folder: Path,
+    torch_threads: int,
+    stop_after_games: int | None = None,
 ) -> None:
     """Train the SB3 entry ``name`` on ``KarpathyPongVecEnv`` for ``minutes``, every game to ``episodes.csv``
     (the columns of ``python -m sb3_vpg.pong train``'s); with ``stop_after_games``, stop earlier once that many
@@ -125,7 +138,7 @@ def train_sb3(
     from sb3_vpg.pong.vec_env import KarpathyPongVecEnv
 
     th.set_num_threads(torch_threads)
-    entry = sb3_entries()[name]
+    entry = entries.settings[name]
     env = VecMonitor(KarpathyPongVecEnv(entry["n_envs"], seed=seed))
     model = sb3_model(entry, env, seed)
     (folder / EPISODES_FILE).unlink(missing_ok=True)  # a new run
@@ -137,11 +150,17 @@ def train_sb3(
 
 
 def train_entry(
-    name: str, seed: int, minutes: float, folder: Path, torch_threads: int, stop_after_games: int | None = None
+    entries: Entries,
+    name: str,
+    seed: int,
+    minutes: float,
+    folder: Path,
+    torch_threads: int,
+    stop_after_games: int | None = None,
 ) -> list[str]:
     """Train the SB3 entry ``name`` in a fresh process (``train_sb3`` through ``--train-one``); return the command."""
     command = [sys.executable, __file__, "--train-one", name, "--seed", str(seed), "--minutes", f"{minutes:g}"]
-    command += ["--run-folder", str(folder), "--torch-threads", str(torch_threads), "--entries", str(ENTRIES)]
+    command += ["--run-folder", str(folder), "--torch-threads", str(torch_threads), "--entries", str(entries.file)]
     if stop_after_games is not None:
         command += ["--stop-after-games", str(stop_after_games)]
     subprocess.run(command, check=True)
@@ -196,9 +215,9 @@ def run_folder(runs: Path, name: str, seed: int, minutes: float, config: str) ->
     return runs / f"{name}_{minutes:g}min" / f"seed{seed}"
 
 
-def entry_of(contender: str, runs: Path, tune_minutes: float, out: Path) -> str:
+def entry_of(entries: Entries, contender: str, runs: Path, tune_minutes: float, out: Path) -> str:
     """The name of a contender's runs: for PPO and A2C, their best entry in the tuning."""
-    return best_entry(contender, runs, tune_minutes, out) if contender in ("ppo", "a2c") else contender
+    return best_entry(entries, contender, runs, tune_minutes, out) if contender in ("ppo", "a2c") else contender
 
 
 def committed_games_path(out: Path, contender: str, seed: int) -> Path:
@@ -223,6 +242,7 @@ def recorded_command(command: str) -> str:
 
 
 def execute(
+    entries: Entries,
     contender: str,
     seed: int,
     minutes: float,
@@ -235,7 +255,7 @@ def execute(
 ) -> Path:
     """Train one run unless it is finished (``benchmark.json`` in its folder, or its committed record in
     ``out``); return its folder."""
-    name = entry_of(contender, runs, tune_minutes, out)
+    name = entry_of(entries, contender, runs, tune_minutes, out)
     folder = run_folder(runs, name, seed, minutes, config)
     if (folder / DONE_FILE).exists() or committed_record(out, contender, seed, name, minutes):
         print(f"reused   {name} seed {seed}", flush=True)
@@ -252,7 +272,7 @@ def execute(
         if contender == "ppo-zoo":
             command = train_zoo(seed, minutes, folder, torch_threads, stop_after_games)[1:]
         else:
-            command = train_entry(name, seed, minutes, folder, torch_threads, stop_after_games)[1:]
+            command = train_entry(entries, name, seed, minutes, folder, torch_threads, stop_after_games)[1:]
     record = {"contender": contender, "entry": name, "seed": seed, "minutes": minutes}
     record["command"] = recorded_command(" ".join(command))
     # ours may have resumed across sessions: its wall clock is the run's (state.json), not this call's
@@ -263,17 +283,17 @@ def execute(
     return folder
 
 
-def tuning_rows(runs: Path, minutes: float) -> list[dict]:
+def tuning_rows(entries: Entries, runs: Path, minutes: float) -> list[dict]:
     """One row per finished tuning run: the entry, its running reward at the end, games, steps, steps/s."""
     rows = []
-    for name in sb3_entries():
+    for name in entries.settings:
         folder = run_folder(runs, name, 0, minutes, "")
         if not (folder / DONE_FILE).exists():
             continue
         games = read_games(folder)
         final = round(float(games["running_reward"][-1]), 2) if len(games["score"]) else ""  # "": no game ended
         steps = int(games["steps"][-1]) if len(games["score"]) else 0
-        rows.append({"entry": name, "algo": sb3_entries()[name]["algo"], "minutes": minutes, "games": len(games["score"]),
+        rows.append({"entry": name, "algo": entries.settings[name]["algo"], "minutes": minutes, "games": len(games["score"]),
                      "steps": steps, "steps_per_second": round(steps / (minutes * 60)), "running_reward": final})  # fmt: skip
     return rows
 
@@ -284,16 +304,18 @@ def committed_tuning_rows(out: Path, minutes: float) -> list[dict]:
     return [{**row, "running_reward": float(row["running_reward"]) if row["running_reward"] else ""} for row in rows]
 
 
-def best_entry(algo: str, runs: Path, minutes: float, out: Path) -> str:
+def best_entry(entries: Entries, algo: str, runs: Path, minutes: float, out: Path) -> str:
     """The entry of ``algo`` with the highest running reward after ``--tune`` (its runs, or else its committed
     ``tuning.csv``); the zoo's settings if untuned."""
-    rows = tuning_rows(runs, minutes) or committed_tuning_rows(out, minutes)
+    rows = tuning_rows(entries, runs, minutes) or committed_tuning_rows(out, minutes)
     tuned = [row for row in rows if row["algo"] == algo and row["running_reward"] != ""]
     return max(tuned, key=lambda row: row["running_reward"])["entry"] if tuned else f"{algo}-zoo-atari"
 
 
-def tune(runs: Path, out: Path, minutes: float, torch_threads: int, stop_after_games: int | None = None) -> None:
-    for name, entry in sb3_entries().items():
+def tune(
+    entries: Entries, runs: Path, out: Path, minutes: float, torch_threads: int, stop_after_games: int | None = None
+) -> None:
+    for name, entry in entries.settings.items():
         folder = run_folder(runs, name, 0, minutes, "")
         if (folder / DONE_FILE).exists():
             print(f"reused   {name}", flush=True)
@@ -302,13 +324,13 @@ def tune(runs: Path, out: Path, minutes: float, torch_threads: int, stop_after_g
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
-        train_entry(name, 0, minutes, folder, torch_threads, stop_after_games)
+        train_entry(entries, name, 0, minutes, folder, torch_threads, stop_after_games)
         (folder / DONE_FILE).write_text(json.dumps({"entry": name, "entry_settings": entry, "minutes": minutes}))
-    report_tuning(runs, out, minutes)
+    report_tuning(entries, runs, out, minutes)
 
 
-def report_tuning(runs: Path, out: Path, minutes: float) -> None:
-    rows = tuning_rows(runs, minutes)
+def report_tuning(entries: Entries, runs: Path, out: Path, minutes: float) -> None:
+    rows = tuning_rows(entries, runs, minutes)
     out.mkdir(parents=True, exist_ok=True)
     write_csv(out / "tuning.csv", rows)
     lines = [
@@ -318,12 +340,12 @@ def report_tuning(runs: Path, out: Path, minutes: float) -> None:
         "|---|---|---|---|---|---|",
     ]
     for row in rows:
-        settings = ", ".join(f"{k}={v}" for k, v in sb3_entries()[row["entry"]].items())
+        settings = ", ".join(f"{k}={v}" for k, v in entries.settings[row["entry"]].items())
         final = "no game ended" if row["running_reward"] == "" else f"{row['running_reward']:.2f}"
         lines.append(
             f"| {row['entry']} | {row['games']:,} | {row['steps']:,} | {row['steps_per_second']:,} | {final} | {settings} |"
         )
-    best = {algo: best_entry(algo, runs, minutes, out) for algo in ("ppo", "a2c")}
+    best = {algo: best_entry(entries, algo, runs, minutes, out) for algo in ("ppo", "a2c")}
     lines += ["", "Best, and so head to head: " + ", ".join(f"{algo.upper()} `{entry}`" for algo, entry in best.items())]
     (out / "tuning.md").write_text("\n".join(lines) + "\n")
     runs_of = {row["entry"]: [read_games(run_folder(runs, row["entry"], 0, minutes, ""))] for row in rows}
@@ -335,19 +357,19 @@ def report_tuning(runs: Path, out: Path, minutes: float) -> None:
 
 
 def threads_ab(
-    runs: Path, out: Path, entries: list[str], minutes: float, reps: int, stop_after_games: int | None = None
+    entries: Entries, runs: Path, out: Path, names: list[str], minutes: float, reps: int, stop_after_games: int | None = None
 ) -> None:
     """Agent steps per second of SB3 entries with 1 and with 2 torch threads, interleaved (the order alternates
     from one repetition to the next) so that both see the same machine: the median of the repetitions and the
     median ratio of 2 threads to 1 within a repetition."""
     rows = []
     for rep in range(reps):
-        for name in entries:
+        for name in names:
             for threads in (1, 2) if rep % 2 == 0 else (2, 1):
                 folder = runs / "threads" / f"{name}_{threads}threads_rep{rep}"
                 shutil.rmtree(folder, ignore_errors=True)
                 folder.mkdir(parents=True)
-                train_entry(name, 0, minutes, folder, threads, stop_after_games)
+                train_entry(entries, name, 0, minutes, folder, threads, stop_after_games)
                 games = read_games(folder)
                 if not len(games["steps"]):
                     raise SystemExit(f"{name} ended no game in {minutes:g} minutes: give it more")
@@ -361,7 +383,7 @@ def threads_ab(
         "| entry | steps/s, 1 thread (median) | steps/s, 2 threads (median) | 2 threads / 1 (median [min, max]) |",
         "|---|---|---|---|",
     ]
-    for name in entries:
+    for name in names:
         speed = {(row["torch_threads"], row["rep"]): row["steps_per_second"] for row in rows if row["entry"] == name}
         ratios = [speed[2, rep] / speed[1, rep] for rep in range(reps)]
         one, two = (statistics.median(speed[threads, rep] for rep in range(reps)) for threads in (1, 2))
@@ -372,23 +394,30 @@ def threads_ab(
     print((out / "threads.md").read_text())
 
 
-def labels(runs: Path, config: str, tune_minutes: float, out: Path) -> dict[str, str]:
+def labels(entries: Entries, runs: Path, config: str, tune_minutes: float, out: Path) -> dict[str, str]:
     return {
         "reinforce": f"REINFORCE, our '{config}' preset",
-        "ppo": f"PPO, same input and net ({best_entry('ppo', runs, tune_minutes, out)})",
-        "a2c": f"A2C, same input and net ({best_entry('a2c', runs, tune_minutes, out)})",
+        "ppo": f"PPO, same input and net ({best_entry(entries, 'ppo', runs, tune_minutes, out)})",
+        "a2c": f"A2C, same input and net ({best_entry(entries, 'a2c', runs, tune_minutes, out)})",
         "ppo-zoo": f"the zoo's PPO (CnnPolicy, {ZOO_ENV})",
     }
 
 
 def report(
-    runs: Path, out: Path, config: str, contenders: list[str], seeds: list[int], minutes: dict[str, float], tune_minutes: float
+    entries: Entries,
+    runs: Path,
+    out: Path,
+    config: str,
+    contenders: list[str],
+    seeds: list[int],
+    minutes: dict[str, float],
+    tune_minutes: float,
 ) -> None:
     rows, runs_of = [], {}
     for contender in contenders:
         runs_of[contender] = []
         for seed in seeds:
-            name = entry_of(contender, runs, tune_minutes, out)
+            name = entry_of(entries, contender, runs, tune_minutes, out)
             folder = run_folder(runs, name, seed, minutes[contender], config)
             if (folder / DONE_FILE).exists() or (
                 contender == "reinforce" and wall_hours_done(folder) * 60 >= minutes[contender] - 1 / 60
@@ -418,7 +447,7 @@ def report(
     write_csv(out / "runs.csv", rows)
     budgets = ", ".join(f"{contender} {minutes[contender]:g} min" for contender in contenders)
     lines = [f"### Pong on both cores of this machine, one training at a time ({budgets})", ""]
-    names = labels(runs, config, tune_minutes, out)
+    names = labels(entries, runs, config, tune_minutes, out)
     lines += table_lines(rows, contenders, names, CHECKPOINT_MINUTES, THRESHOLDS)
     (out / "head_to_head.md").write_text("\n".join(lines) + "\n")
     most_seeds = max((len(games_of) for games_of in runs_of.values()), default=0)
@@ -452,21 +481,20 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--run-folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    global ENTRIES
-    ENTRIES = args.entries.resolve()
+    entries = read_entries(args.entries)
     if args.train_one:
-        train_sb3(args.train_one, args.seed, args.minutes, args.run_folder, args.torch_threads, args.stop_after_games)
+        train_sb3(entries, args.train_one, args.seed, args.minutes, args.run_folder, args.torch_threads, args.stop_after_games)
         return
     runs = args.runs.resolve()
     if args.threads_ab is not None:
-        entries = args.threads_ab or ["ppo-zoo-atari", "a2c-zoo-atari"]
-        threads_ab(runs, args.out, entries, args.ab_minutes, args.ab_reps, args.stop_after_games)
+        names = args.threads_ab or ["ppo-zoo-atari", "a2c-zoo-atari"]
+        threads_ab(entries, runs, args.out, names, args.ab_minutes, args.ab_reps, args.stop_after_games)
         return
     if args.tune:
         if args.report_only:
-            report_tuning(runs, args.out, args.tune_minutes)
+            report_tuning(entries, runs, args.out, args.tune_minutes)
         else:
-            tune(runs, args.out, args.tune_minutes, args.torch_threads, args.stop_after_games)
+            tune(entries, runs, args.out, args.tune_minutes, args.torch_threads, args.stop_after_games)
         return
     minutes = {c: DEFAULT_MINUTES[c] if args.minutes is None else args.minutes for c in CONTENDERS}
     contenders = [contender for contender in CONTENDERS if contender in args.contenders]
@@ -474,6 +502,7 @@ def main() -> None:
         for seed in args.seeds:
             for contender in contenders:
                 execute(
+                    entries,
                     contender,
                     seed,
                     minutes[contender],
@@ -484,7 +513,7 @@ def main() -> None:
                     args.tune_minutes,
                     args.stop_after_games,
                 )
-    report(runs, args.out, args.config, contenders, args.seeds, minutes, args.tune_minutes)
+    report(entries, runs, args.out, args.config, contenders, args.seeds, minutes, args.tune_minutes)
 
 
 if __name__ == "__main__":

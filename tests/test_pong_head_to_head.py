@@ -105,9 +105,10 @@ def test_best_entry_comes_from_the_committed_tuning_where_its_runs_are_gone(tmp_
         "ppo-n-steps-512,ppo,10.0,463,1593320,1770,9.0\n"  # another tuning length: not this one
     )
     runs = tmp_path / "runs"  # no run folder at all
-    assert pong_head_to_head.best_entry("ppo", runs, 15.0, tmp_path) == "ppo-lr-1e-3"
-    assert pong_head_to_head.best_entry("a2c", runs, 15.0, tmp_path) == "a2c-lr-2.5e-4"
-    assert pong_head_to_head.best_entry("ppo", runs, 20.0, tmp_path) == "ppo-zoo-atari"  # untuned at 20 minutes
+    entries = pong_head_to_head.read_entries(pong_head_to_head.DEFAULT_ENTRIES)
+    assert pong_head_to_head.best_entry(entries, "ppo", runs, 15.0, tmp_path) == "ppo-lr-1e-3"
+    assert pong_head_to_head.best_entry(entries, "a2c", runs, 15.0, tmp_path) == "a2c-lr-2.5e-4"
+    assert pong_head_to_head.best_entry(entries, "ppo", runs, 20.0, tmp_path) == "ppo-zoo-atari"  # untuned at 20 minutes
 
 
 def test_recorded_command_names_repository_paths_relative_to_its_root():
