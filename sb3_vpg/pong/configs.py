@@ -83,6 +83,7 @@ class Preset:
     summary: str
 
 
+#: The Pong configurations by name (``python -m sb3_vpg.pong train --config <name>``)
 PRESETS: dict[str, Preset] = {
     "karpathy": Preset(1, karpathy_kwargs, "Karpathy's Pong from Pixels exactly"),
     # side-by-side pilot runs on this project's 2-core machine (docs/pong.md)
