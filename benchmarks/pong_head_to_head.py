@@ -7,8 +7,8 @@ at a time with both cores. Contenders:
   (``runs/pong_<config>/seed<N>`` beside ``--runs``): the preset's 3-seed table and this comparison share runs;
 * ``ppo``, ``a2c``: SB3's PPO and A2C with the same input and network size (``KarpathyPongVecEnv``'s 80x80
   frame differences, ``MlpPolicy`` with one hidden layer of 200 ReLU units for the policy and for the value),
-  with the entry of ``benchmarks/configs/pong_head_to_head.yml`` that did best in ``--tune`` (every entry of the
-  algorithm for ``--tune-minutes`` on seed 0; the running reward at the end decides);
+  with the entry of ``benchmarks/configs/pong_head_to_head.yml`` that did best in ``pong_sb3_tuning.py`` (every
+  entry of the algorithm for ``--tune-minutes`` on seed 0; the running reward at the end decides);
 * ``ppo-zoo``: what an SB3 user picks today, the zoo's own PPO for Pong through the real rl_zoo3 CLI
   (``python -m sb3_vpg.zoo train --algo ppo --env PongNoFrameskip-v4 --vec-env subproc``: CnnPolicy,
   AtariWrapper, frame stack 4, 8 envs, the zoo's published hyperparameters).
@@ -33,17 +33,16 @@ while its folder is there). Runs go one after the other, seed by seed. ``--stop-
 PPO/A2C and zoo runs once N games per env have ended, and ours after N updates (the fast preset updates every 10
 games), for short checks that must not depend on the clock.
 
-    python benchmarks/pong_head_to_head.py --tune                 # every PPO/A2C entry, 15 min each, seed 0
+    python benchmarks/pong_sb3_tuning.py                          # first: every PPO/A2C entry, 15 min each, seed 0
     python benchmarks/pong_head_to_head.py --config fast          # the head-to-head, seeds 0 1
     python benchmarks/pong_head_to_head.py --report-only          # the report of the runs finished so far
-    python benchmarks/pong_head_to_head.py --threads-ab           # PPO/A2C steps/s with 1 and 2 torch threads
 
 Writes to ``--out`` (default ``benchmarks/results/pong_head_to_head``): ``head_to_head.md`` and ``runs.csv``
 (per run and median per contender: running reward at 5, 10, 15, 30, 45 and 60 minutes, minutes and agent steps to
 first pass -10, -5, 0 and +10), ``curves.png`` (running reward against minutes and against agent steps, median
 of the seeds with their range shaded), ``episodes/<contender>_seed<N>.csv`` (every game: the run's
-``episodes.csv``) and ``.json`` (the run's record), and for ``--tune``
-``tuning.md``, ``tuning.csv`` and ``tuning.png``, for ``--threads-ab`` ``threads.md`` and ``threads.csv``.
+``episodes.csv``) and ``.json`` (the run's record). ``--train-one`` is the worker that trains one PPO/A2C entry
+in a process of its own (``shared.train_entry`` starts it).
 Run folders go to ``--runs`` (default ``runs/pong_head_to_head``, not committed).
 """
 
@@ -51,23 +50,26 @@ import argparse
 import csv
 import json
 import shutil
-import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from shared import (
     BENCHMARKS,
+    DEFAULT_ENTRIES,
+    DONE_FILE,
+    Entries,
+    best_entry,
     plot_running_reward,
+    read_entries,
     read_episodes,
     read_games,
-    read_rows,
+    run_folder,
     summarise,
     table_lines,
+    train_entry,
     train_pong_run,
     wall_hours_done,
     write_csv,
@@ -77,28 +79,13 @@ from sb3_vpg.pong.run import CSV_FIELDS
 from sb3_vpg.pong.scores import running_reward
 
 ROOT = BENCHMARKS.parent
-DEFAULT_ENTRIES = BENCHMARKS / "configs" / "pong_head_to_head.yml"
 CHECKPOINT_MINUTES = (5, 10, 15, 30, 45, 60)  # 45: the end of the A2C and zoo runs
 THRESHOLDS = (-10.0, -5.0, 0.0, 10.0)
 CONTENDERS = ("reinforce", "ppo", "a2c", "ppo-zoo")
 DEFAULT_MINUTES = {"reinforce": 60.0, "ppo": 60.0, "a2c": 45.0, "ppo-zoo": 45.0}
 ZOO_ENV = "PongNoFrameskip-v4"
 ZOO_FRAMES_PER_STEP = 4  # AtariWrapper's frame skip
-DONE_FILE = "benchmark.json"
 EPISODES_FILE = "episodes.csv"
-
-
-@dataclass(frozen=True)
-class Entries:
-    """The PPO/A2C entries of ``--entries`` (``configs/pong_head_to_head.yml``): the file (each worker reads it
-    again) and name -> settings (``algo``, ``n_envs``, the algorithm's keyword arguments and ``rmsprop_tf_like``)."""
-
-    file: Path
-    settings: dict[str, dict[str, Any]]
-
-
-def read_entries(file: Path) -> Entries:
-    return Entries(file.resolve(), yaml.safe_load(file.read_text()))
 
 
 def sb3_model(entry: dict[str, Any], env: Any, seed: int) -> Any:
@@ -149,24 +136,6 @@ def train_sb3(
     env.close()
 
 
-def train_entry(
-    entries: Entries,
-    name: str,
-    seed: int,
-    minutes: float,
-    folder: Path,
-    torch_threads: int,
-    stop_after_games: int | None = None,
-) -> list[str]:
-    """Train the SB3 entry ``name`` in a fresh process (``train_sb3`` through ``--train-one``); return the command."""
-    command = [sys.executable, __file__, "--train-one", name, "--seed", str(seed), "--minutes", f"{minutes:g}"]
-    command += ["--run-folder", str(folder), "--torch-threads", str(torch_threads), "--entries", str(entries.file)]
-    if stop_after_games is not None:
-        command += ["--stop-after-games", str(stop_after_games)]
-    subprocess.run(command, check=True)
-    return command
-
-
 def zoo_command(
     seed: int, minutes: float, scratch: Path, torch_threads: int, stop_after_games: int | None = None
 ) -> list[str]:
@@ -205,14 +174,6 @@ def train_zoo(seed: int, minutes: float, folder: Path, torch_threads: int, stop_
     (zoo_dir,) = (scratch / "ppo").glob(f"{ZOO_ENV}_*")
     zoo_games_to_csv(zoo_dir, folder / EPISODES_FILE)
     return command
-
-
-def run_folder(runs: Path, name: str, seed: int, minutes: float, config: str) -> Path:
-    """The folder of a run: ours in ``pong_fast_preset.py``'s (``runs/pong_<config>/seed<N>``, so that the two
-    scripts share their runs), the others in ``<runs>/<entry>_<minutes>min/seed<N>``."""
-    if name == "reinforce":
-        return runs.parent / f"pong_{config}" / f"seed{seed}"
-    return runs / f"{name}_{minutes:g}min" / f"seed{seed}"
 
 
 def entry_of(entries: Entries, contender: str, runs: Path, tune_minutes: float, out: Path) -> str:
@@ -281,117 +242,6 @@ def execute(
     record["finished"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())  # results are dated (machines differ)
     (folder / DONE_FILE).write_text(json.dumps(record, indent=1))
     return folder
-
-
-def tuning_rows(entries: Entries, runs: Path, minutes: float) -> list[dict]:
-    """One row per finished tuning run: the entry, its running reward at the end, games, steps, steps/s."""
-    rows = []
-    for name in entries.settings:
-        folder = run_folder(runs, name, 0, minutes, "")
-        if not (folder / DONE_FILE).exists():
-            continue
-        games = read_games(folder)
-        final = round(float(games["running_reward"][-1]), 2) if len(games["score"]) else ""  # "": no game ended
-        steps = int(games["steps"][-1]) if len(games["score"]) else 0
-        rows.append({"entry": name, "algo": entries.settings[name]["algo"], "minutes": minutes, "games": len(games["score"]),
-                     "steps": steps, "steps_per_second": round(steps / (minutes * 60)), "running_reward": final})  # fmt: skip
-    return rows
-
-
-def committed_tuning_rows(out: Path, minutes: float) -> list[dict]:
-    """The rows of ``tuning.csv`` in ``out`` for ``minutes`` (the tuning as committed, where its runs are gone)."""
-    rows = [row for row in read_rows(out / "tuning.csv") if float(row["minutes"]) == minutes]
-    return [{**row, "running_reward": float(row["running_reward"]) if row["running_reward"] else ""} for row in rows]
-
-
-def best_entry(entries: Entries, algo: str, runs: Path, minutes: float, out: Path) -> str:
-    """The entry of ``algo`` with the highest running reward after ``--tune`` (its runs, or else its committed
-    ``tuning.csv``); the zoo's settings if untuned."""
-    rows = tuning_rows(entries, runs, minutes) or committed_tuning_rows(out, minutes)
-    tuned = [row for row in rows if row["algo"] == algo and row["running_reward"] != ""]
-    return max(tuned, key=lambda row: row["running_reward"])["entry"] if tuned else f"{algo}-zoo-atari"
-
-
-def tune(
-    entries: Entries, runs: Path, out: Path, minutes: float, torch_threads: int, stop_after_games: int | None = None
-) -> None:
-    for name, entry in entries.settings.items():
-        folder = run_folder(runs, name, 0, minutes, "")
-        if (folder / DONE_FILE).exists():
-            print(f"reused   {name}", flush=True)
-            continue
-        print(f"tuning   {name} for {minutes:g} min", flush=True)
-        if folder.exists():
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True)
-        train_entry(entries, name, 0, minutes, folder, torch_threads, stop_after_games)
-        (folder / DONE_FILE).write_text(json.dumps({"entry": name, "entry_settings": entry, "minutes": minutes}))
-    report_tuning(entries, runs, out, minutes)
-
-
-def report_tuning(entries: Entries, runs: Path, out: Path, minutes: float) -> None:
-    rows = tuning_rows(entries, runs, minutes)
-    out.mkdir(parents=True, exist_ok=True)
-    write_csv(out / "tuning.csv", rows)
-    lines = [
-        f"### PPO and A2C on KarpathyPongVecEnv: each entry for {minutes:g} minutes, seed 0",
-        "",
-        "| entry | games | agent steps | steps/s | running reward at the end | settings |",
-        "|---|---|---|---|---|---|",
-    ]
-    for row in rows:
-        settings = ", ".join(f"{k}={v}" for k, v in entries.settings[row["entry"]].items())
-        final = "no game ended" if row["running_reward"] == "" else f"{row['running_reward']:.2f}"
-        lines.append(
-            f"| {row['entry']} | {row['games']:,} | {row['steps']:,} | {row['steps_per_second']:,} | {final} | {settings} |"
-        )
-    best = {algo: best_entry(entries, algo, runs, minutes, out) for algo in ("ppo", "a2c")}
-    lines += ["", "Best, and so head to head: " + ", ".join(f"{algo.upper()} `{entry}`" for algo, entry in best.items())]
-    (out / "tuning.md").write_text("\n".join(lines) + "\n")
-    runs_of = {row["entry"]: [read_games(run_folder(runs, row["entry"], 0, minutes, ""))] for row in rows}
-    title = f"PPO and A2C entries on KarpathyPongVecEnv, {minutes:g} minutes each, seed 0"
-    plot_running_reward(
-        runs_of, {name: name for name in runs_of}, title, "wall-clock minutes (both cores)", out / "tuning.png"
-    )
-    print((out / "tuning.md").read_text())
-
-
-def threads_ab(
-    entries: Entries, runs: Path, out: Path, names: list[str], minutes: float, reps: int, stop_after_games: int | None = None
-) -> None:
-    """Agent steps per second of SB3 entries with 1 and with 2 torch threads, interleaved (the order alternates
-    from one repetition to the next) so that both see the same machine: the median of the repetitions and the
-    median ratio of 2 threads to 1 within a repetition."""
-    rows = []
-    for rep in range(reps):
-        for name in names:
-            for threads in (1, 2) if rep % 2 == 0 else (2, 1):
-                folder = runs / "threads" / f"{name}_{threads}threads_rep{rep}"
-                shutil.rmtree(folder, ignore_errors=True)
-                folder.mkdir(parents=True)
-                train_entry(entries, name, 0, minutes, folder, threads, stop_after_games)
-                games = read_games(folder)
-                if not len(games["steps"]):
-                    raise SystemExit(f"{name} ended no game in {minutes:g} minutes: give it more")
-                speed = round(games["steps"][-1] / (games["minutes"][-1] * 60))  # up to the last game's end
-                rows.append({"entry": name, "torch_threads": threads, "rep": rep, "steps_per_second": speed})
-    out.mkdir(parents=True, exist_ok=True)
-    write_csv(out / "threads.csv", rows)
-    lines = [
-        f"### PPO/A2C on KarpathyPongVecEnv: 1 or 2 torch threads ({minutes:g} min per run, {reps} repetitions)",
-        "",
-        "| entry | steps/s, 1 thread (median) | steps/s, 2 threads (median) | 2 threads / 1 (median [min, max]) |",
-        "|---|---|---|---|",
-    ]
-    for name in names:
-        speed = {(row["torch_threads"], row["rep"]): row["steps_per_second"] for row in rows if row["entry"] == name}
-        ratios = [speed[2, rep] / speed[1, rep] for rep in range(reps)]
-        one, two = (statistics.median(speed[threads, rep] for rep in range(reps)) for threads in (1, 2))
-        lines.append(
-            f"| {name} | {one:,.0f} | {two:,.0f} | {statistics.median(ratios):.2f} [{min(ratios):.2f}, {max(ratios):.2f}] |"
-        )
-    (out / "threads.md").write_text("\n".join(lines) + "\n")
-    print((out / "threads.md").read_text())
 
 
 def labels(entries: Entries, runs: Path, config: str, tune_minutes: float, out: Path) -> dict[str, str]:
@@ -468,13 +318,10 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=None, help=budgets)
     parser.add_argument("--torch-threads", type=int, default=2, help="torch threads of the SB3 contenders")
     parser.add_argument("--entries", type=Path, default=DEFAULT_ENTRIES, help="the PPO/A2C entries (YAML)")
-    parser.add_argument("--tune", action="store_true", help="train every PPO/A2C entry on seed 0, then report them")
-    parser.add_argument("--tune-minutes", type=float, default=15.0)
+    parser.add_argument(
+        "--tune-minutes", type=float, default=15.0, help="pong_sb3_tuning.py's --minutes: its best entries compete"
+    )
     parser.add_argument("--report-only", action="store_true", help="no training: report the finished runs")
-    ab = "measure the PPO/A2C entries (default: the zoo's settings) with 1 and 2 torch threads, then stop"
-    parser.add_argument("--threads-ab", nargs="*", metavar="ENTRY", help=ab)
-    parser.add_argument("--ab-minutes", type=float, default=1.0, help="each --threads-ab run's wall clock")
-    parser.add_argument("--ab-reps", type=int, default=2, help="--threads-ab repetitions")
     stop = "also stop each PPO/A2C and zoo run once N games per env have ended (short checks; ours stops by its clock)"
     parser.add_argument("--stop-after-games", type=int, default=None, metavar="N", help=stop)
     parser.add_argument("--train-one", help=argparse.SUPPRESS)  # a worker: one SB3 entry, in its own process
@@ -486,16 +333,6 @@ def main() -> None:
         train_sb3(entries, args.train_one, args.seed, args.minutes, args.run_folder, args.torch_threads, args.stop_after_games)
         return
     runs = args.runs.resolve()
-    if args.threads_ab is not None:
-        names = args.threads_ab or ["ppo-zoo-atari", "a2c-zoo-atari"]
-        threads_ab(entries, runs, args.out, names, args.ab_minutes, args.ab_reps, args.stop_after_games)
-        return
-    if args.tune:
-        if args.report_only:
-            report_tuning(entries, runs, args.out, args.tune_minutes)
-        else:
-            tune(entries, runs, args.out, args.tune_minutes, args.torch_threads, args.stop_after_games)
-        return
     minutes = {c: DEFAULT_MINUTES[c] if args.minutes is None else args.minutes for c in CONTENDERS}
     contenders = [contender for contender in CONTENDERS if contender in args.contenders]
     if not args.report_only:

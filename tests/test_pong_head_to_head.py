@@ -76,9 +76,9 @@ def test_tuning_trains_every_entry_and_picks_the_best(tmp_path):
     entries.write_text(ENTRIES)
     # each entry stops once each of its 4 games has ended one game (or after 5 minutes, far more than it needs
     # even beside other tests: the check does not depend on the machine's speed)
-    args = ("--tune", "--tune-minutes", "5", "--stop-after-games", "1", "--entries", str(entries))
+    args = ("--minutes", "5", "--stop-after-games", "1", "--entries", str(entries))
     args += ("--runs", str(tmp_path / "runs"))
-    first = run_script("pong_head_to_head.py", *args, "--out", str(tmp_path / "out"), timeout=900)
+    first = run_script("pong_sb3_tuning.py", *args, "--out", str(tmp_path / "out"), timeout=900)
     assert first.count("tuning ") == 2
     rows = {row["entry"]: row for row in read_csv(tmp_path / "out" / "tuning.csv")}
     assert set(rows) == {"ppo-short", "a2c-short"}
@@ -89,14 +89,14 @@ def test_tuning_trains_every_entry_and_picks_the_best(tmp_path):
         assert float(row["running_reward"]) == pytest.approx(float(games[-1]["running_reward"]), abs=0.006)
     table = (tmp_path / "out" / "tuning.md").read_text()
     assert "Best, and so head to head: PPO `ppo-short`, A2C `a2c-short`" in table  # one entry of each
-    again = run_script("pong_head_to_head.py", *args, "--out", str(tmp_path / "out"), timeout=600)
+    again = run_script("pong_sb3_tuning.py", *args, "--out", str(tmp_path / "out"), timeout=600)
     assert again.count("reused ") == 2 and "tuning " not in again
 
 
 def test_best_entry_comes_from_the_committed_tuning_where_its_runs_are_gone(tmp_path):
     """A fresh machine has the committed tuning.csv, not the tuning's run folders: the head-to-head still picks
     the entries that did best there (here the second of each algorithm, not the zoo's settings)."""
-    import pong_head_to_head
+    import shared
 
     (tmp_path / "tuning.csv").write_text(
         "entry,algo,minutes,games,steps,steps_per_second,running_reward\n"
@@ -105,10 +105,10 @@ def test_best_entry_comes_from_the_committed_tuning_where_its_runs_are_gone(tmp_
         "ppo-n-steps-512,ppo,10.0,463,1593320,1770,9.0\n"  # another tuning length: not this one
     )
     runs = tmp_path / "runs"  # no run folder at all
-    entries = pong_head_to_head.read_entries(pong_head_to_head.DEFAULT_ENTRIES)
-    assert pong_head_to_head.best_entry(entries, "ppo", runs, 15.0, tmp_path) == "ppo-lr-1e-3"
-    assert pong_head_to_head.best_entry(entries, "a2c", runs, 15.0, tmp_path) == "a2c-lr-2.5e-4"
-    assert pong_head_to_head.best_entry(entries, "ppo", runs, 20.0, tmp_path) == "ppo-zoo-atari"  # untuned at 20 minutes
+    entries = shared.read_entries(shared.DEFAULT_ENTRIES)
+    assert shared.best_entry(entries, "ppo", runs, 15.0, tmp_path) == "ppo-lr-1e-3"
+    assert shared.best_entry(entries, "a2c", runs, 15.0, tmp_path) == "a2c-lr-2.5e-4"
+    assert shared.best_entry(entries, "ppo", runs, 20.0, tmp_path) == "ppo-zoo-atari"  # untuned at 20 minutes
 
 
 def test_recorded_command_names_repository_paths_relative_to_its_root():
@@ -173,9 +173,8 @@ def test_head_to_head_trains_our_preset_and_the_zoo_ppo_and_reports_them(tmp_pat
 def test_threads_ab_times_both_thread_counts_interleaved(tmp_path):
     entries = tmp_path / "entries.yml"
     entries.write_text(ENTRIES)
-    args = ("--threads-ab", "ppo-short", "--ab-minutes", "5", "--ab-reps", "2", "--stop-after-games", "1")
-    args += ("--entries", str(entries))
-    run_script("pong_head_to_head.py", *args, "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out"), timeout=600)
+    args = ("ppo-short", "--minutes", "5", "--reps", "2", "--stop-after-games", "1", "--entries", str(entries))
+    run_script("pong_sb3_threads.py", *args, "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out"), timeout=600)
     rows = read_csv(tmp_path / "out" / "threads.csv")
     # repetition 0 runs 1 thread first, repetition 1 runs 2 threads first
     assert [(row["rep"], row["torch_threads"]) for row in rows] == [("0", "1"), ("0", "2"), ("1", "2"), ("1", "1")]
