@@ -31,7 +31,7 @@ def fingerprint(out: Path) -> dict[str, Any]:
     """The last checkpoint's weights (sum and sum of squares per tensor), counters and episode scores."""
     state = read_state(out)
     assert state is not None
-    model = REINFORCE.load(out / state["model"])
+    model = REINFORCE.load(out / state.model)
     weights = {name: [float(p.sum()), float((p.double() ** 2).sum())] for name, p in model.policy.state_dict().items()}
     with open(out / EPISODES_FILE) as file:
         scores = [float(row["score"]) for row in csv.DictReader(file)]

@@ -30,6 +30,7 @@ from sb3_vpg.pong.run import (
     POSITIVE_INT,
     STATE_FILE,
     RunFolderError,
+    TrainOptions,
     add_train_options,
     read_episodes,
     read_state,
@@ -53,8 +54,9 @@ def plot(args: argparse.Namespace) -> None:
     if not (out / EPISODES_FILE).is_file():
         raise RunFolderError(f"{out / EPISODES_FILE}: is missing; pass --out a run folder of 'train'")
     rows = read_episodes(out)
-    state = read_state(out) if (out / STATE_FILE).exists() else {}
-    env_id, config = (state or {}).get("env_id", KARPATHY_PONG_ID), (state or {}).get("config", "karpathy")
+    state = read_state(out) if (out / STATE_FILE).exists() else None
+    settings = TrainOptions().for_new_run() if state is None else state.settings  # a run without a checkpoint yet
+    env_id, config = settings.env_id, settings.config
     episodes = [row["episode"] for row in rows]
     fig, ax = plt.subplots(figsize=(8, 4))
     ax.plot(episodes, [row["score"] for row in rows], ".", markersize=2, alpha=0.3, label="episode score")

@@ -51,361 +51,6 @@ class RunFolderError(Exception):
     """A run folder, or the options given for it, that cannot be used; the message is one line for the user."""
 
 
-def make_env(n_envs: int, seed: int, vector_env: bool = False, env_id: str = KARPATHY_PONG_ID) -> VecEnv:
-    """``n_envs`` games of ``env_id``: in a ``KarpathyPongVecEnv`` (ale-py's C++ threads) with ``vector_env``, else in
-    a ``DummyVecEnv`` (one game) or ``SubprocVecEnv``; each game's episodes logged by a monitor."""
-    if vector_env:
-        if env_id != KARPATHY_PONG_ID:
-            raise RunFolderError(
-                f"--vector-env runs {KARPATHY_PONG_ID} only (ale-py's vector env has a fixed frameskip); "
-                f"for {env_id} use --n-envs without --vector-env (SubprocVecEnv)"
-            )
-        from stable_baselines3.common.vec_env import VecMonitor
-
-        from sb3_vpg.pong.vec_env import KarpathyPongVecEnv
-
-        return VecMonitor(KarpathyPongVecEnv(n_envs, seed=seed))
-
-    def make(rank: int) -> Any:
-        def _init() -> gym.Env:
-            import sb3_vpg.pong  # noqa: F401  (registers the ids, also in a SubprocVecEnv worker)
-
-            env = Monitor(gym.make(env_id))
-            env.reset(seed=seed + rank)
-            return env
-
-        return _init
-
-    factories = [make(rank) for rank in range(n_envs)]
-    return SubprocVecEnv(factories) if n_envs > 1 else DummyVecEnv(factories)
-
-
-# state.json's counters: key -> (check, what it must be); its settings are checked as TrainOptions states them
-_COUNTERS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "episodes": (lambda v: is_integer(v) and v >= 0, "a count of episodes"),
-    "running_reward": (lambda v: v is None or is_finite_number(v), "a number or null"),
-    "wall_seconds": (lambda v: is_finite_number(v) and v >= 0, "a number of seconds"),
-    "model": (lambda v: isinstance(v, str) and v == Path(v).name and v.endswith(".zip"), "a .zip file name"),
-}
-_REQUIRED = ("episodes", "running_reward", "wall_seconds")
-_WHAT_TO_DO = "restore the run folder from a copy, or start a new run with another --out"
-
-
-def _check_not_a_file(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise RunFolderError(f"--out {out}: is a file, not a run folder; pass a new folder or a run's folder")
-
-
-def _setting_problem(option: Field, value: Any) -> str | None:
-    """What a recorded setting must be, where ``value`` is not that (None where it is), from its option's spec."""
-    spec = option.metadata["argparse"]
-    if "choices" in spec:
-        return None if value in spec["choices"] else f"one of {spec['choices']}"
-    if spec.get("action") == "store_true":
-        return None if isinstance(value, bool) else "true or false"
-    low = 1 if spec["type"] is POSITIVE_INT else 0
-    return None if is_integer(value) and value >= low else spec["type"].__name__
-
-
-def read_state(out: Path) -> dict[str, Any] | None:
-    """
-    The run's ``state.json``, checked, with what older runs did not record filled in; None where ``out`` holds no
-    checkpoint yet (or does not exist).
-
-    :raises RunFolderError: where ``out`` is a file, or ``state.json``, the model file it names or ``episodes.csv``
-        cannot be used
-    """
-    _check_not_a_file(out)
-    path = out / STATE_FILE
-    if not path.exists():
-        return None
-    try:
-        state = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise RunFolderError(f"{path}: is not valid JSON ({error}); it may be torn or empty; {_WHAT_TO_DO}") from None
-    if not isinstance(state, dict):
-        raise RunFolderError(f"{path}: holds a JSON {type(state).__name__}, not an object; {_WHAT_TO_DO}")
-    missing = [key for key in _REQUIRED if key not in state]
-    if missing:
-        raise RunFolderError(f"{path}: lacks {', '.join(missing)}; {_WHAT_TO_DO}")
-    # what older releases recorded and no longer do (n_episodes: the model has it) is dropped
-    state = {key: value for key, value in {**_LEGACY_SETTINGS, "model": LEGACY_MODEL_FILE, **state}.items()
-             if key in _COUNTERS or key in RECORDED}  # fmt: skip
-    for key, (is_valid, expected) in _COUNTERS.items():
-        if not is_valid(state[key]):
-            raise RunFolderError(f"{path}: {key} must be {expected}, got {state[key]!r}; {_WHAT_TO_DO}")
-    for option in fields(TrainOptions):
-        if option.name in RECORDED and option.name in state:
-            problem = _setting_problem(option, state[option.name])
-            if problem is not None:
-                raise RunFolderError(f"{path}: {option.name} must be {problem}, got {state[option.name]!r}; {_WHAT_TO_DO}")
-    if not (out / state["model"]).is_file():
-        raise RunFolderError(f"{path}: names the model file {state['model']}, which is not in {out}; {_WHAT_TO_DO}")
-    if not (out / EPISODES_FILE).is_file():
-        raise RunFolderError(f"{out / EPISODES_FILE}: is missing (the run's episode log); {_WHAT_TO_DO}")
-    return state
-
-
-@contextmanager
-def locked_run_folder(out: Path) -> Iterator[None]:
-    """
-    Create ``out`` if it does not exist and hold an exclusive lock on it while training: creating the lock file is
-    also the check, before any training, that the folder can be written.
-
-    :raises RunFolderError: where ``out`` cannot be created or written, or another session holds its lock
-    """
-    _check_not_a_file(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(out / LOCK_FILE, os.O_CREAT | os.O_RDWR)
-    except OSError as error:
-        raise RunFolderError(f"--out {out}: cannot be written ({error.strerror}); pass a folder you can write") from None
-    try:
-        try:
-            _lock(descriptor)
-        except OSError:
-            raise RunFolderError(
-                f"--out {out}: another 'train' is running in this folder (it holds {out / LOCK_FILE}); wait for it to "
-                "stop, or pass another --out"
-            ) from None
-        yield
-    finally:
-        os.close(descriptor)  # releases the lock
-
-
-def _lock(descriptor: int) -> None:
-    """An exclusive lock on an open file, or OSError where another process holds it."""
-    try:
-        import fcntl
-    except ImportError:  # Windows
-        import msvcrt
-
-        msvcrt.locking(descriptor, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
-    else:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-
-# episodes.csv's columns as numbers
-_EPISODE_COLUMNS: dict[str, type] = {"episode": int, "steps": int, "wall_seconds": float, "score": float,
-                                     "running_reward": float}  # fmt: skip
-
-
-def read_episodes(out: Path) -> list[dict[str, int | float]]:
-    """
-    The rows of the run's ``episodes.csv``, numbers as numbers.
-
-    :raises RunFolderError: where the file lacks a column or a row has a field that is not a number
-    """
-    path = out / EPISODES_FILE
-    with open(path, newline="") as file:
-        reader = csv.DictReader(file)
-        missing = [column for column in _EPISODE_COLUMNS if column not in (reader.fieldnames or ())]
-        if missing:
-            raise RunFolderError(f"{path}: lacks the column(s) {', '.join(missing)}; {_WHAT_TO_DO}")
-        rows = []
-        for row in reader:
-            if not any(row.values()):  # a blank line
-                continue
-            try:
-                rows.append({column: kind(row[column]) for column, kind in _EPISODE_COLUMNS.items()})
-            except (TypeError, ValueError):
-                raise RunFolderError(
-                    f"{path}: line {reader.line_num} is not a row of numbers ({row}); {_WHAT_TO_DO}"
-                ) from None
-    return rows
-
-
-def checkpoint_model_path(out: Path) -> Path | None:
-    """The model file of the last complete checkpoint in ``out``, or None if there is none."""
-    state = read_state(out)
-    return None if state is None else out / state["model"]
-
-
-def write_checkpoint(out: Path, model: REINFORCE, state: dict[str, Any]) -> None:
-    """
-    Save ``model`` as ``model-<update>.zip``, then point ``state.json`` at it, each by writing a temporary file and
-    replacing atomically, then delete the older model files. A kill at any moment leaves ``state.json`` whole and
-    naming a complete model file (also when the model file it names is saved again at the same update).
-    """
-    model_file = f"model-{model._n_updates}.zip"
-    model.save(out / f"{model_file}.tmp")
-    os.replace(out / f"{model_file}.tmp", out / model_file)
-    state = {**state, "model": model_file}
-    temporary = out / (STATE_FILE + ".tmp")
-    with open(temporary, "w") as file:
-        json.dump(state, file)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, out / STATE_FILE)
-    for path in [*out.glob("model-*.zip"), *out.glob("model-*.zip.tmp"), out / LEGACY_MODEL_FILE]:
-        if path.name != model_file and path.exists():  # older checkpoints, and files torn by a kill
-            path.unlink()
-
-
-def new_run_state() -> dict[str, Any]:
-    """The counters of a run that has not trained yet."""
-    return {"episodes": 0, "running_reward": None, "wall_seconds": 0.0}
-
-
-class EpisodeLog(BaseCallback):
-    """
-    Appends each finished episode to ``<out>/episodes.csv`` (with its header where the file is new) and keeps the
-    run's counters in ``state`` up to date: episodes, Karpathy's running reward and the run's wall seconds (those
-    recorded before this session plus this session's, by ``clock``). Works with any SB3 algorithm whose env has a
-    ``Monitor``/``VecMonitor``.
-
-    :param out: The run folder
-    :param state: The run's state, updated in place (default: a new run's, :func:`new_run_state`)
-    :param clock: Seconds since any fixed point (``time.monotonic``; a test may give a clock of its own)
-    """
-
-    def __init__(self, out: Path, state: dict[str, Any] | None = None, clock: Callable[[], float] = time.monotonic):
-        super().__init__()
-        self.out, self.clock = out, clock
-        self.state = new_run_state() if state is None else state
-        self.wall_at_start = self.state["wall_seconds"]
-        self.session_start = clock()
-        if not (out / EPISODES_FILE).exists():
-            (out / EPISODES_FILE).write_text(",".join(CSV_FIELDS) + "\n")
-
-    def wall_seconds(self) -> float:
-        return self.wall_at_start + self.clock() - self.session_start
-
-    def _on_step(self) -> bool:
-        self.state["wall_seconds"] = self.wall_seconds()
-        rows = []
-        for info in self.locals["infos"]:
-            if "episode" in info:
-                score = float(info["episode"]["r"])
-                self.state["running_reward"] = running_reward(self.state["running_reward"], score)
-                self.state["episodes"] += 1
-                rows.append((self.state["episodes"], self.num_timesteps, round(self.state["wall_seconds"], 1), score,
-                             round(self.state["running_reward"], 4)))  # fmt: skip
-        if rows:
-            with open(self.out / EPISODES_FILE, "a", newline="") as file:
-                csv.writer(file).writerows(rows)
-        return True
-
-
-class ProgressPrinter(BaseCallback):
-    """
-    Prints a progress line (update, episodes, steps, running reward, steps per second, the run's wall time) every
-    ``print_every`` updates, after the update.
-
-    :param episode_log: The run's :class:`EpisodeLog` (its counters and clock)
-    :param print_every: Updates between lines
-    """
-
-    def __init__(self, episode_log: EpisodeLog, print_every: int = 1):
-        super().__init__()
-        self.episode_log, self.print_every = episode_log, print_every
-        self.updates_at_print = self.steps_at_print = 0
-        self.time_at_print = episode_log.clock()
-
-    def _on_training_start(self) -> None:
-        self.updates_at_print, self.steps_at_print = self.model._n_updates, self.model.num_timesteps
-
-    def _on_step(self) -> bool:
-        return True
-
-    def _on_rollout_start(self) -> None:
-        if self.model._n_updates - self.updates_at_print >= self.print_every:
-            self.print_progress()
-
-    def print_progress(self) -> None:
-        now = self.episode_log.clock()
-        steps_per_second = (self.model.num_timesteps - self.steps_at_print) / max(now - self.time_at_print, 1e-9)
-        reward = self.episode_log.state["running_reward"]
-        elapsed = int(self.episode_log.wall_seconds())
-        print(
-            f"update {self.model._n_updates:,} | episodes {self.episode_log.state['episodes']:,} | steps "
-            f"{self.model.num_timesteps:,} | running reward {'-' if reward is None else f'{reward:.2f}'} | "
-            f"{steps_per_second:,.0f} steps/s | elapsed {elapsed // 3600}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d}",
-            flush=True,
-        )
-        self.updates_at_print, self.steps_at_print, self.time_at_print = self.model._n_updates, self.model.num_timesteps, now
-
-
-class Checkpointer(BaseCallback):
-    """
-    Writes the run's checkpoint (:func:`write_checkpoint`) every ``checkpoint_every`` updates, after the update (so
-    that it holds the model the next rollout uses), and when :meth:`save` is called.
-
-    :param out: The run folder
-    :param episode_log: The run's :class:`EpisodeLog` (the state written beside the model)
-    :param checkpoint_every: Updates between checkpoints
-    """
-
-    def __init__(self, out: Path, episode_log: EpisodeLog, checkpoint_every: int):
-        super().__init__()
-        self.out, self.episode_log, self.checkpoint_every = out, episode_log, checkpoint_every
-        self.updates_at_checkpoint = 0
-
-    def _on_training_start(self) -> None:
-        self.updates_at_checkpoint = self.model._n_updates
-
-    def _on_step(self) -> bool:
-        return True
-
-    def _on_rollout_start(self) -> None:
-        if self.model._n_updates - self.updates_at_checkpoint >= self.checkpoint_every:
-            self.save()
-
-    def save(self) -> None:
-        self.updates_at_checkpoint = self.model._n_updates
-        self.episode_log.state["wall_seconds"] = self.episode_log.wall_seconds()
-        write_checkpoint(self.out, self.model, self.episode_log.state)  # type: ignore[arg-type]
-
-
-class StopTrainingOnUpdates(BaseCallback):
-    """Stops training at the first step after ``max_updates`` updates of this ``learn`` call (None: never)."""
-
-    def __init__(self, max_updates: int | None):
-        super().__init__()
-        self.max_updates, self.updates_at_start = max_updates, 0
-
-    def _on_training_start(self) -> None:
-        self.updates_at_start = self.model._n_updates
-
-    def _on_step(self) -> bool:
-        return self.max_updates is None or self.model._n_updates - self.updates_at_start < self.max_updates
-
-
-class StopTrainingOnRequest(BaseCallback):
-    """Stops training at the next step once :meth:`request_stop` was called (by a signal handler)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.stop_requested = False
-
-    def request_stop(self, *_: Any) -> None:
-        self.stop_requested = True
-
-    def _on_step(self) -> bool:
-        return not self.stop_requested
-
-
-@contextmanager
-def stop_on_signals(stop: StopTrainingOnRequest) -> Iterator[None]:
-    """
-    SIGTERM (``kill <pid>``) and a first Ctrl-C (SIGINT) stop the run at its next step, with a final checkpoint; a
-    second Ctrl-C aborts at once (``KeyboardInterrupt``; the last complete checkpoint stands).
-    """
-
-    def on_interrupt(*_: Any) -> None:
-        if stop.stop_requested:
-            raise KeyboardInterrupt
-        print("stopping at the next step with a final checkpoint (Ctrl-C again to abort)", flush=True)
-        stop.request_stop()
-
-    previous = signal.signal(signal.SIGTERM, stop.request_stop), signal.signal(signal.SIGINT, on_interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous[0])
-        signal.signal(signal.SIGINT, previous[1])
-
-
 def _number(kind: type, low: float, inclusive: bool, what: str) -> Callable[[str], int | float]:
     """An argparse type: a finite ``kind`` number >= ``low`` (> with ``inclusive=False``), named ``what`` in errors."""
 
@@ -510,51 +155,434 @@ def train_options(args: argparse.Namespace) -> TrainOptions:
     return TrainOptions(**{option.name: getattr(args, option.name) for option in fields(TrainOptions)})
 
 
-def check_config(model: REINFORCE, state: dict[str, Any], state_path: Path) -> None:
+@dataclass
+class RunState:
+    """
+    A run's ``state.json``: its counters at the last checkpoint, the checkpoint's model file, and the run's settings
+    (the fields of :class:`TrainOptions` marked ``record``, resolved for the run; the others stay at their defaults).
+
+    :param episodes: Episodes finished
+    :param running_reward: Karpathy's running reward (None before the first episode)
+    :param wall_seconds: Wall-clock seconds trained, over all sessions
+    :param model: The checkpoint's model file, in the run folder
+    :param settings: The run's settings
+    """
+
+    episodes: int = 0
+    running_reward: float | None = None
+    wall_seconds: float = 0.0
+    model: str = LEGACY_MODEL_FILE
+    settings: TrainOptions = field(default_factory=TrainOptions)
+
+    def to_json(self) -> dict[str, Any]:
+        """What ``state.json`` holds: the counters, the model file and the recorded settings, in one object."""
+        counters = {name: getattr(self, name) for name in _COUNTERS}
+        return {**counters, **{name: getattr(self.settings, name) for name in RECORDED}}
+
+
+# state.json's counters: name -> (check, what it must be); its settings are checked as TrainOptions states them
+_COUNTERS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "episodes": (lambda v: is_integer(v) and v >= 0, "a count of episodes"),
+    "running_reward": (lambda v: v is None or is_finite_number(v), "a number or null"),
+    "wall_seconds": (lambda v: is_finite_number(v) and v >= 0, "a number of seconds"),
+    "model": (lambda v: isinstance(v, str) and v == Path(v).name and v.endswith(".zip"), "a .zip file name"),
+}
+
+
+def make_env(n_envs: int, seed: int, vector_env: bool = False, env_id: str = KARPATHY_PONG_ID) -> VecEnv:
+    """``n_envs`` games of ``env_id``: in a ``KarpathyPongVecEnv`` (ale-py's C++ threads) with ``vector_env``, else in
+    a ``DummyVecEnv`` (one game) or ``SubprocVecEnv``; each game's episodes logged by a monitor."""
+    if vector_env:
+        if env_id != KARPATHY_PONG_ID:
+            raise RunFolderError(
+                f"--vector-env runs {KARPATHY_PONG_ID} only (ale-py's vector env has a fixed frameskip); "
+                f"for {env_id} use --n-envs without --vector-env (SubprocVecEnv)"
+            )
+        from stable_baselines3.common.vec_env import VecMonitor
+
+        from sb3_vpg.pong.vec_env import KarpathyPongVecEnv
+
+        return VecMonitor(KarpathyPongVecEnv(n_envs, seed=seed))
+
+    def make(rank: int) -> Any:
+        def _init() -> gym.Env:
+            import sb3_vpg.pong  # noqa: F401  (registers the ids, also in a SubprocVecEnv worker)
+
+            env = Monitor(gym.make(env_id))
+            env.reset(seed=seed + rank)
+            return env
+
+        return _init
+
+    factories = [make(rank) for rank in range(n_envs)]
+    return SubprocVecEnv(factories) if n_envs > 1 else DummyVecEnv(factories)
+
+
+_REQUIRED = ("episodes", "running_reward", "wall_seconds")
+_WHAT_TO_DO = "restore the run folder from a copy, or start a new run with another --out"
+
+
+def _check_not_a_file(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise RunFolderError(f"--out {out}: is a file, not a run folder; pass a new folder or a run's folder")
+
+
+def _setting_problem(option: Field, value: Any) -> str | None:
+    """What a recorded setting must be, where ``value`` is not that (None where it is), from its option's spec."""
+    spec = option.metadata["argparse"]
+    if "choices" in spec:
+        return None if value in spec["choices"] else f"one of {spec['choices']}"
+    if spec.get("action") == "store_true":
+        return None if isinstance(value, bool) else "true or false"
+    low = 1 if spec["type"] is POSITIVE_INT else 0
+    return None if is_integer(value) and value >= low else spec["type"].__name__
+
+
+def read_state(out: Path) -> RunState | None:
+    """
+    The run's ``state.json``, checked, with what older runs did not record filled in (a run that did not record its
+    seed has ``settings.seed`` None); None where ``out`` holds no checkpoint yet (or does not exist).
+
+    :raises RunFolderError: where ``out`` is a file, or ``state.json``, the model file it names or ``episodes.csv``
+        cannot be used
+    """
+    _check_not_a_file(out)
+    path = out / STATE_FILE
+    if not path.exists():
+        return None
+    try:
+        state = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise RunFolderError(f"{path}: is not valid JSON ({error}); it may be torn or empty; {_WHAT_TO_DO}") from None
+    if not isinstance(state, dict):
+        raise RunFolderError(f"{path}: holds a JSON {type(state).__name__}, not an object; {_WHAT_TO_DO}")
+    missing = [key for key in _REQUIRED if key not in state]
+    if missing:
+        raise RunFolderError(f"{path}: lacks {', '.join(missing)}; {_WHAT_TO_DO}")
+    state = {**_LEGACY_SETTINGS, "model": LEGACY_MODEL_FILE, **state}  # what older releases did not record
+    for key, (is_valid, expected) in _COUNTERS.items():
+        if not is_valid(state[key]):
+            raise RunFolderError(f"{path}: {key} must be {expected}, got {state[key]!r}; {_WHAT_TO_DO}")
+    for option in fields(TrainOptions):
+        if option.name in RECORDED and option.name in state:
+            problem = _setting_problem(option, state[option.name])
+            if problem is not None:
+                raise RunFolderError(f"{path}: {option.name} must be {problem}, got {state[option.name]!r}; {_WHAT_TO_DO}")
+    if not (out / state["model"]).is_file():
+        raise RunFolderError(f"{path}: names the model file {state['model']}, which is not in {out}; {_WHAT_TO_DO}")
+    if not (out / EPISODES_FILE).is_file():
+        raise RunFolderError(f"{out / EPISODES_FILE}: is missing (the run's episode log); {_WHAT_TO_DO}")
+    # what older releases recorded and no longer do (n_episodes: the model has it) is left out
+    settings = TrainOptions(**{name: state[name] for name in RECORDED if name in state})
+    return RunState(**{name: state[name] for name in _COUNTERS}, settings=settings)
+
+
+@contextmanager
+def locked_run_folder(out: Path) -> Iterator[None]:
+    """
+    Create ``out`` if it does not exist and hold an exclusive lock on it while training: creating the lock file is
+    also the check, before any training, that the folder can be written.
+
+    :raises RunFolderError: where ``out`` cannot be created or written, or another session holds its lock
+    """
+    _check_not_a_file(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(out / LOCK_FILE, os.O_CREAT | os.O_RDWR)
+    except OSError as error:
+        raise RunFolderError(f"--out {out}: cannot be written ({error.strerror}); pass a folder you can write") from None
+    try:
+        try:
+            _lock(descriptor)
+        except OSError:
+            raise RunFolderError(
+                f"--out {out}: another 'train' is running in this folder (it holds {out / LOCK_FILE}); wait for it to "
+                "stop, or pass another --out"
+            ) from None
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
+def _lock(descriptor: int) -> None:
+    """An exclusive lock on an open file, or OSError where another process holds it."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        msvcrt.locking(descriptor, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+    else:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+# episodes.csv's columns as numbers
+_EPISODE_COLUMNS: dict[str, type] = {"episode": int, "steps": int, "wall_seconds": float, "score": float,
+                                     "running_reward": float}  # fmt: skip
+
+
+def read_episodes(out: Path) -> list[dict[str, int | float]]:
+    """
+    The rows of the run's ``episodes.csv``, numbers as numbers.
+
+    :raises RunFolderError: where the file lacks a column or a row has a field that is not a number
+    """
+    path = out / EPISODES_FILE
+    with open(path, newline="") as file:
+        reader = csv.DictReader(file)
+        missing = [column for column in _EPISODE_COLUMNS if column not in (reader.fieldnames or ())]
+        if missing:
+            raise RunFolderError(f"{path}: lacks the column(s) {', '.join(missing)}; {_WHAT_TO_DO}")
+        rows = []
+        for row in reader:
+            if not any(row.values()):  # a blank line
+                continue
+            try:
+                rows.append({column: kind(row[column]) for column, kind in _EPISODE_COLUMNS.items()})
+            except (TypeError, ValueError):
+                raise RunFolderError(
+                    f"{path}: line {reader.line_num} is not a row of numbers ({row}); {_WHAT_TO_DO}"
+                ) from None
+    return rows
+
+
+def checkpoint_model_path(out: Path) -> Path | None:
+    """The model file of the last complete checkpoint in ``out``, or None if there is none."""
+    state = read_state(out)
+    return None if state is None else out / state.model
+
+
+def write_checkpoint(out: Path, model: REINFORCE, state: RunState) -> None:
+    """
+    Save ``model`` as ``model-<update>.zip``, then point ``state.json`` at it, each by writing a temporary file and
+    replacing atomically, then delete the older model files. A kill at any moment leaves ``state.json`` whole and
+    naming a complete model file (also when the model file it names is saved again at the same update).
+    """
+    model_file = f"model-{model._n_updates}.zip"
+    model.save(out / f"{model_file}.tmp")
+    os.replace(out / f"{model_file}.tmp", out / model_file)
+    state.model = model_file
+    temporary = out / (STATE_FILE + ".tmp")
+    with open(temporary, "w") as file:
+        json.dump(state.to_json(), file)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, out / STATE_FILE)
+    for path in [*out.glob("model-*.zip"), *out.glob("model-*.zip.tmp"), out / LEGACY_MODEL_FILE]:
+        if path.name != model_file and path.exists():  # older checkpoints, and files torn by a kill
+            path.unlink()
+
+
+class EpisodeLog(BaseCallback):
+    """
+    Appends each finished episode to ``<out>/episodes.csv`` (with its header where the file is new) and keeps the
+    run's counters in ``state`` up to date: episodes, Karpathy's running reward and the run's wall seconds (those
+    recorded before this session plus this session's, by ``clock``). Works with any SB3 algorithm whose env has a
+    ``Monitor``/``VecMonitor``.
+
+    :param out: The run folder
+    :param state: The run's state, updated in place (default: a new run's)
+    :param clock: Seconds since any fixed point (``time.monotonic``; a test may give a clock of its own)
+    """
+
+    def __init__(self, out: Path, state: RunState | None = None, clock: Callable[[], float] = time.monotonic):
+        super().__init__()
+        self.out, self.clock = out, clock
+        self.state = RunState() if state is None else state
+        self.wall_at_start = self.state.wall_seconds
+        self.session_start = clock()
+        if not (out / EPISODES_FILE).exists():
+            (out / EPISODES_FILE).write_text(",".join(CSV_FIELDS) + "\n")
+
+    def wall_seconds(self) -> float:
+        return self.wall_at_start + self.clock() - self.session_start
+
+    def _on_step(self) -> bool:
+        state = self.state
+        state.wall_seconds = self.wall_seconds()
+        rows = []
+        for info in self.locals["infos"]:
+            if "episode" in info:
+                score = float(info["episode"]["r"])
+                state.running_reward = running_reward(state.running_reward, score)
+                state.episodes += 1
+                rows.append((state.episodes, self.num_timesteps, round(state.wall_seconds, 1), score,
+                             round(state.running_reward, 4)))  # fmt: skip
+        if rows:
+            with open(self.out / EPISODES_FILE, "a", newline="") as file:
+                csv.writer(file).writerows(rows)
+        return True
+
+
+class ProgressPrinter(BaseCallback):
+    """
+    Prints a progress line (update, episodes, steps, running reward, steps per second, the run's wall time) every
+    ``print_every`` updates, after the update.
+
+    :param episode_log: The run's :class:`EpisodeLog` (its counters and clock)
+    :param print_every: Updates between lines
+    """
+
+    def __init__(self, episode_log: EpisodeLog, print_every: int = 1):
+        super().__init__()
+        self.episode_log, self.print_every = episode_log, print_every
+        self.updates_at_print = self.steps_at_print = 0
+        self.time_at_print = episode_log.clock()
+
+    def _on_training_start(self) -> None:
+        self.updates_at_print, self.steps_at_print = self.model._n_updates, self.model.num_timesteps
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_start(self) -> None:
+        if self.model._n_updates - self.updates_at_print >= self.print_every:
+            self.print_progress()
+
+    def print_progress(self) -> None:
+        now = self.episode_log.clock()
+        steps_per_second = (self.model.num_timesteps - self.steps_at_print) / max(now - self.time_at_print, 1e-9)
+        reward = self.episode_log.state.running_reward
+        elapsed = int(self.episode_log.wall_seconds())
+        print(
+            f"update {self.model._n_updates:,} | episodes {self.episode_log.state.episodes:,} | steps "
+            f"{self.model.num_timesteps:,} | running reward {'-' if reward is None else f'{reward:.2f}'} | "
+            f"{steps_per_second:,.0f} steps/s | elapsed {elapsed // 3600}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d}",
+            flush=True,
+        )
+        self.updates_at_print, self.steps_at_print, self.time_at_print = self.model._n_updates, self.model.num_timesteps, now
+
+
+class Checkpointer(BaseCallback):
+    """
+    Writes the run's checkpoint (:func:`write_checkpoint`) every ``checkpoint_every`` updates, after the update (so
+    that it holds the model the next rollout uses), and when :meth:`save` is called.
+
+    :param out: The run folder
+    :param episode_log: The run's :class:`EpisodeLog` (the state written beside the model)
+    :param checkpoint_every: Updates between checkpoints
+    """
+
+    def __init__(self, out: Path, episode_log: EpisodeLog, checkpoint_every: int):
+        super().__init__()
+        self.out, self.episode_log, self.checkpoint_every = out, episode_log, checkpoint_every
+        self.updates_at_checkpoint = 0
+
+    def _on_training_start(self) -> None:
+        self.updates_at_checkpoint = self.model._n_updates
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_start(self) -> None:
+        if self.model._n_updates - self.updates_at_checkpoint >= self.checkpoint_every:
+            self.save()
+
+    def save(self) -> None:
+        self.updates_at_checkpoint = self.model._n_updates
+        self.episode_log.state.wall_seconds = self.episode_log.wall_seconds()
+        write_checkpoint(self.out, self.model, self.episode_log.state)  # type: ignore[arg-type]
+
+
+class StopTrainingOnUpdates(BaseCallback):
+    """Stops training at the first step after ``max_updates`` updates of this ``learn`` call (None: never)."""
+
+    def __init__(self, max_updates: int | None):
+        super().__init__()
+        self.max_updates, self.updates_at_start = max_updates, 0
+
+    def _on_training_start(self) -> None:
+        self.updates_at_start = self.model._n_updates
+
+    def _on_step(self) -> bool:
+        return self.max_updates is None or self.model._n_updates - self.updates_at_start < self.max_updates
+
+
+class StopTrainingOnRequest(BaseCallback):
+    """Stops training at the next step once :meth:`request_stop` was called (by a signal handler)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stop_requested = False
+
+    def request_stop(self, *_: Any) -> None:
+        self.stop_requested = True
+
+    def _on_step(self) -> bool:
+        return not self.stop_requested
+
+
+@contextmanager
+def stop_on_signals(stop: StopTrainingOnRequest) -> Iterator[None]:
+    """
+    SIGTERM (``kill <pid>``) and a first Ctrl-C (SIGINT) stop the run at its next step, with a final checkpoint; a
+    second Ctrl-C aborts at once (``KeyboardInterrupt``; the last complete checkpoint stands).
+    """
+
+    def on_interrupt(*_: Any) -> None:
+        if stop.stop_requested:
+            raise KeyboardInterrupt
+        print("stopping at the next step with a final checkpoint (Ctrl-C again to abort)", flush=True)
+        stop.request_stop()
+
+    previous = signal.signal(signal.SIGTERM, stop.request_stop), signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous[0])
+        signal.signal(signal.SIGINT, previous[1])
+
+
+def check_config(model: REINFORCE, state: RunState, state_path: Path) -> None:
     """The configuration ``state.json`` names is the one the model trains with."""
-    expected = PRESETS[state["config"]].reinforce_kwargs()
+    config = state.settings.config
+    assert config is not None
+    expected = PRESETS[config].reinforce_kwargs()
     for key in CONFIG_SETTINGS:
         if getattr(model, key) != expected[key]:
             raise RunFolderError(
-                f"{state_path}: says config {state['config']!r}, but its model has {key}={getattr(model, key)!r} "
+                f"{state_path}: says config {config!r}, but its model has {key}={getattr(model, key)!r} "
                 f"(that config has {expected[key]!r}); {_WHAT_TO_DO}"
             )
 
 
-def _resume(out: Path, state: dict[str, Any], options: TrainOptions) -> tuple[REINFORCE, VecEnv]:
+def _resume(out: Path, state: RunState, options: TrainOptions) -> tuple[REINFORCE, VecEnv]:
     """The run's model and a fresh env, with the options that differ from its settings applied and recorded, or
     refused where they cannot change."""
+    settings = state.settings
     for name, record in RECORDED.items():
-        value = getattr(options, name)
-        if record == "fixed" and value is not None and name in state and value != state[name]:
-            flag = FLAGS[name]
+        value, recorded = getattr(options, name), getattr(settings, name)
+        if record == "fixed" and value is not None and recorded is not None and value != recorded:
             raise RunFolderError(
-                f"{flag} {value}: the run in {out} has {name} {state[name]}; leave {flag} out to resume it, "
+                f"{FLAGS[name]} {value}: the run in {out} has {name} {recorded}; leave {FLAGS[name]} out to resume it, "
                 "or start a new run with another --out"
             )
-    state.setdefault("seed", 0 if options.seed is None else options.seed)  # runs that did not record it
+    if settings.seed is None:  # a run that did not record it
+        settings.seed = options.seed or 0
     changed = {}
     for name, record in RECORDED.items():
         value = getattr(options, name)
-        if record == "changeable" and value not in (None, False) and value != state[name]:  # given (store_true: True)
-            changed[name] = state[name] = value
+        if record == "changeable" and value not in (None, False) and value != getattr(settings, name):  # given
+            changed[name] = value
+            setattr(settings, name, value)
+    assert settings.n_envs is not None and settings.env_id is not None
     # fresh env random streams after every resume, reproducible from the run's seed
-    env = make_env(state["n_envs"], state["seed"] + state["episodes"], state["vector_env"], state["env_id"])
-    model = REINFORCE.load(out / state["model"], env=env)
+    env = make_env(settings.n_envs, settings.seed + state.episodes, settings.vector_env, settings.env_id)
+    model = REINFORCE.load(out / state.model, env=env)
     check_config(model, state, out / STATE_FILE)
     if options.n_episodes is not None and model.n_episodes is None:
-        raise RunFolderError(_steps_based(options.n_episodes, state["config"], int(model.n_steps or 0)))
+        raise RunFolderError(_steps_based(options.n_episodes, str(settings.config), int(model.n_steps or 0)))
     if options.n_episodes is not None and options.n_episodes != model.n_episodes:
         model.n_episodes = changed["n_episodes"] = options.n_episodes
     applied = "".join(f", {key} now {value}" for key, value in changed.items())
-    print(f"resuming {state['env_id']} ({state['config']}) at {model.num_timesteps:,} steps, episode "
-          f"{state['episodes']:,}, update {model._n_updates:,}{applied}", flush=True)  # fmt: skip
+    print(f"resuming {settings.env_id} ({settings.config}) at {model.num_timesteps:,} steps, episode "
+          f"{state.episodes:,}, update {model._n_updates:,}{applied}", flush=True)  # fmt: skip
     # Drop CSV rows of episodes that ended after the checkpoint: they are replayed from the checkpoint.
     rows = read_episodes(out)
     with open(out / EPISODES_FILE, "w", newline="") as file:
         writer = csv.DictWriter(file, CSV_FIELDS)
         writer.writeheader()
-        writer.writerows(row for row in rows if row["episode"] <= state["episodes"])
+        writer.writerows(row for row in rows if row["episode"] <= state.episodes)
     return model, env
 
 
@@ -563,7 +591,7 @@ def _steps_based(n_episodes: int, config: str, n_steps: int) -> str:
             "every N episodes; leave --n-episodes out")  # fmt: skip
 
 
-def _start(out: Path, options: TrainOptions) -> tuple[REINFORCE, VecEnv, dict[str, Any]]:
+def _start(out: Path, options: TrainOptions) -> tuple[REINFORCE, VecEnv, RunState]:
     settings = options.for_new_run()
     env_id, config, n_envs, seed = settings.env_id, settings.config, settings.n_envs, settings.seed
     assert env_id is not None and config is not None and n_envs is not None and seed is not None
@@ -575,7 +603,8 @@ def _start(out: Path, options: TrainOptions) -> tuple[REINFORCE, VecEnv, dict[st
             raise RunFolderError(_steps_based(options.n_episodes, config, kwargs["n_steps"]))
         kwargs["n_episodes"] = options.n_episodes
     model = REINFORCE(env=env, seed=seed, verbose=0, **kwargs)
-    state = {**new_run_state(), **{name: getattr(settings, name) for name in RECORDED}}
+    recorded = {name: getattr(settings, name) for name in RECORDED}
+    state = RunState(settings=TrainOptions(**recorded))
     print(f"new run on {env_id} ({config}, {n_envs} game{'s' * (n_envs > 1)}) in {out}", flush=True)
     with open(out / EPISODES_FILE, "w", newline="") as file:
         csv.writer(file).writerow(CSV_FIELDS)

@@ -23,7 +23,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from sb3_vpg import REINFORCE
 from sb3_vpg.common.callbacks import StopTrainingOnWallClock
 from sb3_vpg.pong.configs import OPTIMIZERS, pong_preset_kwargs
-from sb3_vpg.pong.run import EpisodeLog, make_env
+from sb3_vpg.pong.run import EpisodeLog, RunState, make_env
 
 # The study's best trial (docs/pong.md): the points preset (sb3_vpg.pong.configs.PRESETS["points"])
 POINTS_TRIAL: dict[str, Any] = dict(
@@ -59,7 +59,7 @@ class ReportRunningReward(BaseCallback):
     number) and stops training when the pruner says so."""
 
     def __init__(
-        self, trial: optuna.Trial, state: dict[str, Any], report_seconds: float, clock: Callable[[], float] = time.monotonic
+        self, trial: optuna.Trial, state: RunState, report_seconds: float, clock: Callable[[], float] = time.monotonic
     ):
         super().__init__()
         self.trial, self.state, self.report_seconds, self.clock = trial, state, report_seconds, clock
@@ -71,8 +71,8 @@ class ReportRunningReward(BaseCallback):
         if self.clock() - self.start < (self.reports + 1) * self.report_seconds:
             return True
         self.reports += 1
-        if self.state["running_reward"] is not None:
-            self.trial.report(self.state["running_reward"], self.reports)
+        if self.state.running_reward is not None:
+            self.trial.report(self.state.running_reward, self.reports)
             self.pruned = self.trial.should_prune()
         return not self.pruned
 
@@ -107,10 +107,10 @@ def objective(
     model.learn(10**9, callback=callbacks, log_interval=None)  # type: ignore[arg-type]
     env.close()
     trial.set_user_attr("agent_steps", model.num_timesteps)
-    trial.set_user_attr("episodes", state["episodes"])
+    trial.set_user_attr("episodes", state.episodes)
     trial.set_user_attr("minutes", round(log.wall_seconds() / 60, 2))
     if report.pruned:
         raise optuna.TrialPruned()
-    if state["running_reward"] is None:
+    if state.running_reward is None:
         raise optuna.TrialPruned(f"no game ended within {minutes:g} minutes")
-    return float(state["running_reward"])
+    return float(state.running_reward)
