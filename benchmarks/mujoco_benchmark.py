@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from shared import MUJOCO_ENVS, MUJOCO_EVAL_FREQ, MUJOCO_STEPS
+from shared import MUJOCO_ENVS, MUJOCO_EVAL_FREQ, MUJOCO_STEPS, MujocoRun, part_start, parts
 
 from sb3_vpg.zoo import default_config
 
@@ -147,26 +147,8 @@ def score(anchor: Anchor, returns: list[dict], evaluations: list[dict]) -> float
 # ---- running: one zoo process per part, resuming from the last checkpoint ------------------------------------
 
 
-@dataclass(frozen=True)
-class Run:
-    algo: str
-    env_id: str
-    seed: int
-
-    def folder(self, out: Path) -> Path:
-        return out / "logs" / self.algo / f"{self.env_id}_seed{self.seed}"
-
-
-def part_start(part: Path) -> int:
-    return int(part.name.removeprefix("from"))
-
-
-def parts(run: Run, out: Path) -> list[Path]:
-    return sorted(run.folder(out).glob("from*"), key=part_start)
-
-
 def checkpoints(part: Path) -> dict[int, tuple[Path, Path]]:
-    """Run step -> (model, VecNormalize statistics) of the part's complete checkpoints."""
+    """MujocoRun step -> (model, VecNormalize statistics) of the part's complete checkpoints."""
     found = {}
     for model in (part / "checkpoints").glob("checkpoint_*_steps.zip"):
         steps = int(model.stem.split("_")[1])
@@ -184,7 +166,7 @@ def n_envs(algo: str, env_id: str) -> int:
     return int(shipped_entry(algo, env_id)["n_envs"])
 
 
-def check_entry(run: Run, out: Path) -> None:
+def check_entry(run: MujocoRun, out: Path) -> None:
     """Record the zoo entry a run begins with; refuse to resume it with another (a run is one entry's)."""
     recorded = run.folder(out) / "entry.yml"
     entry = shipped_entry(run.algo, run.env_id)
@@ -198,7 +180,7 @@ def check_entry(run: Run, out: Path) -> None:
         )
 
 
-def train_command(run: Run, part: Path, index: int, resume_from: Path | None) -> list[str]:
+def train_command(run: MujocoRun, part: Path, index: int, resume_from: Path | None) -> list[str]:
     start = part_start(part)
     callbacks = [
         {"sb3_vpg.common.callbacks.RolloutReturnLog": {"path": str(part / "returns.csv"), "timestep_offset": start}},
@@ -213,7 +195,7 @@ def train_command(run: Run, part: Path, index: int, resume_from: Path | None) ->
     return command + (["-i", str(resume_from)] if resume_from else [])
 
 
-def execute(run: Run, out: Path) -> str:
+def execute(run: MujocoRun, out: Path) -> str:
     """Train a run to MUJOCO_STEPS, from its last checkpoint if it was stopped; return what happened."""
     folder = run.folder(out)
     if (folder / "done.json").exists():
@@ -248,7 +230,7 @@ def execute(run: Run, out: Path) -> str:
 # ---- collecting the logs into the committed CSVs ---------------------------------------------------------------
 
 
-def run_rows(run: Run, out: Path) -> tuple[list[dict], list[dict]]:
+def run_rows(run: MujocoRun, out: Path) -> tuple[list[dict], list[dict]]:
     """The run's rollout and evaluation rows over all its parts; a part's rows after its successor's first step are
     dropped (the successor redid those steps from the checkpoint)."""
     returns: list[dict] = []
@@ -295,7 +277,7 @@ def write_csv(path: Path, fields: tuple[str, ...], rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
-def collect(runs: list[Run], out: Path) -> None:
+def collect(runs: list[MujocoRun], out: Path) -> None:
     """Rewrite the CSVs with the rows of every run whose logs are here; rows of other runs (another machine's, a
     fresh clone's) are kept as committed."""
     here = [run for run in runs if parts(run, out)]
@@ -434,7 +416,7 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true", help="no training: the CSVs from the logs here, then the report")
     args = parser.parse_args()
     out = args.out.resolve()
-    runs = [Run(algo, env_id, seed) for seed in args.seeds for env_id in args.envs for algo in args.algos]
+    runs = [MujocoRun(algo, env_id, seed) for seed in args.seeds for env_id in args.envs for algo in args.algos]
     if not args.report_only:
         with ThreadPoolExecutor(args.workers) as pool:
             futures = [pool.submit(execute, run, out) for run in runs]

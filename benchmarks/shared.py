@@ -473,3 +473,39 @@ def best_entry(entries: Entries, algo: str, runs: Path, minutes: float, out: Pat
     rows = tuning_rows(entries, runs, minutes) or committed_tuning_rows(out, minutes)
     tuned = [row for row in rows if row["algo"] == algo and row["running_reward"] != ""]
     return max(tuned, key=lambda row: row["running_reward"])["entry"] if tuned else f"{algo}-zoo-atari"
+
+
+# --- The MuJoCo benchmark's runs: each in parts (``from<steps>/``), a part per resume ---
+
+
+@dataclass(frozen=True)
+class MujocoRun:
+    """One (algorithm, env, seed) run of ``mujoco_benchmark.py``."""
+
+    algo: str
+    env_id: str
+    seed: int
+
+    def folder(self, out: Path) -> Path:
+        return out / "logs" / self.algo / f"{self.env_id}_seed{self.seed}"
+
+
+def part_start(part: Path) -> int:
+    return int(part.name.removeprefix("from"))
+
+
+def parts(run: MujocoRun, out: Path) -> list[Path]:
+    return sorted(run.folder(out).glob("from*"), key=part_start)
+
+
+def final_zoo_folder(run: MujocoRun, out: Path) -> Path:
+    """The zoo folder of the last part of a finished run (its final model).
+
+    :raises FileNotFoundError: where the run is not finished
+    """
+    if not (run.folder(out) / "done.json").exists():
+        raise FileNotFoundError(
+            f"{run.folder(out)} is not a finished run: python benchmarks/mujoco_benchmark.py --seeds {run.seed}"
+        )
+    (folder,) = (parts(run, out)[-1] / "zoo" / run.algo).glob(f"{run.env_id}_*")
+    return folder

@@ -30,11 +30,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
-from shared import MUJOCO_ENVS
+from shared import MUJOCO_ENVS, MujocoRun, final_zoo_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 ENVS = ("CartPole-v1", "Acrobot-v1", "InvertedPendulum-v5", "LunarLander-v3")
-MUJOCO_RUNS = ROOT / "benchmarks" / "results" / "mujoco" / "logs"
+MUJOCO_RESULTS = ROOT / "benchmarks" / "results" / "mujoco"  # mujoco_benchmark.py --out
 ALGOS = ("reinforce", "vpg")
 ALGO_NAMES = {"reinforce": "REINFORCE", "vpg": "VPG"}
 N_EVAL_EPISODES = 10
@@ -141,12 +141,7 @@ See `{env_id}/config.yml`.
 
 def benchmark_run(algo: str, env_id: str, seed: int) -> Path:
     """The zoo folder of the last part of a finished ``mujoco_benchmark.py`` run (its final model)."""
-    run = MUJOCO_RUNS / algo / f"{env_id}_seed{seed}"
-    if not (run / "done.json").exists():
-        raise FileNotFoundError(f"{run} is not a finished run: python benchmarks/mujoco_benchmark.py --seeds {seed}")
-    last_part = max(run.glob("from*"), key=lambda part: int(part.name.removeprefix("from")))
-    (folder,) = (last_part / "zoo" / algo).glob(f"{env_id}_*")
-    return folder
+    return final_zoo_folder(MujocoRun(algo, env_id, seed), MUJOCO_RESULTS)
 
 
 def without_callbacks(text: str, key_path: tuple[str, ...]) -> str:

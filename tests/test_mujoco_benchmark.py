@@ -123,7 +123,7 @@ def test_rollout_return_log_writes_each_rollout_with_the_episodes_that_ended_in_
 
 
 def test_a_run_is_not_resumed_with_another_entry_than_it_began_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    run = mujoco_benchmark.Run("vpg", "Hopper-v5", 0)
+    run = mujoco_benchmark.MujocoRun("vpg", "Hopper-v5", 0)
     mujoco_benchmark.check_entry(run, tmp_path)  # begins: records today's entry
     mujoco_benchmark.check_entry(run, tmp_path)  # resumes with the same
     shipped = mujoco_benchmark.shipped_entry("vpg", "Hopper-v5")
@@ -140,7 +140,7 @@ def test_a_stopped_run_resumes_from_its_last_checkpoint(tmp_path: Path, monkeypa
     monkeypatch.setattr(mujoco_benchmark, "MUJOCO_STEPS", 4_000)
     monkeypatch.setattr(mujoco_benchmark, "MUJOCO_EVAL_FREQ", 2_000)
     monkeypatch.setattr(mujoco_benchmark, "CHECKPOINT_FREQ", 2_000)
-    run = mujoco_benchmark.Run("vpg", "Hopper-v5", 0)
+    run = mujoco_benchmark.MujocoRun("vpg", "Hopper-v5", 0)
     assert mujoco_benchmark.execute(run, tmp_path).startswith("trained  vpg Hopper-v5 seed 0 from 0 steps")
     first = run.folder(tmp_path) / "from0000000"
     assert sorted(mujoco_benchmark.checkpoints(first)) == [2_000, 4_000]
