@@ -312,9 +312,25 @@ def by_seed(rows: list[dict], algo: str, env_id: str) -> dict[int, list[dict]]:
     return seeds
 
 
+def seed_scores(anchor: Anchor, env_id: str, evaluations: list[dict], returns: list[dict]) -> dict[int, float | None]:
+    """Each seed's score in the anchor's metric (None: the seed has not reached the anchor's steps)."""
+    evals, rets = by_seed(evaluations, anchor.algo, env_id), by_seed(returns, anchor.algo, env_id)
+    return {seed: score(anchor, rets.get(seed, []), evals.get(seed, [])) for seed in sorted({*evals, *rets})}
+
+
+def median_cell(scores: dict[int, float | None]) -> str:
+    """The median over the seeds that have a score, with their count, or ``-``."""
+    done = [value for value in scores.values() if value is not None]
+    return f"{statistics.median(done):,.0f} ({len(done)} seed{'s' * (len(done) != 1)})" if done else "-"
+
+
+def read_results(out: Path) -> tuple[list[dict], dict[str, list[dict]]]:
+    """The committed evaluations, and the returns of each env."""
+    return read_csv(out / "evaluations.csv"), {env_id: read_csv(out / "returns" / f"{env_id}.csv") for env_id in MUJOCO_ENVS}
+
+
 def report(out: Path) -> str:
-    evaluations = read_csv(out / "evaluations.csv")
-    returns = {env_id: read_csv(out / "returns" / f"{env_id}.csv") for env_id in MUJOCO_ENVS}
+    evaluations, returns = read_results(out)
     lines = [
         "# REINFORCE and VPG on MuJoCo against the published tables",
         "",
@@ -326,20 +342,30 @@ def report(out: Path) -> str:
     ]
     for env_id in MUJOCO_ENVS:
         for anchor in ANCHORS:
-            evals = by_seed(evaluations, anchor.algo, env_id)
-            rets = by_seed(returns[env_id], anchor.algo, env_id)
-            scores = {seed: score(anchor, rets.get(seed, []), evals.get(seed, [])) for seed in sorted({*evals, *rets})}
+            scores = seed_scores(anchor, env_id, evaluations, returns[env_id])
             done = [value for value in scores.values() if value is not None]
             figure = anchor.figures[env_id]
-            median = statistics.median(done) if done else None
-            ours = f"{median:,.0f} ({len(done)} seed{'s' * (len(done) != 1)})" if median is not None else "-"
             per_seed = " / ".join(f"{value:,.0f}" if value is not None else "-" for value in scores.values()) or "-"
-            margin = f"{median - figure:+,.0f}" if median is not None else "-"
+            margin = f"{statistics.median(done) - figure:+,.0f}" if done else "-"
             name, version = env_id.rsplit("-", 1)
             lines.append(
                 f"| {name} {version} / {ANCHOR_ENV_VERSION} | {anchor.label} | {METRICS[anchor.metric]} | "
-                f"{anchor.steps / 1e6:g}M | {figure:,} ({anchor.seeds}) | {ours} | {per_seed} | {margin} |"
+                f"{anchor.steps / 1e6:g}M | {figure:,} ({anchor.seeds}) | {median_cell(scores)} | {per_seed} | {margin} |"
             )
+    return "\n".join(lines) + "\n"
+
+
+def algorithm_table(out: Path, algo: str) -> str:
+    """One algorithm's rows of the report, one line per env (its module page includes this table)."""
+    evaluations, returns = read_results(out)
+    anchors = [anchor for anchor in ANCHORS if anchor.algo == algo]
+    columns = [f"ours at {a.steps / 1e6:g}M, median (seeds) | {a.label} ({METRICS[a.metric]})" for a in anchors]
+    lines = ["| Environment | " + " | ".join(columns) + " |", "|---|" + "---|---|" * len(anchors)]
+    for env_id in MUJOCO_ENVS:
+        cells = [
+            f"{median_cell(seed_scores(a, env_id, evaluations, returns[env_id]))} | {a.figures[env_id]:,}" for a in anchors
+        ]
+        lines.append(f"| {env_id} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -427,6 +453,8 @@ def main() -> None:
                     print(f"FAILED   {run.algo} {run.env_id} seed {run.seed}: {error}", flush=True)
     collect(runs, out)  # also the runs still training: their CSV rows as they stand
     (out / "mujoco.md").write_text(report(out))
+    for algo in ALGOS:
+        (out / f"{algo}.md").write_text(algorithm_table(out, algo))
     plot(out)
     print(f"report written to {out / 'mujoco.md'}")
 

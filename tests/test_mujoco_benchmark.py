@@ -90,6 +90,9 @@ def test_report_is_rebuilt_from_the_committed_csvs(tmp_path: Path, monkeypatch: 
     tianshou = "| Tianshou REINFORCE | best deterministic evaluation so far | 3M |"
     assert f"| Hopper v5 / v3 {tianshou} 396 (10) | - | - | - |" in table  # no REINFORCE run
     assert f"| Ant v5 / v3 {tianshou} 475 (10) | - | - | - |" in table
+    # the module pages' tables: the same medians, one line per env
+    assert "| Hopper-v5 | 900 (2 seeds) | 907 | 600 (2 seeds) | 733 |" in (tmp_path / "vpg.md").read_text()
+    assert "| Hopper-v5 | - | 396 |" in (tmp_path / "reinforce.md").read_text()
     assert (tmp_path / "Hopper-v5.png").exists() and not (tmp_path / "Ant-v5.png").exists()
     assert (tmp_path / "evaluations.csv").read_text() == committed
 
