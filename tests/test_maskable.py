@@ -202,6 +202,9 @@ def test_save_and_load_keep_the_masked_policy(algo, tmp_path):
     assert loaded.num_timesteps == 600 and violations(loaded.env) == 0
     with pytest.raises(ValueError, match="saved by sb3-vpg's MaskableREINFORCE or MaskableVPG, not by REINFORCE"):
         REINFORCE.load(tmp_path / "model.zip")
+    algo("MlpPolicy", catastrophe_envs("Discrete")).save(tmp_path / "untrained.zip")  # never learned: the same
+    with pytest.raises(ValueError, match="saved by sb3-vpg's MaskableREINFORCE or MaskableVPG, not by REINFORCE"):
+        REINFORCE.load(tmp_path / "untrained.zip")
 
 
 def test_bad_input_gets_clear_errors():

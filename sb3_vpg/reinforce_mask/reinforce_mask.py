@@ -66,6 +66,9 @@ class MaskableREINFORCE(REINFORCE):
                 f"rollout_buffer_class must be a MaskableEpisodicRolloutBuffer (sb3_vpg.common.maskable) to keep the "
                 f"action masks, got {self.rollout_buffer_class.__name__}"
             )
+        # an attribute of the instance (the class's default, or a loaded model's), so that every saved file has it
+        # and REINFORCE.load can tell a masked model (saved_models.check_saved_by)
+        self.use_masking = self.use_masking
         super()._setup_model()
 
     def _make_policy(self) -> BasePolicy:
