@@ -290,3 +290,16 @@ def test_the_masked_tour_benchmark_writes_its_table(tmp_path):
     assert float(masked["infeasible_share"]) == 0 and float(masked["mean_length"]) == 6.0  # every tour whole
     table = (tmp_path / "masked_tour.md").read_text()
     assert "| 2,000 | " in table and "seeds 0," in table
+
+
+def test_masks_are_read_from_subprocess_envs():
+    """SubprocVecEnv: the masks come from the workers (env_method); no training tour is infeasible."""
+    from stable_baselines3.common.vec_env import SubprocVecEnv
+
+    env = make_vec_env(TinyTourEnv, n_envs=2, seed=0, vec_env_cls=SubprocVecEnv)
+    try:
+        model = MaskableREINFORCE("MlpPolicy", env, n_steps=8, seed=0).learn(96)
+        tours = [info["r"] for info in model.ep_info_buffer]
+        assert len(tours) >= 10 and min(tours) > -TinyTourEnv().invalid_penalty
+    finally:
+        env.close()
