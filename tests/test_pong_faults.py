@@ -355,7 +355,8 @@ def test_the_train_options_are_the_command_line_and_the_recorded_settings(tmp_pa
     assert train_flags == set(FLAGS.values()) and len(FLAGS) == len(fields(TrainOptions))
     assert RECORDED == {"env_id": "fixed", "config": "fixed", "n_envs": "changeable", "vector_env": "changeable",
                         "seed": "fixed"}  # fmt: skip
-    cli.main(["train", "--out", str(tmp_path), "--env", "KarpathyPongClassic-v0", "--n-episodes", "1", "--updates", "1"])
+    cli.main(["train", "--out", str(tmp_path), "--env", "KarpathyPongClassic-v0", "--n-episodes", "1", "--updates", "1",
+              "--hours", "1000"])  # fmt: skip
     state = json.loads((tmp_path / "state.json").read_text())
     assert {key: state[key] for key in RECORDED} == {"env_id": "KarpathyPongClassic-v0", "config": "karpathy",
                                                      "n_envs": 1, "vector_env": False, "seed": 0}  # fmt: skip

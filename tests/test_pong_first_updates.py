@@ -42,8 +42,9 @@ def run_sessions(config: str, out: Path) -> list[dict[str, Any]]:
     settings = SESSIONS[config]
     prints = []
     for updates in settings["updates"]:
+        # stopped by its updates alone: a wall-clock budget no machine reaches
         options = TrainOptions(config=config, seed=0, n_episodes=settings["n_episodes"], max_updates=updates,
-                               checkpoint_every=10**6, print_every=10**6)  # fmt: skip
+                               hours=10**6, checkpoint_every=10**6, print_every=10**6)  # fmt: skip
         train_run(out, options)
         prints.append(fingerprint(out))
     return prints

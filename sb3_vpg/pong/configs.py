@@ -50,8 +50,6 @@ def karpathy_kwargs(**overrides: Any) -> dict[str, Any]:
     return kwargs
 
 
-# Games the fast preset plays at once, on ale-py's C++ threads (KarpathyPongVecEnv): about 1.9x the training
-# throughput of one game on 2 cores (benchmarks/results/pong_throughput.md)
 def _points_kwargs() -> dict[str, Any]:
     """The points preset's arguments: Karpathy's agent, updated every 512 steps of each game on the points that
     have ended (``tuning.POINTS_TRIAL``, the study's best trial, through :func:`pong_preset_kwargs`, gives the same)."""
@@ -86,7 +84,8 @@ class Preset:
 #: The Pong configurations by name (``python -m sb3_vpg.pong train --config <name>``)
 PRESETS: dict[str, Preset] = {
     "karpathy": Preset(1, karpathy_kwargs, "Karpathy's Pong from Pixels exactly"),
-    # side-by-side pilot runs on this project's 2-core machine (docs/pong.md)
+    # side-by-side pilot runs on this project's 2-core machine (docs/pong.md); 4 games on ale-py's C++ threads
+    # (KarpathyPongVecEnv): about 1.9x the training throughput of one game on 2 cores (results/pong_throughput.md)
     "fast": Preset(
         4, lambda: karpathy_kwargs(learning_rate=1e-3), "a 10x learning rate, 4 games; the fastest to beat the AI here"
     ),
@@ -119,6 +118,7 @@ def points_karpathy_kwargs(**overrides: Any) -> dict[str, Any]:
     return {**PRESETS["points"].reinforce_kwargs(), **overrides}
 
 
+# Optimizers a preset may choose (``pong_preset_kwargs``): name -> class and arguments
 OPTIMIZERS: dict[str, tuple[type[th.optim.Optimizer], dict[str, Any]]] = {
     "rmsprop": (th.optim.RMSprop, dict(alpha=0.99, eps=1e-5)),  # Karpathy's update rule
     "adam": (th.optim.Adam, dict(eps=1e-5)),

@@ -136,8 +136,9 @@ class TrainOptions:
 
 RECORDED = {option.name: option.metadata["record"] for option in fields(TrainOptions) if option.metadata["record"]}
 FLAGS = {option.name: option.metadata["flag"] or "--" + option.name.replace("_", "-") for option in fields(TrainOptions)}
-# What runs checkpointed by releases that did not record a setting had
-_LEGACY_SETTINGS: dict[str, Any] = {"env_id": KARPATHY_PONG_ID, "config": "karpathy", "n_envs": 1, "vector_env": False}
+# What runs checkpointed by releases that did not record a setting had: a new run's defaults (a run without its seed
+# takes the one given on resume, see _resume)
+_LEGACY_SETTINGS: dict[str, Any] = {name: getattr(TrainOptions().for_new_run(), name) for name in RECORDED if name != "seed"}
 
 
 def add_train_options(parser: argparse.ArgumentParser) -> None:
@@ -399,13 +400,13 @@ class EpisodeLog(BaseCallback):
 
     def _on_step(self) -> bool:
         state = self.state
-        state.wall_seconds = self.wall_seconds()
         rows = []
         for info in self.locals["infos"]:
             if "episode" in info:
                 score = float(info["episode"]["r"])
                 state.running_reward = running_reward(state.running_reward, score)
                 state.episodes += 1
+                state.wall_seconds = self.wall_seconds()
                 rows.append((state.episodes, self.num_timesteps, round(state.wall_seconds, 1), score,
                              round(state.running_reward, 4)))  # fmt: skip
         if rows:
@@ -606,8 +607,7 @@ def _start(out: Path, options: TrainOptions) -> tuple[REINFORCE, VecEnv, RunStat
     recorded = {name: getattr(settings, name) for name in RECORDED}
     state = RunState(settings=TrainOptions(**recorded))
     print(f"new run on {env_id} ({config}, {n_envs} game{'s' * (n_envs > 1)}) in {out}", flush=True)
-    with open(out / EPISODES_FILE, "w", newline="") as file:
-        csv.writer(file).writerow(CSV_FIELDS)
+    (out / EPISODES_FILE).unlink(missing_ok=True)  # of a run killed before its first checkpoint; EpisodeLog writes anew
     return model, env, state
 
 

@@ -25,7 +25,8 @@ from sb3_vpg.common.callbacks import StopTrainingOnWallClock
 from sb3_vpg.pong.configs import OPTIMIZERS, pong_preset_kwargs
 from sb3_vpg.pong.run import EpisodeLog, RunState, make_env
 
-# The study's best trial (docs/pong.md): the points preset (sb3_vpg.pong.configs.PRESETS["points"])
+# The best trial of the wall-clock study (benchmarks/pong_preset_tuning.py; its summary:
+# benchmarks/results/pong_preset/tuning/summary.md): the points preset (sb3_vpg.pong.configs.PRESETS["points"])
 POINTS_TRIAL: dict[str, Any] = dict(
     n_envs=8,
     n_steps=512,

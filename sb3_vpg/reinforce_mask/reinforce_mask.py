@@ -5,7 +5,6 @@ import torch as th
 from gymnasium import spaces
 from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
 from sb3_contrib.common.maskable.utils import get_action_masks, is_masking_supported
-from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.distributions import Distribution
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import MaybeCallback, PyTorchObs
@@ -108,21 +107,6 @@ class MaskableREINFORCE(REINFORCE):
         """
         return self.policy.predict(observation, state, episode_start, deterministic, action_masks=action_masks)
 
-    def _setup_learn(
-        self,
-        total_timesteps: int,
-        callback: MaybeCallback = None,
-        reset_num_timesteps: bool = True,
-        tb_log_name: str = "run",
-        progress_bar: bool = False,
-    ) -> tuple[int, BaseCallback]:
-        if self.use_masking and self.env is not None and not is_masking_supported(self.env):
-            raise ValueError(
-                "the env has no action_masks() method: wrap it in sb3_contrib.common.wrappers.ActionMasker, or "
-                "train without masks with learn(use_masking=False)"
-            )
-        return super()._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
-
     def learn(  # type: ignore[override]
         self: SelfMaskableREINFORCE,
         total_timesteps: int,
@@ -136,4 +120,9 @@ class MaskableREINFORCE(REINFORCE):
         """REINFORCE's ``learn``; ``use_masking=False`` trains without reading the env's masks (every action
         allowed), as MaskablePPO's."""
         self.use_masking = use_masking
+        if use_masking and self.env is not None and not is_masking_supported(self.env):
+            raise ValueError(
+                "the env has no action_masks() method: wrap it in sb3_contrib.common.wrappers.ActionMasker, or "
+                "train without masks with learn(use_masking=False)"
+            )
         return super().learn(total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar)
