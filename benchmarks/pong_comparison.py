@@ -36,6 +36,7 @@ from shared import (
     BENCHMARKS,
     Run,
     Suite,
+    Variant,
     plot_running_reward,
     read_episodes,
     run_dir,
@@ -53,6 +54,7 @@ CONTENDERS = {
     "a2c": "A2C (8 games)",
     "ppo": "PPO (8 games)",
 }
+VARIANTS = {"reinforce-fast": Variant("reinforce", "sb3_vpg.zoo_configs.karpathy_pong_fast")}
 # seed by seed, in pairs that run side by side
 ORDER = ("reinforce-fast", "ppo", "reinforce", "a2c")
 CHECKPOINT_MINUTES = (15, 30, 60)
@@ -114,7 +116,7 @@ def main() -> None:
 
     contenders = [contender for contender in ORDER if contender in args.contenders]
     suite = pong_suite(args.minutes, contenders)
-    runs = [Run(contender, suite, seed) for seed in args.seeds for contender in contenders]
+    runs = [Run(contender, suite, seed, VARIANTS.get(contender)) for seed in args.seeds for contender in contenders]
     args.out.mkdir(parents=True, exist_ok=True)
     out = args.out.resolve()
     if not args.report_only:

@@ -224,6 +224,76 @@ def batch_memory(config: str, queue: Any) -> None:
     queue.put((config, steps, first_batch.episodes, (peak - before) / (steps * 6400)))
 
 
+def measure(configs: list[str], reps: int, steps: int) -> list[dict[str, Any]]:
+    """Every measurement, interleaved by repetition so that machine noise hits every configuration alike."""
+    rows: list[dict[str, Any]] = []
+    for rep in range(reps):
+        rows.append({"rep": rep, "what": "karpathy-numpy-loop", "config": "single",
+                     "steps_per_s": karpathy_loop_steps_per_second(steps)})  # fmt: skip
+        rows.append({"rep": rep, "what": "karpathy-numpy-loop-one-blas-thread", "config": "single",
+                     "steps_per_s": karpathy_loop_one_blas_thread(steps)})  # fmt: skip
+        for config in configs:
+            rows.append({"rep": rep, "what": "raw-emulator", "config": config,
+                         "steps_per_s": raw_steps_per_second(config, steps)})  # fmt: skip
+            rows.append({"rep": rep, "what": "our-training", "config": config,
+                         "steps_per_s": training_steps_per_second(config, steps)})  # fmt: skip
+            print(rows[-2], rows[-1], flush=True)
+    return rows
+
+
+def measure_memory(configs: list[str]) -> list[tuple[str, int, int, float]]:
+    """Per configuration, in a fresh process each: (config, steps, episodes, peak RSS added per stored pixel)."""
+    memory = []
+    context = multiprocessing.get_context("spawn")
+    for config in configs:
+        queue = context.Queue()
+        process = context.Process(target=batch_memory, args=(config, queue))
+        process.start()
+        memory.append(queue.get())
+        process.join()
+    return memory
+
+
+def median(rows: list[dict[str, Any]], what: str, config: str) -> float:
+    return statistics.median(row["steps_per_s"] for row in rows if row["what"] == what and row["config"] == config)
+
+
+def ratio_cell(rows: list[dict[str, Any]], what: str, config: str, baseline: str, baseline_config: str) -> str:
+    """The median over the repetitions of (ours / the baseline measured in the same repetition), [min, max]."""
+    by_rep = {(row["rep"], row["what"], row["config"]): row["steps_per_s"] for row in rows}
+    reps = sorted({row["rep"] for row in rows})
+    values = [by_rep[rep, what, config] / by_rep[rep, baseline, baseline_config] for rep in reps]
+    return f"{statistics.median(values):.2f} [{min(values):.2f}, {max(values):.2f}]"
+
+
+def markdown(rows: list[dict[str, Any]], memory: list[tuple[str, int, int, float]], configs: list[str], steps: int) -> str:
+    reps = len({row["rep"] for row in rows})
+    lines = [
+        f"# Karpathy Pong throughput ({reps} repetitions of {steps} agent steps, medians)",
+        "",
+        f"Machine: {os.cpu_count()} cores; date {time.strftime('%Y-%m-%d')}; one torch thread.",
+        f"Karpathy's numpy loop: {median(rows, 'karpathy-numpy-loop', 'single'):,.0f} steps/s with numpy's default "
+        f"BLAS threads, {median(rows, 'karpathy-numpy-loop-one-blas-thread', 'single'):,.0f} with one.",
+        "Ratios: median over the repetitions of (ours / baseline measured in the same repetition), [min, max].",
+        "",
+        "| env configuration | raw emulator steps/s | our training steps/s | training / raw | training / Karpathy's loop "
+        "| training / Karpathy's loop (one BLAS thread) | raw / Karpathy's loop |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for config in configs:
+        raw, ours = median(rows, "raw-emulator", config), median(rows, "our-training", config)
+        to_raw = ratio_cell(rows, "our-training", config, "raw-emulator", config)
+        to_seed = ratio_cell(rows, "our-training", config, "karpathy-numpy-loop", "single")
+        to_seed_one_thread = ratio_cell(rows, "our-training", config, "karpathy-numpy-loop-one-blas-thread", "single")
+        raw_to_seed = ratio_cell(rows, "raw-emulator", config, "karpathy-numpy-loop", "single")
+        lines.append(f"| {config} | {raw:,.0f} | {ours:,.0f} | {to_raw} | {to_seed} | {to_seed_one_thread} | {raw_to_seed} |")
+    if memory:
+        header = "| env configuration | steps in the 10-episode batch | episodes | peak RSS added per stored pixel (bytes) |"
+        lines += ["", header, "|---|---|---|---|"]
+        lines += [f"| {config} | {steps:,} | {episodes} | {per_pixel:.2f} |" for config, steps, episodes, per_pixel in memory]
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--configs", nargs="+", default=["single", "vector-2", "vector-4", "vector-8"])
@@ -239,95 +309,15 @@ def main() -> None:
     import torch as th
 
     th.set_num_threads(1)
-    rows: list[dict[str, Any]] = []
-    for rep in range(args.reps):  # interleaved, so that machine noise hits every configuration alike
-        rows.append(
-            {
-                "rep": rep,
-                "what": "karpathy-numpy-loop",
-                "config": "single",
-                "steps_per_s": karpathy_loop_steps_per_second(args.steps),
-            }
-        )
-        rows.append(
-            {
-                "rep": rep,
-                "what": "karpathy-numpy-loop-one-blas-thread",
-                "config": "single",
-                "steps_per_s": karpathy_loop_one_blas_thread(args.steps),
-            }
-        )
-        for config in args.configs:
-            rows.append(
-                {"rep": rep, "what": "raw-emulator", "config": config, "steps_per_s": raw_steps_per_second(config, args.steps)}
-            )
-            rows.append(
-                {
-                    "rep": rep,
-                    "what": "our-training",
-                    "config": config,
-                    "steps_per_s": training_steps_per_second(config, args.steps),
-                }
-            )
-            print(rows[-2], rows[-1], flush=True)
-
-    memory = []
-    if not args.no_memory:
-        context = multiprocessing.get_context("spawn")
-        for config in args.configs:
-            queue = context.Queue()
-            process = context.Process(target=batch_memory, args=(config, queue))
-            process.start()
-            memory.append(queue.get())
-            process.join()
-
+    rows = measure(args.configs, args.reps, args.steps)
+    memory = [] if args.no_memory else measure_memory(args.configs)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "pong_throughput.csv", "w", newline="") as file:
         writer = csv.DictWriter(file, ["rep", "what", "config", "steps_per_s"])
         writer.writeheader()
         writer.writerows(rows)
-
-    def median(what: str, config: str) -> float:
-        return statistics.median(r["steps_per_s"] for r in rows if r["what"] == what and r["config"] == config)
-
-    def ratios(what: str, config: str, baseline: str, baseline_config: str) -> list[float]:
-        """Per repetition: ours divided by the baseline measured in the same repetition."""
-        by_rep = {(r["rep"], r["what"], r["config"]): r["steps_per_s"] for r in rows}
-        return [by_rep[rep, what, config] / by_rep[rep, baseline, baseline_config] for rep in range(args.reps)]
-
-    def ratio_cell(values: list[float]) -> str:
-        return f"{statistics.median(values):.2f} [{min(values):.2f}, {max(values):.2f}]"
-
-    karpathy_loop = median("karpathy-numpy-loop", "single")
-    karpathy_loop_one_thread = median("karpathy-numpy-loop-one-blas-thread", "single")
-    lines = [
-        f"# Karpathy Pong throughput ({args.reps} repetitions of {args.steps} agent steps, medians)",
-        "",
-        f"Machine: {os.cpu_count()} cores; date {time.strftime('%Y-%m-%d')}; one torch thread.",
-        f"Karpathy's numpy loop: {karpathy_loop:,.0f} steps/s with numpy's default BLAS threads, "
-        f"{karpathy_loop_one_thread:,.0f} with one.",
-        "Ratios: median over the repetitions of (ours / baseline measured in the same repetition), [min, max].",
-        "",
-        "| env configuration | raw emulator steps/s | our training steps/s | training / raw | training / Karpathy's loop "
-        "| training / Karpathy's loop (one BLAS thread) | raw / Karpathy's loop |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for config in args.configs:
-        raw, ours = median("raw-emulator", config), median("our-training", config)
-        to_raw = ratios("our-training", config, "raw-emulator", config)
-        to_seed = ratios("our-training", config, "karpathy-numpy-loop", "single")
-        to_seed_one_thread = ratios("our-training", config, "karpathy-numpy-loop-one-blas-thread", "single")
-        raw_to_seed = ratios("raw-emulator", config, "karpathy-numpy-loop", "single")
-        lines.append(
-            f"| {config} | {raw:,.0f} | {ours:,.0f} | {ratio_cell(to_raw)} | {ratio_cell(to_seed)} "
-            f"| {ratio_cell(to_seed_one_thread)} | {ratio_cell(raw_to_seed)} |"
-        )
-    if memory:
-        header = "| env configuration | steps in the 10-episode batch | episodes | peak RSS added per stored pixel (bytes) |"
-        lines += ["", header, "|---|---|---|---|"]
-        lines += [f"| {config} | {steps:,} | {episodes} | {per_pixel:.2f} |" for config, steps, episodes, per_pixel in memory]
-    summary = "\n".join(lines) + "\n"
+    summary = markdown(rows, memory, args.configs, args.steps)
     (out / "pong_throughput.md").write_text(summary)
     print(summary)
 

@@ -47,8 +47,12 @@ class Suite:
     wall_seconds: float | None = None  # a wall-clock budget instead of a step budget
 
 
-# benchmark names that are one of the zoo's algorithms with a zoo config of their own: name -> (--algo, -conf)
-VARIANTS = {"reinforce-fast": ("reinforce", "sb3_vpg.zoo_configs.karpathy_pong_fast")}
+@dataclass(frozen=True)
+class Variant:
+    """A benchmark contender that is one of the zoo's algorithms trained with a zoo config of its own."""
+
+    algo: str  # the zoo's --algo
+    config: str  # its -conf: a file or a python module
 
 
 ALL_ALGOS = ("reinforce", "vpg", "a2c", "ppo", "trpo")
@@ -68,9 +72,14 @@ SUITES = {
 
 @dataclass(frozen=True)
 class Run:
-    algo: str
+    algo: str  # an algorithm, or the name of the variant
     suite: Suite
     seed: int
+    variant: Variant | None = None
+
+    @property
+    def zoo_algo(self) -> str:
+        return self.variant.algo if self.variant is not None else self.algo
 
     @property
     def name(self) -> str:
@@ -83,20 +92,15 @@ def has_benchmark_config(algo: str, env_id: str) -> bool:
     return path.exists() and env_id in (yaml.safe_load(path.read_text()) or {})
 
 
-def zoo_algo(name: str) -> str:
-    """The zoo's ``--algo`` of a benchmark name (a name of ``VARIANTS`` or an algorithm)."""
-    return VARIANTS[name][0] if name in VARIANTS else name
-
-
 def train_command(run: Run, scratch: Path) -> list[str]:
     suite = run.suite
-    command = [sys.executable, "-m", "sb3_vpg.zoo", "train", "--algo", zoo_algo(run.algo), "--env", suite.env_id]
+    command = [sys.executable, "-m", "sb3_vpg.zoo", "train", "--algo", run.zoo_algo, "--env", suite.env_id]
     command += ["--seed", str(run.seed), "-f", str(scratch), "--num-threads", "1", "-n", str(suite.n_timesteps)]
     command += ["--eval-freq", str(suite.eval_freq), "--log-interval", "-1"]
     if suite.eval_freq > 0:
         command += ["--eval-episodes", str(suite.eval_episodes), "--n-eval-envs", "1"]
-    if run.algo in VARIANTS:
-        command += ["-conf", VARIANTS[run.algo][1]]
+    if run.variant is not None:
+        command += ["-conf", run.variant.config]
     elif has_benchmark_config(run.algo, suite.env_id):
         command += ["-conf", str(CONFIGS / f"{run.algo}.yml")]
     if suite.wall_seconds is not None:
@@ -130,7 +134,7 @@ def execute(run: Run, out: Path) -> str:
     if result.returncode != 0:
         tail = (scratch / "train.log").read_text()[-3000:]
         raise RuntimeError(f"{' '.join(command)} failed with exit code {result.returncode}:\n{tail}")
-    (zoo_dir,) = (scratch / zoo_algo(run.algo)).glob(f"{run.suite.env_id}_*")
+    (zoo_dir,) = (scratch / run.zoo_algo).glob(f"{run.suite.env_id}_*")
     shutil.move(scratch / "train.log", zoo_dir / "train.log")
     final.parent.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(final, ignore_errors=True)

@@ -48,7 +48,19 @@ from typing import Any
 import optuna
 import shared
 import yaml
-from shared import BENCHMARKS, MUJOCO_ENVS, MUJOCO_EVAL_FREQ, MUJOCO_STEPS, SUITES, Run, Suite, collect, train_all, write_csv
+from shared import (
+    BENCHMARKS,
+    MUJOCO_ENVS,
+    MUJOCO_EVAL_FREQ,
+    MUJOCO_STEPS,
+    SUITES,
+    Run,
+    Suite,
+    Variant,
+    collect,
+    train_all,
+    write_csv,
+)
 
 from sb3_vpg.zoo import default_config
 from sb3_vpg.zoo.hyperparams_opt import convert_reinforce_params
@@ -413,10 +425,9 @@ def recheck_suite(study: Study) -> Suite:
 
 
 def recheck_runs(study: Study, contenders: dict[str, Path], seeds: tuple[int, ...]) -> list[Run]:
-    for name, path in contenders.items():
-        shared.VARIANTS[name] = (study.algo, str(path))
     suite = dataclasses.replace(recheck_suite(study), algos=tuple(contenders))
-    return [Run(name, suite, seed) for seed in seeds for name in contenders]
+    variants = {name: Variant(study.algo, str(path)) for name, path in contenders.items()}
+    return [Run(name, suite, seed, variants[name]) for seed in seeds for name in contenders]
 
 
 RANKED_BY = {
@@ -455,7 +466,9 @@ def rank_key(study: Study, rows: list[dict]) -> tuple[float, ...]:
     return holding, median_steps(rows, study.suite), -statistics.mean(finals)
 
 
-def markdown(study: Study, out: Path, top: int, seeds: tuple[int, ...], recheck_rows: list[dict]) -> str:
+def markdown(
+    study: Study, out: Path, top: int, seeds: tuple[int, ...], contenders: dict[str, Path], recheck_rows: list[dict]
+) -> str:
     states = [trial.state.lower() for trial in recorded_trials(study, out)]
     counts = ", ".join(f"{states.count(state)} {state}" for state in sorted(set(states)))
     lines = [
@@ -513,8 +526,7 @@ def markdown(study: Study, out: Path, top: int, seeds: tuple[int, ...], recheck_
         lines.append(f"| {name} | {steps} | {median_text} | {finals} |")
     if ranked:
         winner = ranked[0]
-        path = shared.VARIANTS[winner][1]
-        lines += ["", f"Winner: {winner}. Its entry:", "", "```yaml", Path(path).read_text().rstrip(), "```"]
+        lines += ["", f"Winner: {winner}. Its entry:", "", "```yaml", contenders[winner].read_text().rstrip(), "```"]
     return "\n".join(lines) + "\n"
 
 
@@ -588,10 +600,8 @@ def main() -> None:
                 print(message, flush=True)
     top = {study.name: args.top or study.top for study in studies}
     study_seeds = {study.name: seeds[: study.recheck_seeds] for study in studies}
-    runs = {
-        study.name: recheck_runs(study, candidates(study, out, top[study.name], not args.report_only), study_seeds[study.name])
-        for study in studies
-    }
+    contenders = {study.name: candidates(study, out, top[study.name], not args.report_only) for study in studies}
+    runs = {study.name: recheck_runs(study, contenders[study.name], study_seeds[study.name]) for study in studies}
     recorded = recorded_recheck(out)
     if not args.report_only:
         # a run recorded in recheck.csv whose logs are not here (another machine's) is not trained again
@@ -611,7 +621,9 @@ def main() -> None:
     all_trials, all_recheck = [], []
     for study in studies:
         rows = [row for run in runs[study.name] if (row := recheck_row(study, run, out, recorded)) is not None]
-        (out / f"{study.name}.md").write_text(markdown(study, out, top[study.name], study_seeds[study.name], rows))
+        (out / f"{study.name}.md").write_text(
+            markdown(study, out, top[study.name], study_seeds[study.name], contenders[study.name], rows)
+        )
         all_trials += trial_rows(study, out)
         all_recheck += rows
     # every study's section and rows, including those of earlier invocations

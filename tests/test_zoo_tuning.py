@@ -148,9 +148,9 @@ def test_recheck_contenders_of_two_studies_of_one_algorithm_keep_their_own_entri
     names = [run.algo for run in runs]
     assert len(set(names)) == len(names) == 4
     for run in runs:
-        algo, config = shared.VARIANTS[run.algo]
-        assert algo == "reinforce"
-        assert list(yaml.safe_load(Path(config).read_text())) == [run.suite.env_id]
+        assert run.zoo_algo == "reinforce"
+        assert run.variant is not None
+        assert list(yaml.safe_load(Path(run.variant.config).read_text())) == [run.suite.env_id]
 
 
 def test_a_report_does_not_copy_todays_entry_as_the_one_rechecked(tmp_path):
