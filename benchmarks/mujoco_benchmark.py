@@ -13,8 +13,8 @@ scored in the metric of each published table it is compared with (the sources me
 Per run, ``returns/<env>.csv`` records the training episodes per 4,000-step epoch (the epoch's end, the episodes
 that ended in it, their mean return; from ``sb3_vpg.common.callbacks.RolloutReturnLog``'s row per rollout) and
 ``evaluations.csv`` a deterministic 10-episode evaluation every 50,000 steps (the zoo's ``EvalCallback``). The
-report, ``mujoco.md`` and ``<env>.png`` (median and seed range against steps, the anchors as lines), is built from
-these committed CSVs alone.
+report, ``mujoco.md`` (the table, and each goal met, missed or still open on the medians of 3 seeds) and
+``<env>.png`` (median and seed range against steps, the anchors as lines), is built from these committed CSVs alone.
 
 A run saves a checkpoint (model and ``VecNormalize`` statistics) every 250,000 steps. A run that was stopped
 resumes from its last checkpoint through the zoo's ``-i`` in a new part (``from<steps>/``; the zoo restarts its
@@ -67,16 +67,18 @@ class Anchor:
     steps: int
     seeds: int  # the anchor's
     figures: dict[str, float]
+    goal_envs: int  # the goal: ours above the anchor on this many of the five
 
 
 ANCHORS = (
     Anchor("Spinning Up VPG, better of PyTorch / TF1", "vpg", "spinning_up", 3_000_000, 10,
-           {"HalfCheetah-v5": 641, "Hopper-v5": 907, "Walker2d-v5": 471, "Swimmer-v5": 76, "Ant-v5": 8}),
+           {"HalfCheetah-v5": 641, "Hopper-v5": 907, "Walker2d-v5": 471, "Swimmer-v5": 76, "Ant-v5": 8}, 5),
     Anchor("Tianshou REINFORCE", "reinforce", "tianshou", 3_000_000, 10,
-           {"HalfCheetah-v5": 884, "Hopper-v5": 396, "Walker2d-v5": 412, "Swimmer-v5": 35, "Ant-v5": 475}),
+           {"HalfCheetah-v5": 884, "Hopper-v5": 396, "Walker2d-v5": 412, "Swimmer-v5": 35, "Ant-v5": 475}, 5),
     Anchor("rl-baselines3-zoo A2C (moonshot)", "vpg", "zoo", 1_000_000, 1,
-           {"HalfCheetah-v5": 3041, "Hopper-v5": 733, "Walker2d-v5": 582, "Swimmer-v5": 201, "Ant-v5": -44}),
+           {"HalfCheetah-v5": 3041, "Hopper-v5": 733, "Walker2d-v5": 582, "Swimmer-v5": 201, "Ant-v5": -44}, 3),
 )  # fmt: skip
+GOAL_SEEDS = 3  # a goal is judged on the median of at least this many seeds
 METRICS = {
     "spinning_up": "training batch return, last 44k steps",
     "tianshou": "best deterministic evaluation so far",
@@ -318,6 +320,32 @@ def seed_scores(anchor: Anchor, env_id: str, evaluations: list[dict], returns: l
     return {seed: score(anchor, rets.get(seed, []), evals.get(seed, [])) for seed in sorted({*evals, *rets})}
 
 
+def goal_verdict(margins: dict[str, float | None], goal_envs: int) -> str:
+    """``met`` when ours is above the anchor on ``goal_envs`` envs, ``missed`` when the envs still to be judged
+    (margin None: fewer than ``GOAL_SEEDS`` seeds) can no longer make it, else ``open``."""
+    above = sum(margin is not None and margin > 0 for margin in margins.values())
+    pending = sum(margin is None for margin in margins.values())
+    return "met" if above >= goal_envs else "missed" if above + pending < goal_envs else "open"
+
+
+def goal_lines(evaluations: list[dict], returns: dict[str, list[dict]]) -> list[str]:
+    """Per anchor: the goal's verdict, and each env's margin (median of ours minus the anchor's figure)."""
+    lines = ["", f"**Goals: the median of at least {GOAL_SEEDS} seeds above the anchor.**", ""]
+    for anchor in ANCHORS:
+        margins: dict[str, float | None] = {}
+        cells = []
+        for env_id in MUJOCO_ENVS:
+            done = [v for v in seed_scores(anchor, env_id, evaluations, returns[env_id]).values() if v is not None]
+            margin = margins[env_id] = statistics.median(done) - anchor.figures[env_id] if len(done) >= GOAL_SEEDS else None
+            name = env_id.rsplit("-", 1)[0]
+            cells.append(f"{name} {margin:+,.0f}" if margin is not None else f"{name} pending ({len(done)} of {GOAL_SEEDS})")
+        lines.append(
+            f"- {anchor.algo.upper()} at {anchor.steps / 1e6:g}M against {anchor.label}, above it on {anchor.goal_envs} "
+            f"of {len(MUJOCO_ENVS)} envs: **{goal_verdict(margins, anchor.goal_envs)}**; {', '.join(cells)}."
+        )
+    return lines
+
+
 def median_cell(scores: dict[int, float | None]) -> str:
     """The median over the seeds that have a score, with their count, or ``-``."""
     done = [value for value in scores.values() if value is not None]
@@ -352,7 +380,7 @@ def report(out: Path) -> str:
                 f"| {name} {version} / {ANCHOR_ENV_VERSION} | {anchor.label} | {METRICS[anchor.metric]} | "
                 f"{anchor.steps / 1e6:g}M | {figure:,} ({anchor.seeds}) | {median_cell(scores)} | {per_seed} | {margin} |"
             )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + goal_lines(evaluations, returns)) + "\n"
 
 
 def algorithm_table(out: Path, algo: str) -> str:

@@ -64,6 +64,31 @@ def test_tianshou_score_is_the_best_evaluation_up_to_the_steps_and_zoo_score_the
     assert mujoco_benchmark.zoo_score(evals, 175_000) is None
 
 
+def test_a_goal_is_met_missed_or_open_by_the_envs_judged_on_three_seeds():
+    margins = {"HalfCheetah": 10.0, "Hopper": -5.0, "Walker2d": 0.0, "Swimmer": None, "Ant": None}  # None: < 3 seeds
+    assert mujoco_benchmark.goal_verdict(margins, 5) == "missed"  # Hopper is below, and a tie is not above
+    assert mujoco_benchmark.goal_verdict(margins, 3) == "open"  # 1 above, 2 still to come
+    assert mujoco_benchmark.goal_verdict(margins, 1) == "met"
+    assert mujoco_benchmark.goal_verdict({**margins, "Swimmer": 1.0, "Ant": 2.0}, 3) == "met"
+    assert mujoco_benchmark.goal_verdict({**margins, "Swimmer": -1.0, "Ant": 2.0}, 3) == "missed"
+
+
+def test_the_goals_are_judged_on_the_median_of_three_seeds():
+    """VPG on Hopper with 3 seeds at 1M (evaluations 600, 900, 700: median 700, under the zoo's 733) and 2 at 3M."""
+    evaluations = [
+        {"algo": "vpg", "env": "Hopper-v5", "seed": seed, "timesteps": 1_000_000, "eval_mean": value, "eval_std": 1.0}
+        for seed, value in ((0, 600.0), (1, 900.0), (2, 700.0))
+    ]
+    returns = {env_id: [] for env_id in mujoco_benchmark.MUJOCO_ENVS}
+    returns["Hopper-v5"] = [{"algo": "vpg", "env": "Hopper-v5", "seed": seed, "timesteps": 3_000_000, "episodes": 1,
+                             "mean_return": 2_000.0} for seed in (0, 1)]  # fmt: skip
+    lines = mujoco_benchmark.goal_lines(evaluations, returns)
+    (spinning_up,) = [line for line in lines if "Spinning Up" in line]
+    assert "above it on 5 of 5 envs: **open**; HalfCheetah pending (0 of 3), Hopper pending (2 of 3)," in spinning_up
+    (zoo,) = [line for line in lines if "zoo A2C" in line]
+    assert "above it on 3 of 5 envs: **open**; HalfCheetah pending (0 of 3), Hopper -33, " in zoo
+
+
 def test_report_is_rebuilt_from_the_committed_csvs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Two seeds of VPG on Hopper at 3M, one of them also past 1M only: the table gives each anchor's metric per
     seed, their median and the margin; a fresh clone (no logs) rewrites nothing and reports the same."""
@@ -90,6 +115,7 @@ def test_report_is_rebuilt_from_the_committed_csvs(tmp_path: Path, monkeypatch: 
     tianshou = "| Tianshou REINFORCE | best deterministic evaluation so far | 3M |"
     assert f"| Hopper v5 / v3 {tianshou} 396 (10) | - | - | - |" in table  # no REINFORCE run
     assert f"| Ant v5 / v3 {tianshou} 475 (10) | - | - | - |" in table
+    assert "on 5 of 5 envs: **open**; HalfCheetah pending (0 of 3), Hopper pending (2 of 3)," in table
     # the module pages' tables: the same medians, one line per env
     assert "| Hopper-v5 | 900 (2 seeds) | 907 | 600 (2 seeds) | 733 |" in (tmp_path / "vpg.md").read_text()
     assert "| Hopper-v5 | - | 396 |" in (tmp_path / "reinforce.md").read_text()
