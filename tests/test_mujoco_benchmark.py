@@ -64,6 +64,18 @@ def test_tianshou_score_is_the_best_evaluation_up_to_the_steps_and_zoo_score_the
     assert mujoco_benchmark.zoo_score(evals, 175_000) is None
 
 
+def test_tianshou_sampled_score_is_the_best_training_batch_return_of_a_32k_step_window():
+    """Windows (end - 32k, end] for every end on the 4k grid from 32k: 10 (to 32k), 100 (to 36k: the 36k row
+    alone), (100 + 3 x 20) / 4 = 40 (to 40k) ... (100 + 60 + 0) / 5 = 32 (to 64k)."""
+    rows = [rollout(4_000, 2, 10.0), rollout(8_000, 0, None), rollout(36_000, 1, 100.0), rollout(40_000, 3, 20.0),
+            rollout(64_000, 1, 0.0)]  # fmt: skip
+    assert mujoco_benchmark.tianshou_sampled_score(rows, 64_000) == pytest.approx(100.0)
+    assert mujoco_benchmark.tianshou_sampled_score(rows, 32_000) == pytest.approx(10.0)  # later rows are not read
+    assert mujoco_benchmark.tianshou_sampled_score(rows, 68_000) is None  # the run has not reached the steps
+    late = [rollout(4_000, 0, None), rollout(40_000, 1, 5.0)]  # windows without episodes have no mean
+    assert mujoco_benchmark.tianshou_sampled_score(late, 40_000) == pytest.approx(5.0)
+
+
 def test_a_goal_is_met_missed_or_open_by_the_envs_judged_on_three_seeds():
     margins = {"HalfCheetah": 10.0, "Hopper": -5.0, "Walker2d": 0.0, "Swimmer": None, "Ant": None}  # None: < 3 seeds
     assert mujoco_benchmark.goal_verdict(margins, 5) == "missed"  # Hopper is below, and a tie is not above
