@@ -77,13 +77,12 @@ class Anchor:
     goal_envs: int  # the goal: ours above the anchor on this many of the five
 
 
+TIANSHOU_REINFORCE_3M = {"HalfCheetah-v5": 884, "Hopper-v5": 396, "Walker2d-v5": 412, "Swimmer-v5": 35, "Ant-v5": 475}
 ANCHORS = (
     Anchor("Spinning Up VPG, better of PyTorch / TF1", "vpg", "spinning_up", 3_000_000, 10,
            {"HalfCheetah-v5": 641, "Hopper-v5": 907, "Walker2d-v5": 471, "Swimmer-v5": 76, "Ant-v5": 8}, 5),
-    Anchor("Tianshou REINFORCE", "reinforce", "tianshou", 3_000_000, 10,
-           {"HalfCheetah-v5": 884, "Hopper-v5": 396, "Walker2d-v5": 412, "Swimmer-v5": 35, "Ant-v5": 475}, 5),
-    Anchor("Tianshou REINFORCE", "reinforce", "tianshou_sampled", 3_000_000, 10,
-           {"HalfCheetah-v5": 884, "Hopper-v5": 396, "Walker2d-v5": 412, "Swimmer-v5": 35, "Ant-v5": 475}, 5),
+    Anchor("Tianshou REINFORCE", "reinforce", "tianshou", 3_000_000, 10, TIANSHOU_REINFORCE_3M, 5),
+    Anchor("Tianshou REINFORCE", "reinforce", "tianshou_sampled", 3_000_000, 10, TIANSHOU_REINFORCE_3M, 5),
     Anchor("rl-baselines3-zoo A2C (moonshot)", "vpg", "zoo", 1_000_000, 1,
            {"HalfCheetah-v5": 3041, "Hopper-v5": 733, "Walker2d-v5": 582, "Swimmer-v5": 201, "Ant-v5": -44}, 3),
 )  # fmt: skip
@@ -181,7 +180,7 @@ def score(anchor: Anchor, returns: list[dict], evaluations: list[dict]) -> float
 
 
 def checkpoints(part: Path) -> dict[int, tuple[Path, Path]]:
-    """MujocoRun step -> (model, VecNormalize statistics) of the part's complete checkpoints."""
+    """The run's step -> (model, VecNormalize statistics) of the part's complete checkpoints."""
     found = {}
     for model in (part / "checkpoints").glob("checkpoint_*_steps.zip"):
         steps = int(model.stem.split("_")[1])
@@ -351,6 +350,30 @@ def seed_scores(anchor: Anchor, env_id: str, evaluations: list[dict], returns: l
     return {seed: score(anchor, rets.get(seed, []), evals.get(seed, [])) for seed in sorted({*evals, *rets})}
 
 
+# (anchor's metric, which names the anchor; env) -> seed -> score
+Scores = dict[tuple[str, str], dict[int, float | None]]
+
+
+def all_scores(evaluations: list[dict], returns: dict[str, list[dict]]) -> Scores:
+    """Every anchor's seed scores on every env, from the committed rows (``returns``: each env's)."""
+    return {
+        (anchor.metric, env_id): seed_scores(anchor, env_id, evaluations, returns[env_id])
+        for anchor in ANCHORS
+        for env_id in MUJOCO_ENVS
+    }
+
+
+def read_scores(out: Path) -> Scores:
+    """The scores of the committed CSVs in ``out``."""
+    returns = {env_id: read_csv(out / "returns" / f"{env_id}.csv") for env_id in MUJOCO_ENVS}
+    return all_scores(read_csv(out / "evaluations.csv"), returns)
+
+
+def done(scores: dict[int, float | None]) -> list[float]:
+    """The scores of the seeds that reached the anchor's steps."""
+    return [value for value in scores.values() if value is not None]
+
+
 def goal_verdict(margins: dict[str, float | None], goal_envs: int) -> str:
     """``met`` when ours is above the anchor on ``goal_envs`` envs, ``missed`` when the envs still to be judged
     (margin None: fewer than ``GOAL_SEEDS`` seeds) can no longer make it, else ``open``."""
@@ -359,17 +382,17 @@ def goal_verdict(margins: dict[str, float | None], goal_envs: int) -> str:
     return "met" if above >= goal_envs else "missed" if above + pending < goal_envs else "open"
 
 
-def goal_lines(evaluations: list[dict], returns: dict[str, list[dict]]) -> list[str]:
+def goal_lines(scores: Scores) -> list[str]:
     """Per anchor: the goal's verdict, and each env's margin (median of ours minus the anchor's figure)."""
     lines = ["", f"**Goals: the median of at least {GOAL_SEEDS} seeds above the anchor.**", ""]
     for anchor in ANCHORS:
         margins: dict[str, float | None] = {}
         cells = []
         for env_id in MUJOCO_ENVS:
-            done = [v for v in seed_scores(anchor, env_id, evaluations, returns[env_id]).values() if v is not None]
-            margin = margins[env_id] = statistics.median(done) - anchor.figures[env_id] if len(done) >= GOAL_SEEDS else None
+            seeds = done(scores[anchor.metric, env_id])
+            margin = margins[env_id] = statistics.median(seeds) - anchor.figures[env_id] if len(seeds) >= GOAL_SEEDS else None
             name = env_id.rsplit("-", 1)[0]
-            cells.append(f"{name} {margin:+,.0f}" if margin is not None else f"{name} pending ({len(done)} of {GOAL_SEEDS})")
+            cells.append(f"{name} {margin:+,.0f}" if margin is not None else f"{name} pending ({len(seeds)} of {GOAL_SEEDS})")
         lines.append(
             f"- {anchor.algo.upper()} at {anchor.steps / 1e6:g}M against {anchor.label} ({METRICS[anchor.metric]}), "
             f"above it on {anchor.goal_envs} of {len(MUJOCO_ENVS)} envs: **{goal_verdict(margins, anchor.goal_envs)}**; "
@@ -380,17 +403,11 @@ def goal_lines(evaluations: list[dict], returns: dict[str, list[dict]]) -> list[
 
 def median_cell(scores: dict[int, float | None]) -> str:
     """The median over the seeds that have a score, with their count, or ``-``."""
-    done = [value for value in scores.values() if value is not None]
-    return f"{statistics.median(done):,.0f} ({len(done)} seed{'s' * (len(done) != 1)})" if done else "-"
+    seeds = done(scores)
+    return f"{statistics.median(seeds):,.0f} ({len(seeds)} seed{'s' * (len(seeds) != 1)})" if seeds else "-"
 
 
-def read_results(out: Path) -> tuple[list[dict], dict[str, list[dict]]]:
-    """The committed evaluations, and the returns of each env."""
-    return read_csv(out / "evaluations.csv"), {env_id: read_csv(out / "returns" / f"{env_id}.csv") for env_id in MUJOCO_ENVS}
-
-
-def report(out: Path) -> str:
-    evaluations, returns = read_results(out)
+def report(scores: Scores) -> str:
     lines = [
         "# REINFORCE and VPG on MuJoCo against the published tables",
         "",
@@ -402,29 +419,26 @@ def report(out: Path) -> str:
     ]
     for env_id in MUJOCO_ENVS:
         for anchor in ANCHORS:
-            scores = seed_scores(anchor, env_id, evaluations, returns[env_id])
-            done = [value for value in scores.values() if value is not None]
+            env_scores = scores[anchor.metric, env_id]
+            seeds = done(env_scores)
             figure = anchor.figures[env_id]
-            per_seed = " / ".join(f"{value:,.0f}" if value is not None else "-" for value in scores.values()) or "-"
-            margin = f"{statistics.median(done) - figure:+,.0f}" if done else "-"
+            per_seed = " / ".join(f"{value:,.0f}" if value is not None else "-" for value in env_scores.values()) or "-"
+            margin = f"{statistics.median(seeds) - figure:+,.0f}" if seeds else "-"
             name, version = env_id.rsplit("-", 1)
             lines.append(
                 f"| {name} {version} / {ANCHOR_ENV_VERSION} | {anchor.label} | {METRICS[anchor.metric]} | "
-                f"{anchor.steps / 1e6:g}M | {figure:,} ({anchor.seeds}) | {median_cell(scores)} | {per_seed} | {margin} |"
+                f"{anchor.steps / 1e6:g}M | {figure:,} ({anchor.seeds}) | {median_cell(env_scores)} | {per_seed} | {margin} |"
             )
-    return "\n".join(lines + goal_lines(evaluations, returns)) + "\n"
+    return "\n".join(lines + goal_lines(scores)) + "\n"
 
 
-def algorithm_table(out: Path, algo: str) -> str:
+def algorithm_table(scores: Scores, algo: str) -> str:
     """One algorithm's rows of the report, one line per env (its module page includes this table)."""
-    evaluations, returns = read_results(out)
     anchors = [anchor for anchor in ANCHORS if anchor.algo == algo]
     columns = [f"ours at {a.steps / 1e6:g}M, median (seeds) | {a.label} ({METRICS[a.metric]})" for a in anchors]
     lines = ["| Environment | " + " | ".join(columns) + " |", "|---|" + "---|---|" * len(anchors)]
     for env_id in MUJOCO_ENVS:
-        cells = [
-            f"{median_cell(seed_scores(a, env_id, evaluations, returns[env_id]))} | {a.figures[env_id]:,}" for a in anchors
-        ]
+        cells = [f"{median_cell(scores[a.metric, env_id])} | {a.figures[env_id]:,}" for a in anchors]
         lines.append(f"| {env_id} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -512,9 +526,10 @@ def main() -> None:
                 except Exception as error:  # the other runs go on; a rerun resumes this one
                     print(f"FAILED   {run.algo} {run.env_id} seed {run.seed}: {error}", flush=True)
     collect(runs, out)  # also the runs still training: their CSV rows as they stand
-    (out / "mujoco.md").write_text(report(out))
+    scores = read_scores(out)
+    (out / "mujoco.md").write_text(report(scores))
     for algo in ALGOS:
-        (out / f"{algo}.md").write_text(algorithm_table(out, algo))
+        (out / f"{algo}.md").write_text(algorithm_table(scores, algo))
     plot(out)
     print(f"report written to {out / 'mujoco.md'}")
 

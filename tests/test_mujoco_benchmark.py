@@ -94,7 +94,7 @@ def test_the_goals_are_judged_on_the_median_of_three_seeds():
     returns = {env_id: [] for env_id in mujoco_benchmark.MUJOCO_ENVS}
     returns["Hopper-v5"] = [{"algo": "vpg", "env": "Hopper-v5", "seed": seed, "timesteps": 3_000_000, "episodes": 1,
                              "mean_return": 2_000.0} for seed in (0, 1)]  # fmt: skip
-    lines = mujoco_benchmark.goal_lines(evaluations, returns)
+    lines = mujoco_benchmark.goal_lines(mujoco_benchmark.all_scores(evaluations, returns))
     (spinning_up,) = [line for line in lines if "Spinning Up" in line]
     assert "above it on 5 of 5 envs: **open**; HalfCheetah pending (0 of 3), Hopper pending (2 of 3)," in spinning_up
     (zoo,) = [line for line in lines if "zoo A2C" in line]
