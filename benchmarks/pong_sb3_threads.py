@@ -16,7 +16,16 @@ import shutil
 import statistics
 from pathlib import Path
 
-from shared import BENCHMARKS, DEFAULT_ENTRIES, Entries, read_entries, read_games, train_entry, write_csv
+from shared import (
+    BENCHMARKS,
+    DEFAULT_ENTRIES,
+    Entries,
+    median_range,
+    read_entries,
+    read_games,
+    train_entry,
+    write_csv,
+)
 
 
 def threads_ab(
@@ -50,9 +59,7 @@ def threads_ab(
         speed = {(row["torch_threads"], row["rep"]): row["steps_per_second"] for row in rows if row["entry"] == name}
         ratios = [speed[2, rep] / speed[1, rep] for rep in range(reps)]
         one, two = (statistics.median(speed[threads, rep] for rep in range(reps)) for threads in (1, 2))
-        lines.append(
-            f"| {name} | {one:,.0f} | {two:,.0f} | {statistics.median(ratios):.2f} [{min(ratios):.2f}, {max(ratios):.2f}] |"
-        )
+        lines.append(f"| {name} | {one:,.0f} | {two:,.0f} | {median_range(ratios)} |")
     (out / "threads.md").write_text("\n".join(lines) + "\n")
     print((out / "threads.md").read_text())
 

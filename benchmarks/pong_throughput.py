@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from shared import median_range
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -263,7 +264,7 @@ def ratio_cell(rows: list[dict[str, Any]], what: str, config: str, baseline: str
     by_rep = {(row["rep"], row["what"], row["config"]): row["steps_per_s"] for row in rows}
     reps = sorted({row["rep"] for row in rows})
     values = [by_rep[rep, what, config] / by_rep[rep, baseline, baseline_config] for rep in reps]
-    return f"{statistics.median(values):.2f} [{min(values):.2f}, {max(values):.2f}]"
+    return median_range(values)
 
 
 def markdown(rows: list[dict[str, Any]], memory: list[tuple[str, int, int, float]], configs: list[str], steps: int) -> str:

@@ -14,12 +14,13 @@ Outputs in benchmarks/results/ (or --out): pong_throughput_ab.csv, pong_throughp
 import argparse
 import csv
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 from datetime import date
 from pathlib import Path
+
+from shared import median_range
 
 HERE = Path(__file__).resolve().parents[1]
 
@@ -68,9 +69,6 @@ def main() -> None:
     def ratios(version: str, config: str) -> list[float]:
         return [row["training_over_raw"] for row in rows if row["version"] == version and row["config"] == config]
 
-    def cell(values: list[float]) -> str:
-        return f"{statistics.median(values):.2f} [{min(values):.2f}, {max(values):.2f}]"
-
     lines = [
         f"# Pong training / raw emulator, two versions interleaved ({args.reps} repetitions of {args.steps} agent steps)",
         "",
@@ -84,7 +82,7 @@ def main() -> None:
     for config in args.configs:
         ours, baseline = ratios("ours", config), ratios("baseline", config)
         relative = [a / b for a, b in zip(ours, baseline, strict=True)]
-        lines.append(f"| {config} | {cell(ours)} | {cell(baseline)} | {cell(relative)} |")
+        lines.append(f"| {config} | {median_range(ours)} | {median_range(baseline)} | {median_range(relative)} |")
     (out / "pong_throughput_ab.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

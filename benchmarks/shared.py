@@ -278,6 +278,11 @@ def summarise(
     return row
 
 
+def median_range(values: list[float]) -> str:
+    """``median [min, max]`` of repeated measurements (ratios, to two decimals)."""
+    return f"{statistics.median(values):.2f} [{min(values):.2f}, {max(values):.2f}]"
+
+
 def median_reward(values: list) -> str:
     return "-" if "" in values else f"{statistics.median(values):.2f}"
 
