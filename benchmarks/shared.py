@@ -23,7 +23,7 @@ import yaml
 
 BENCHMARKS = Path(__file__).resolve().parent
 # The MuJoCo suite of mujoco_benchmark.py (gymnasium's v5 envs), its steps per run and evaluation grid
-MUJOCO_ENVS = ("HalfCheetah-v5", "Hopper-v5", "Walker2d-v5", "Swimmer-v5", "Ant-v5")
+MUJOCO_ENVS = ("HalfCheetah-v5", "Hopper-v5", "Walker2d-v5", "Swimmer-v5", "Ant-v5", "Humanoid-v5")
 MUJOCO_STEPS = 3_000_000
 MUJOCO_EVAL_FREQ = 50_000
 

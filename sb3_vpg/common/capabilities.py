@@ -13,6 +13,13 @@ checks for a particular policy class. ``sb3_vpg.pong.KarpathyPolicy`` offers bot
     :func:`~sb3_vpg.common.mlp_actor.mlp_rollout_actor`'s numpy actor where that one is exact (SB3's
     ``MlpPolicy``), else none.
 
+``policy.to_env_actions(actions: np.ndarray) -> np.ndarray``
+    The policy's sampled actions (a batch, in the env's shape) as the env takes them. The log-probabilities and
+    the gradient are those of the sampled actions; this is the step between them and the env, as
+    ``predict`` takes it. A policy that does not define it gets SB3's: a ``Box`` action is rescaled from [-1, 1]
+    where the policy squashes its output, else clipped to the bounds (``sb3_vpg.common.policies`` defines it, with
+    a tanh mapping onto the bounds as its option).
+
 ``policy.takes_sparse_features: bool``
     True when the policy's features are the flattened observations as floats, so that a training batch may be
     given as a float32 sparse COO tensor ``(batch, n_features)``: what
@@ -22,6 +29,7 @@ checks for a particular policy class. ``sb3_vpg.pong.KarpathyPolicy`` offers bot
 from typing import Protocol
 
 import numpy as np
+from gymnasium import spaces
 from stable_baselines3.common.policies import BasePolicy
 
 from sb3_vpg.common.mlp_actor import mlp_rollout_actor
@@ -38,3 +46,16 @@ def rollout_actor(policy: BasePolicy) -> RolloutActor | None:
     is exact), or None."""
     make_actor = getattr(policy, "rollout_actor", None)
     return make_actor() if callable(make_actor) else mlp_rollout_actor(policy)
+
+
+def env_actions(policy: BasePolicy, actions: np.ndarray) -> np.ndarray:
+    """``actions`` as the env takes them: the policy's ``to_env_actions`` where it has one, else SB3's step
+    (rescaled from [-1, 1] where the policy squashes its output, clipped to a ``Box``'s bounds otherwise)."""
+    to_env_actions = getattr(policy, "to_env_actions", None)
+    if callable(to_env_actions):
+        return to_env_actions(actions)
+    if not isinstance(policy.action_space, spaces.Box):
+        return actions
+    if policy.squash_output:
+        return policy.unscale_action(actions)
+    return actions.clip(policy.action_space.low, policy.action_space.high)

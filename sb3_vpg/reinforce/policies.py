@@ -1,9 +1,10 @@
-# This file is here just to define the policies that work for REINFORCE and VPG.
+# This file is here just to define the policies that work for REINFORCE and VPG: SB3's, with the option
+# action_bounds="clip" | "tanh" (sb3_vpg.common.policies).
 # (The Pong package adds "KarpathyPolicy" to REINFORCE.policy_aliases: see sb3_vpg/pong/__init__.py.)
-from stable_baselines3.common.policies import ActorCriticCnnPolicy, ActorCriticPolicy, MultiInputActorCriticPolicy
+from sb3_vpg.common.policies import BoundedActorCriticCnnPolicy, BoundedActorCriticPolicy, BoundedMultiInputActorCriticPolicy
 
-MlpPolicy = ActorCriticPolicy
-CnnPolicy = ActorCriticCnnPolicy
-MultiInputPolicy = MultiInputActorCriticPolicy
+MlpPolicy = BoundedActorCriticPolicy
+CnnPolicy = BoundedActorCriticCnnPolicy
+MultiInputPolicy = BoundedMultiInputActorCriticPolicy
 
 __all__ = ["CnnPolicy", "MlpPolicy", "MultiInputPolicy"]

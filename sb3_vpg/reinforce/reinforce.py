@@ -18,7 +18,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F
 
 from sb3_vpg.common.buffers import DictEpisodicRolloutBuffer, EpisodicRolloutBuffer
-from sb3_vpg.common.capabilities import rollout_actor
+from sb3_vpg.common.capabilities import env_actions, rollout_actor
 from sb3_vpg.common.saved_models import check_saved_by, fit_optimizers_to_saved, removed_module_errors, upgrade_saved_settings
 from sb3_vpg.common.validation import check_reinforce_arguments
 from sb3_vpg.common.value_optimizer import make_value_optimizer, with_fused_kernel
@@ -357,13 +357,7 @@ class REINFORCE(OnPolicyAlgorithm):
             else:
                 actions, log_probs = self._act(self._last_obs, action_masks)  # type: ignore[arg-type]
 
-            clipped_actions = actions
-            if isinstance(self.action_space, spaces.Box):
-                if self.policy.squash_output:
-                    clipped_actions = self.policy.unscale_action(clipped_actions)
-                else:
-                    clipped_actions = actions.clip(self.action_space.low, self.action_space.high)
-
+            clipped_actions = env_actions(self.policy, actions)  # the name SB3's callbacks read
             new_obs, rewards, dones, infos = env.step(clipped_actions)
             self._check_rewards(rewards)
 
