@@ -1,24 +1,29 @@
 """
-REINFORCE and VPG on the MuJoCo suite (HalfCheetah, Hopper, Walker2d, Swimmer, Ant; gymnasium's v5), each run
-trained through our zoo entry point (``python -m sb3_vpg.zoo train``) with our ``zoo_configs/`` entries, and
-scored in the metric of each published table it is compared with (the sources measured v3 envs):
+REINFORCE and VPG on the MuJoCo suite (HalfCheetah, Hopper, Walker2d, Swimmer, Ant, Humanoid; gymnasium's v5),
+each run trained through our zoo entry point (``python -m sb3_vpg.zoo train``) with our ``zoo_configs/`` entries,
+5 seeds (Humanoid 3), and scored in the metric and the aggregation over seeds of each published table it is
+compared with (the sources measured v3 envs):
 
+* Tianshou's REINFORCE and A2C (``examples/mujoco/README.md`` in thu-ml/tianshou, 10 seeds): the best point over
+  training of the mean over seeds of the test return (10 episodes after each 30,000-step epoch) up to 3M steps. Its
+  test episodes sample actions (its ``PGPolicy`` had no ``deterministic_eval`` when the table was made), so ours is
+  read on the training episodes, sampled from the same policy: per seed the mean return of those that ended in each
+  32,000-step window (``window_returns``; 32,000 is the multiple of the committed 4,000-step rows nearest 30,000),
+  the mean of those curves over seeds, and its best point (``tianshou_aggregate``).
 * Spinning Up's VPG (``docs/spinningup/bench.rst`` in openai/spinningup, 10 seeds): the average return of each
-  epoch's training batch (4,000 steps an epoch), smoothed over 11 epochs, at 3M steps. Ours: the mean return of
-  the training episodes that ended in the last 44,000 steps (11 x 4,000) before 3M (``spinning_up_score``).
-* Tianshou's REINFORCE (``examples/mujoco/README.md`` in thu-ml/tianshou, 10 seeds): the maximum over training of
-  the mean test return (10 episodes after each 30,000-step epoch) up to 3M steps. Its test episodes sample actions
-  (``PGPolicy``'s ``deterministic_eval`` defaults to False and ``mujoco_reinforce.py`` leaves it), so it is read
-  twice: on our deterministic evaluations (``tianshou_score``), and on the training episodes, whose actions are
-  sampled from the same policy: the best mean return of those that ended in a 32,000-step window
-  (``tianshou_sampled_score``; 32,000 is the multiple of the committed 4,000-step rows nearest 30,000).
-* rl-baselines3-zoo's A2C (``benchmark.md``, one run): the deterministic evaluation after 1M steps (``zoo_score``).
+  epoch's training batch (4,000 steps an epoch), smoothed over 11 epochs, at 3M steps, averaged over seeds. Ours:
+  the mean return of the training episodes that ended in the last 44,000 steps (11 x 4,000) before 3M
+  (``spinning_up_score``), averaged over seeds.
+* rl-baselines3-zoo's A2C (``benchmark.md``, one run): the deterministic evaluation after 1M steps (``zoo_score``),
+  for context.
 
 Per run, ``returns/<env>.csv`` records the training episodes per 4,000-step epoch (the epoch's end, the episodes
-that ended in it, their mean return; from ``sb3_vpg.common.callbacks.RolloutReturnLog``'s row per rollout) and
-``evaluations.csv`` a deterministic 10-episode evaluation every 50,000 steps (the zoo's ``EvalCallback``). The
-report, ``mujoco.md`` (the table, and each goal met, missed or still open on the medians of 3 seeds) and
-``<env>.png`` (median and seed range against steps, the anchors as lines), is built from these committed CSVs alone.
+that ended in it, their mean return; from ``sb3_vpg.common.callbacks.RolloutReturnLog``'s row per rollout),
+``motion/<env>.csv`` their mean length and forward speed (``RolloutMotionLog``), and ``evaluations.csv`` a
+deterministic 10-episode evaluation every 50,000 steps (the zoo's ``EvalCallback``). The report, ``mujoco.md``
+(each goal met, missed or still open, the anchors' table, every seed with the median, mean and IQM with its
+bootstrap interval, the late return, episode length and speed) and ``<env>.png`` (the mean over seeds and their
+range against steps, the anchors as lines), is built from these committed CSVs alone.
 
 A run saves a checkpoint (model and ``VecNormalize`` statistics) every 250,000 steps. A run that was stopped
 resumes from its last checkpoint through the zoo's ``-i`` in a new part (``from<steps>/``; the zoo restarts its
@@ -43,6 +48,7 @@ import statistics
 import subprocess
 import sys
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +69,8 @@ SPINNING_UP_SMOOTHING = 11  # epochs
 TIANSHOU_WINDOW = 32_000  # Tianshou's epoch is 30,000 steps; the committed rows are 4,000 apart
 RETURN_FIELDS = ("algo", "env", "seed", "timesteps", "episodes", "mean_return")
 EVALUATION_FIELDS = ("algo", "env", "seed", "timesteps", "eval_mean", "eval_std")
+MOTION_FIELDS = ("algo", "env", "seed", "timesteps", "episodes", "mean_length", "mean_speed")
+FLOAT_FIELDS = ("mean_return", "eval_mean", "eval_std", "mean_length", "mean_speed")
 
 
 @dataclass(frozen=True)
@@ -75,27 +83,38 @@ class Anchor:
     steps: int
     seeds: int  # the anchor's
     figures: dict[str, float]
-    goal_envs: int  # the goal: ours above the anchor on this many of the five
+    goal_envs: int | None  # the goal: ours above the anchor on this many of its envs (None: context, no goal)
+    source: str  # where its figures are read
 
 
-TIANSHOU_REINFORCE_3M = {"HalfCheetah-v5": 884, "Hopper-v5": 396, "Walker2d-v5": 412, "Swimmer-v5": 35, "Ant-v5": 475}
+TIANSHOU_REINFORCE_3M = {"HalfCheetah-v5": 884, "Hopper-v5": 396, "Walker2d-v5": 412, "Swimmer-v5": 35, "Ant-v5": 475,
+                         "Humanoid-v5": 438}  # fmt: skip
 ANCHORS = (
+    Anchor("Tianshou REINFORCE", "reinforce", "tianshou", 3_000_000, 10, TIANSHOU_REINFORCE_3M, 6,
+           "examples/mujoco/README.md and its per-seed CSVs in thu-ml/tianshou"),
+    Anchor("Tianshou A2C", "vpg", "tianshou", 3_000_000, 10,
+           {"HalfCheetah-v5": 2377, "Hopper-v5": 1609, "Walker2d-v5": 1805, "Swimmer-v5": 40, "Ant-v5": 5237}, 3,
+           "examples/mujoco/README.md in thu-ml/tianshou"),
     Anchor("Spinning Up VPG, better of PyTorch / TF1", "vpg", "spinning_up", 3_000_000, 10,
-           {"HalfCheetah-v5": 641, "Hopper-v5": 907, "Walker2d-v5": 471, "Swimmer-v5": 76, "Ant-v5": 8}, 5),
-    Anchor("Tianshou REINFORCE", "reinforce", "tianshou", 3_000_000, 10, TIANSHOU_REINFORCE_3M, 5),
-    Anchor("Tianshou REINFORCE", "reinforce", "tianshou_sampled", 3_000_000, 10, TIANSHOU_REINFORCE_3M, 5),
-    Anchor("rl-baselines3-zoo A2C (moonshot)", "vpg", "zoo", 1_000_000, 1,
-           {"HalfCheetah-v5": 3041, "Hopper-v5": 733, "Walker2d-v5": 582, "Swimmer-v5": 201, "Ant-v5": -44}, 3),
+           {"HalfCheetah-v5": 641, "Hopper-v5": 907, "Walker2d-v5": 471, "Swimmer-v5": 76, "Ant-v5": 8}, 5,
+           "the 3M end points of the plots of docs/spinningup/bench.rst in openai/spinningup"),
+    Anchor("rl-baselines3-zoo A2C", "vpg", "zoo", 1_000_000, 1,
+           {"HalfCheetah-v5": 3041, "Hopper-v5": 733, "Walker2d-v5": 582, "Swimmer-v5": 201, "Ant-v5": -44}, None,
+           "benchmark.md in DLR-RM/rl-baselines3-zoo"),
 )  # fmt: skip
-GOAL_SEEDS = 3  # a goal is judged on the median of at least this many seeds
+GOAL_SEEDS = {"Humanoid-v5": 3}  # a goal is judged on this many seeds of an env (5 elsewhere)
+DEFAULT_GOAL_SEEDS = 5
 METRICS = {
-    "spinning_up": "training batch return, last 44k steps",
-    "tianshou": "best deterministic evaluation so far",
-    "tianshou_sampled": "best training batch return per 32k steps so far, actions sampled as in its tests",
-    "zoo": "deterministic evaluation",
+    "tianshou": "sampled return: best point of the seeds' mean curve",
+    "spinning_up": "training batch return of the last 44k steps: mean of the seeds",
+    "zoo": "deterministic evaluation: median of the seeds",
 }
-TRAINING_BATCH_METRICS = ("spinning_up", "tianshou_sampled")  # read from returns/, the others from evaluations.csv
+TRAINING_BATCH_METRICS = ("spinning_up", "tianshou")  # read from returns/, the other from evaluations.csv
 ANCHOR_ENV_VERSION = "v3"  # every source's
+# A locomotion env pays a reward per step for staying up: a long episode at no speed is a policy standing still
+HEALTHY_REWARD_ENVS = ("Hopper-v5", "Walker2d-v5", "Ant-v5", "Humanoid-v5")
+STANDING_SPEED = 0.2  # m/s of forward speed below which such a policy stands
+LATE_STEPS = 100_000  # "the end of training": a seed's last 100k steps
 
 
 # ---- the anchors' metrics: pure functions of a run's rows -----------------------------------------------------
@@ -111,55 +130,85 @@ def spinning_up_score(returns: list[dict], at: int) -> float | None:
     return episode_mean(window) if window else None
 
 
-def epoch_rows(rows: list[dict]) -> list[dict]:
+def epoch_rows(rows: list[dict], columns: tuple[str, ...] = ("mean_return",)) -> list[dict]:
     """A run's rollout rows merged into Spinning Up's 4,000-step epochs: one row per epoch that had episodes end in
-    it, at the epoch's end, with their count and mean return. Every window the metric reads starts and ends on an
-    epoch boundary, so it is the same on these rows (and a run of 128-step rollouts commits 750 rows, not 23,000)."""
+    it, at the epoch's end, with their count and the episode-weighted mean of each of ``columns`` (empty where a
+    row lacks it). Every window the metrics read starts and ends on an epoch boundary, so they are the same on these
+    rows (and a run of 128-step rollouts commits 750 rows, not 23,000)."""
     epochs: dict[int, list[dict]] = {}
     for row in rows:  # as the callback wrote them (text) or as read_csv reads them (numbers)
         if int(row["episodes"]) > 0:
-            parsed = {**row, "timesteps": int(row["timesteps"]), "episodes": int(row["episodes"]),
-                      "mean_return": float(row["mean_return"])}  # fmt: skip
+            parsed = {**row, "timesteps": int(row["timesteps"]), "episodes": int(row["episodes"])}
+            for column in columns:
+                parsed[column] = None if row[column] in ("", None) else float(row[column])
             epochs.setdefault(-(-parsed["timesteps"] // SPINNING_UP_EPOCH) * SPINNING_UP_EPOCH, []).append(parsed)
-    return [
-        {
-            **group[0],
-            "timesteps": end,
-            "episodes": sum(r["episodes"] for r in group),
-            "mean_return": round(episode_mean(group), 4),
-        }
-        for end, group in sorted(epochs.items())
-    ]
+    merged = []
+    for end, group in sorted(epochs.items()):
+        row = {**group[0], "timesteps": end, "episodes": sum(r["episodes"] for r in group)}
+        for column in columns:
+            known = [r for r in group if r[column] is not None]
+            row[column] = round(episode_mean(known, column), 4) if len(known) == len(group) else None
+        merged.append(row)
+    return merged
 
 
-def episode_mean(rows: list[dict]) -> float:
-    """The mean return of the episodes of some rollouts (each row's mean weighted by its episodes)."""
-    return sum(row["mean_return"] * row["episodes"] for row in rows) / sum(row["episodes"] for row in rows)
+def episode_mean(rows: list[dict], column: str = "mean_return") -> float:
+    """The mean of ``column`` over the episodes of some rollouts (each row's mean weighted by its episodes)."""
+    return sum(row[column] * row["episodes"] for row in rows) / sum(row["episodes"] for row in rows)
 
 
-def tianshou_score(evaluations: list[dict], up_to: int) -> float | None:
-    """The best evaluation mean up to ``up_to`` steps; None if the run has not been evaluated at ``up_to``."""
-    if not any(row["timesteps"] == up_to for row in evaluations):
-        return None
-    return max(row["eval_mean"] for row in evaluations if row["timesteps"] <= up_to)
-
-
-def tianshou_sampled_score(returns: list[dict], up_to: int) -> float | None:
-    """The best mean return of the training episodes that ended in a window of ``TIANSHOU_WINDOW`` steps (windows
-    ending on every 4,000-step epoch) up to ``up_to``; None if the run has not reached ``up_to``."""
-    if not returns or max(row["timesteps"] for row in returns) < up_to:
-        return None
+def window_returns(returns: list[dict], up_to: int) -> dict[int, float]:
+    """A seed's sampled-return curve as Tianshou's tests would read it: at every end on the 4,000-step grid from
+    ``TIANSHOU_WINDOW`` to ``up_to``, the mean return of the training episodes that ended in the window of
+    ``TIANSHOU_WINDOW`` steps before it (ends whose window has no episode are absent)."""
     rows = sorted((row for row in returns if row["episodes"] > 0 and row["timesteps"] <= up_to), key=lambda r: r["timesteps"])
     steps = [row["timesteps"] for row in rows]
     episodes = [0, *itertools.accumulate(row["episodes"] for row in rows)]
     total_return = [0.0, *itertools.accumulate(row["episodes"] * row["mean_return"] for row in rows)]
-    best = None
+    curve = {}
     for end in range(TIANSHOU_WINDOW, up_to + 1, SPINNING_UP_EPOCH):
         first, last = bisect.bisect_right(steps, end - TIANSHOU_WINDOW), bisect.bisect_right(steps, end)
         if episodes[last] > episodes[first]:
-            mean = (total_return[last] - total_return[first]) / (episodes[last] - episodes[first])
-            best = mean if best is None else max(best, mean)
-    return best
+            curve[end] = (total_return[last] - total_return[first]) / (episodes[last] - episodes[first])
+    return curve
+
+
+def reached(rows: list[dict], steps: int) -> bool:
+    return bool(rows) and max(row["timesteps"] for row in rows) >= steps
+
+
+def tianshou_sampled_score(returns: list[dict], up_to: int) -> float | None:
+    """One seed's best point of :func:`window_returns` up to ``up_to``; None if the run has not reached it."""
+    if not reached(returns, up_to):
+        return None
+    return max(window_returns(returns, up_to).values(), default=None)
+
+
+def tianshou_aggregate(seed_returns: list[list[dict]], up_to: int) -> float | None:
+    """Tianshou's table entry: the best point over training of the mean over seeds of the sampled-return curve (at
+    the window ends where every seed has a value); None unless every seed has reached ``up_to``."""
+    if not seed_returns or not all(reached(rows, up_to) for rows in seed_returns):
+        return None
+    curves = [window_returns(rows, up_to) for rows in seed_returns]
+    ends = set.intersection(*(set(curve) for curve in curves))
+    return max((statistics.fmean(curve[end] for curve in curves) for end in ends), default=None)
+
+
+def late_mean(rows: list[dict], column: str, up_to: int) -> float | None:
+    """The episode-weighted mean of ``column`` over the rows of the last ``LATE_STEPS`` steps before ``up_to``."""
+    window = [row for row in rows if up_to - LATE_STEPS < row["timesteps"] <= up_to and row["episodes"] > 0]
+    window = [row for row in window if row.get(column) is not None]
+    if not window or not reached(rows, up_to):
+        return None
+    return sum(row[column] * row["episodes"] for row in window) / sum(row["episodes"] for row in window)
+
+
+def collapsed(best: float | None, late: float | None) -> bool | None:
+    """A seed collapsed when its late return kept less than half its best (measured from 0, or below a negative
+    best by more than half its size); None when either is unknown."""
+    if best is None or late is None:
+        return None
+    return late < best - 0.5 * abs(best)
 
 
 def zoo_score(evaluations: list[dict], at: int) -> float | None:
@@ -167,14 +216,13 @@ def zoo_score(evaluations: list[dict], at: int) -> float | None:
     return next((row["eval_mean"] for row in evaluations if row["timesteps"] == at), None)
 
 
-def score(anchor: Anchor, returns: list[dict], evaluations: list[dict]) -> float | None:
-    if anchor.metric == "spinning_up":
-        return spinning_up_score(returns, anchor.steps)
-    if anchor.metric == "tianshou":
-        return tianshou_score(evaluations, anchor.steps)
-    if anchor.metric == "tianshou_sampled":
-        return tianshou_sampled_score(returns, anchor.steps)
-    return zoo_score(evaluations, anchor.steps)
+def seed_score(metric: str, steps: int, returns: list[dict], evaluations: list[dict]) -> float | None:
+    """One seed's score in a metric (before the anchor's aggregation over seeds)."""
+    if metric == "spinning_up":
+        return spinning_up_score(returns, steps)
+    if metric == "tianshou":
+        return tianshou_sampled_score(returns, steps)
+    return zoo_score(evaluations, steps)
 
 
 # ---- running: one zoo process per part, resuming from the last checkpoint ------------------------------------
@@ -264,20 +312,26 @@ def execute(run: MujocoRun, out: Path) -> str:
 # ---- collecting the logs into the committed CSVs ---------------------------------------------------------------
 
 
-def run_rows(run: MujocoRun, out: Path) -> tuple[list[dict], list[dict]]:
-    """The run's rollout and evaluation rows over all its parts; a part's rows after its successor's first step are
-    dropped (the successor redid those steps from the checkpoint)."""
+def part_rows(part: Path, name: str, end: int) -> list[dict]:
+    """A part's rows of a per-rollout log (``returns.csv``, ``motion.csv``) up to ``end`` steps, as text."""
+    if not (part / name).exists():
+        return []
+    with open(part / name, newline="") as file:
+        return [row for row in csv.DictReader(file) if int(row["timesteps"]) <= end]
+
+
+def run_rows(run: MujocoRun, out: Path) -> tuple[list[dict], list[dict], list[dict]]:
+    """The run's rollout, motion and evaluation rows over all its parts; a part's rows after its successor's first
+    step are dropped (the successor redid those steps from the checkpoint)."""
     returns: list[dict] = []
+    motion: list[dict] = []
     evaluations: list[dict] = []
     found = parts(run, out)
+    key = {"algo": run.algo, "env": run.env_id, "seed": run.seed}
     for part, successor in zip(found, [*found[1:], None], strict=True):
         end = part_start(successor) if successor else MUJOCO_STEPS
-        key = {"algo": run.algo, "env": run.env_id, "seed": run.seed}
-        if (part / "returns.csv").exists():
-            with open(part / "returns.csv", newline="") as file:
-                for row in csv.DictReader(file):
-                    if int(row["timesteps"]) <= end:
-                        returns.append({**key, **row})
+        returns += [{**key, **row} for row in part_rows(part, "returns.csv", end)]
+        motion += [{**key, **row} for row in part_rows(part, "motion.csv", end)]
         for npz in (part / "zoo" / run.algo).glob(f"{run.env_id}_*/evaluations.npz"):
             data = np.load(npz)
             for steps, results in zip(data["timesteps"], data["results"], strict=True):
@@ -285,7 +339,7 @@ def run_rows(run: MujocoRun, out: Path) -> tuple[list[dict], list[dict]]:
                     evaluations.append({**key, "timesteps": part_start(part) + int(steps),
                                         "eval_mean": round(float(np.mean(results)), 2),
                                         "eval_std": round(float(np.std(results)), 2)})  # fmt: skip
-    return returns, evaluations
+    return returns, motion, evaluations
 
 
 def read_csv(path: Path) -> list[dict]:
@@ -298,17 +352,22 @@ def read_csv(path: Path) -> list[dict]:
         for key, text in row.items():
             if key in ("seed", "timesteps", "episodes"):
                 row[key] = int(text)
-            elif key in ("mean_return", "eval_mean", "eval_std"):
+            elif key in FLOAT_FIELDS:
                 row[key] = float(text) if text != "" else None
     return rows
 
 
 def write_csv(path: Path, fields: tuple[str, ...], rows: list[dict]) -> None:
+    """Write the CSV whole or not at all: a temporary file, flushed to disk, renamed over the old one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as file:
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, path)
 
 
 def collect(runs: list[MujocoRun], out: Path) -> None:
@@ -320,15 +379,18 @@ def collect(runs: list[MujocoRun], out: Path) -> None:
     replaced = {(run.algo, run.env_id, run.seed) for run in here}
     collected = [run_rows(run, out) for run in here]
     evaluations = [row for row in read_csv(out / "evaluations.csv") if (row["algo"], row["env"], row["seed"]) not in replaced]
-    evaluations += [row for _, rows in collected for row in rows]
+    evaluations += [row for _, _, rows in collected for row in rows]
     write_csv(out / "evaluations.csv", EVALUATION_FIELDS, sorted_rows(evaluations))
     for env_id in {run.env_id for run in here}:
-        path = out / "returns" / f"{env_id}.csv"
-        returns = [row for row in read_csv(path) if (row["algo"], row["env"], row["seed"]) not in replaced]
-        returns += [
-            row for (rows, _), run in zip(collected, here, strict=True) if run.env_id == env_id for row in epoch_rows(rows)
-        ]
-        write_csv(path, RETURN_FIELDS, sorted_rows(returns))
+        for folder, fields, columns, index in (("returns", RETURN_FIELDS, ("mean_return",), 0),
+                                               ("motion", MOTION_FIELDS, ("mean_length", "mean_speed"), 1)):  # fmt: skip
+            path = out / folder / f"{env_id}.csv"
+            rows = [row for row in read_csv(path) if (row["algo"], row["env"], row["seed"]) not in replaced]
+            for found, run in zip(collected, here, strict=True):
+                if run.env_id == env_id:
+                    rows += epoch_rows(found[index], columns)
+            if rows:
+                write_csv(path, fields, sorted_rows(rows))
 
 
 def sorted_rows(rows: list[dict]) -> list[dict]:
@@ -336,6 +398,38 @@ def sorted_rows(rows: list[dict]) -> list[dict]:
 
 
 # ---- the report --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Runs:
+    """The committed rows of one algorithm on one env, by seed."""
+
+    returns: dict[int, list[dict]]
+    evaluations: dict[int, list[dict]]
+    motion: dict[int, list[dict]]
+
+    @property
+    def seeds(self) -> list[int]:
+        return sorted({*self.returns, *self.evaluations})
+
+    def finished(self, steps: int) -> list[int]:
+        """The seeds whose training reached ``steps``."""
+        return [seed for seed in self.seeds if reached(self.returns.get(seed, []), steps)]
+
+
+@dataclass(frozen=True)
+class SeedSummary:
+    """One seed at 3M: its best sampled return (Tianshou's reading of one seed), its return, episode length and
+    forward speed over its last 100k steps, and whether it collapsed."""
+
+    best: float | None
+    late: float | None
+    length: float | None
+    speed: float | None
+
+    @property
+    def collapsed(self) -> bool | None:
+        return collapsed(self.best, self.late)
 
 
 def by_seed(rows: list[dict], algo: str, env_id: str) -> dict[int, list[dict]]:
@@ -346,166 +440,262 @@ def by_seed(rows: list[dict], algo: str, env_id: str) -> dict[int, list[dict]]:
     return seeds
 
 
-def seed_scores(anchor: Anchor, env_id: str, evaluations: list[dict], returns: list[dict]) -> dict[int, float | None]:
-    """Each seed's score in the anchor's metric (None: the seed has not reached the anchor's steps)."""
-    evals, rets = by_seed(evaluations, anchor.algo, env_id), by_seed(returns, anchor.algo, env_id)
-    return {seed: score(anchor, rets.get(seed, []), evals.get(seed, [])) for seed in sorted({*evals, *rets})}
+def read_runs(out: Path) -> dict[tuple[str, str], Runs]:
+    """Every (algorithm, env)'s committed rows in ``out``."""
+    evaluations = read_csv(out / "evaluations.csv")
+    runs = {}
+    for env_id in MUJOCO_ENVS:
+        returns, motion = read_csv(out / "returns" / f"{env_id}.csv"), read_csv(out / "motion" / f"{env_id}.csv")
+        for algo in ALGOS:
+            runs[algo, env_id] = Runs(
+                by_seed(returns, algo, env_id), by_seed(evaluations, algo, env_id), by_seed(motion, algo, env_id)
+            )
+    return runs
 
 
-# (anchor's metric, which names the anchor; env) -> seed -> score
-Scores = dict[tuple[str, str], dict[int, float | None]]
+def aggregate(anchor: Anchor, runs: Runs) -> tuple[float | None, int]:
+    """Ours in the anchor's aggregation over the seeds that reached its steps, and how many seeds that is."""
+    seeds = runs.finished(anchor.steps)
+    if anchor.metric == "tianshou":
+        return tianshou_aggregate([runs.returns[seed] for seed in seeds], anchor.steps), len(seeds)
+    scores = [seed_score(anchor.metric, anchor.steps, runs.returns.get(s, []), runs.evaluations.get(s, [])) for s in seeds]
+    values = [value for value in scores if value is not None]
+    if not values:
+        return None, 0
+    return (statistics.fmean(values) if anchor.metric == "spinning_up" else statistics.median(values)), len(values)
 
 
-def all_scores(evaluations: list[dict], returns: dict[str, list[dict]]) -> Scores:
-    """Every anchor's seed scores on every env, from the committed rows (``returns``: each env's)."""
-    return {
-        (anchor.metric, env_id): seed_scores(anchor, env_id, evaluations, returns[env_id])
-        for anchor in ANCHORS
-        for env_id in MUJOCO_ENVS
-    }
+def summarise(runs: Runs, seed: int) -> SeedSummary:
+    returns, motion = runs.returns.get(seed, []), runs.motion.get(seed, [])
+    return SeedSummary(
+        best=tianshou_sampled_score(returns, MUJOCO_STEPS),
+        late=late_mean(returns, "mean_return", MUJOCO_STEPS),
+        length=late_mean(motion, "mean_length", MUJOCO_STEPS),
+        speed=late_mean(motion, "mean_speed", MUJOCO_STEPS),
+    )
 
 
-def read_scores(out: Path) -> Scores:
-    """The scores of the committed CSVs in ``out``."""
-    returns = {env_id: read_csv(out / "returns" / f"{env_id}.csv") for env_id in MUJOCO_ENVS}
-    return all_scores(read_csv(out / "evaluations.csv"), returns)
+def iqm_interval(values: list[float]) -> tuple[float, float, float]:
+    """The interquartile mean of ``values`` with its 95% stratified-bootstrap interval (rliable, Agarwal et al. 2021;
+    2,000 resamples from a fixed seed, so that the report rebuilds the same)."""
+    from rliable import library, metrics
+
+    scores = {"x": np.asarray(values, dtype=np.float64)[:, None]}
+    global_state = np.random.get_state()  # the resampling also draws from numpy's global generator
+    try:
+        np.random.seed(0)
+        with warnings.catch_warnings():  # rliable hands arch a RandomState, which arch deprecates
+            warnings.simplefilter("ignore", FutureWarning)
+            point, interval = library.get_interval_estimates(
+                scores, lambda s: np.array([metrics.aggregate_iqm(s)]), reps=2_000, random_state=np.random.RandomState(0)
+            )
+    finally:
+        np.random.set_state(global_state)
+    return float(point["x"][0]), float(interval["x"][0, 0]), float(interval["x"][1, 0])
 
 
-def done(scores: dict[int, float | None]) -> list[float]:
-    """The scores of the seeds that reached the anchor's steps."""
-    return [value for value in scores.values() if value is not None]
+def goal_seeds(env_id: str) -> int:
+    return GOAL_SEEDS.get(env_id, DEFAULT_GOAL_SEEDS)
 
 
 def goal_verdict(margins: dict[str, float | None], goal_envs: int) -> str:
     """``met`` when ours is above the anchor on ``goal_envs`` envs, ``missed`` when the envs still to be judged
-    (margin None: fewer than ``GOAL_SEEDS`` seeds) can no longer make it, else ``open``."""
+    (margin None: fewer seeds than the goal's) can no longer make it, else ``open``."""
     above = sum(margin is not None and margin > 0 for margin in margins.values())
     pending = sum(margin is None for margin in margins.values())
     return "met" if above >= goal_envs else "missed" if above + pending < goal_envs else "open"
 
 
-def goal_lines(scores: Scores) -> list[str]:
-    """Per anchor: the goal's verdict, and each env's margin (median of ours minus the anchor's figure)."""
-    lines = ["", f"**Goals: the median of at least {GOAL_SEEDS} seeds above the anchor.**", ""]
+def margins(anchor: Anchor, runs: dict[tuple[str, str], Runs]) -> dict[str, tuple[float | None, float | None, int]]:
+    """Per env of the anchor: ours in its aggregation, the margin (None while fewer seeds than the goal's have
+    finished), and the seeds."""
+    result = {}
+    for env_id, figure in anchor.figures.items():
+        ours, n_seeds = aggregate(anchor, runs[anchor.algo, env_id])
+        judged = ours is not None and n_seeds >= goal_seeds(env_id)
+        result[env_id] = (ours, ours - figure if judged else None, n_seeds)  # type: ignore[operator]
+    return result
+
+
+def short(env_id: str) -> str:
+    return env_id.rsplit("-", 1)[0]
+
+
+def number(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def goal_lines(runs: dict[tuple[str, str], Runs]) -> list[str]:
+    """Each anchor's goal and its verdict with every env's margin; then the stability goal's findings."""
+    lines = ["## Goals", ""]
     for anchor in ANCHORS:
-        margins: dict[str, float | None] = {}
-        cells = []
-        for env_id in MUJOCO_ENVS:
-            seeds = done(scores[anchor.metric, env_id])
-            margin = margins[env_id] = statistics.median(seeds) - anchor.figures[env_id] if len(seeds) >= GOAL_SEEDS else None
-            name = env_id.rsplit("-", 1)[0]
-            cells.append(f"{name} {margin:+,.0f}" if margin is not None else f"{name} pending ({len(seeds)} of {GOAL_SEEDS})")
+        if anchor.goal_envs is None:
+            continue
+        found = margins(anchor, runs)
+        cells = [
+            f"{short(env_id)} {margin:+,.0f}"
+            if margin is not None
+            else f"{short(env_id)} pending ({n} of {goal_seeds(env_id)} seeds)"
+            for env_id, (_, margin, n) in found.items()
+        ]
+        verdict = goal_verdict({env_id: margin for env_id, (_, margin, _) in found.items()}, anchor.goal_envs)
         lines.append(
-            f"- {anchor.algo.upper()} at {anchor.steps / 1e6:g}M against {anchor.label} ({METRICS[anchor.metric]}), "
-            f"above it on {anchor.goal_envs} of {len(MUJOCO_ENVS)} envs: **{goal_verdict(margins, anchor.goal_envs)}**; "
-            f"{', '.join(cells)}."
+            f"- {anchor.algo.upper()} at {anchor.steps / 1e6:g}M above {anchor.label} on {anchor.goal_envs} of "
+            f"{len(anchor.figures)} envs ({METRICS[anchor.metric]}): **{verdict}**; {', '.join(cells)}."
         )
+    problems = []
+    for (algo, env_id), env_runs in runs.items():
+        for seed in env_runs.finished(MUJOCO_STEPS):
+            summary = summarise(env_runs, seed)
+            if summary.collapsed:
+                problems.append(
+                    f"{algo} {short(env_id)} seed {seed} collapsed ({number(summary.late)} of its best {number(summary.best)})"
+                )
+            if env_id in HEALTHY_REWARD_ENVS and summary.speed is not None and summary.speed < STANDING_SPEED:
+                problems.append(f"{algo} {short(env_id)} seed {seed} stands ({summary.speed:.2f} m/s)")
+    finished = sum(len(env_runs.finished(MUJOCO_STEPS)) for env_runs in runs.values())
+    lines.append(
+        f"- No collapsed seed (late return under half its best) and no locomotion agent standing (under "
+        f"{STANDING_SPEED} m/s over its last 100k steps), over the {finished} seeds finished: "
+        + ("**met**." if not problems else f"**missed**: {'; '.join(problems)}.")
+    )
     return lines
 
 
-def median_cell(scores: dict[int, float | None]) -> str:
-    """The median over the seeds that have a score, with their count, or ``-``."""
-    seeds = done(scores)
-    return f"{statistics.median(seeds):,.0f} ({len(seeds)} seed{'s' * (len(seeds) != 1)})" if seeds else "-"
-
-
-def report(scores: Scores) -> str:
+def anchor_table(runs: dict[tuple[str, str], Runs]) -> list[str]:
     lines = [
-        "# REINFORCE and VPG on MuJoCo against the published tables",
+        "## Against the anchors, in each anchor's own aggregation",
         "",
-        "Ours on gymnasium's v5 envs, the anchors on v3. Each score is in the anchor's own metric (see the script's",
-        "docstring); ours is the median over seeds, with every seed's score. `-` where no seed has reached the steps.",
-        "",
-        "| env: ours / anchor | anchor | metric | at | anchor (seeds) | ours: median (seeds) | ours per seed | margin |",
+        "| env: ours / anchor's | ours | anchor | metric and aggregation | at | anchor (its seeds) | ours (seeds) | margin |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for env_id in MUJOCO_ENVS:
         for anchor in ANCHORS:
-            env_scores = scores[anchor.metric, env_id]
-            seeds = done(env_scores)
+            if env_id not in anchor.figures:
+                continue
+            ours, n_seeds = aggregate(anchor, runs[anchor.algo, env_id])
             figure = anchor.figures[env_id]
-            per_seed = " / ".join(f"{value:,.0f}" if value is not None else "-" for value in env_scores.values()) or "-"
-            margin = f"{statistics.median(seeds) - figure:+,.0f}" if seeds else "-"
+            margin = "-" if ours is None else f"{ours - figure:+,.0f}"
             name, version = env_id.rsplit("-", 1)
             lines.append(
-                f"| {name} {version} / {ANCHOR_ENV_VERSION} | {anchor.label} | {METRICS[anchor.metric]} | "
-                f"{anchor.steps / 1e6:g}M | {figure:,} ({anchor.seeds}) | {median_cell(env_scores)} | {per_seed} | {margin} |"
+                f"| {name} {version} / {ANCHOR_ENV_VERSION} | {anchor.algo} | {anchor.label} | {METRICS[anchor.metric]} | "
+                f"{anchor.steps / 1e6:g}M | {figure:,} ({anchor.seeds}) | {number(ours)} ({n_seeds}) | {margin} |"
             )
-    return "\n".join(lines + goal_lines(scores)) + "\n"
+    return lines
 
 
-def algorithm_table(scores: Scores, algo: str) -> str:
+def seed_table(runs: dict[tuple[str, str], Runs]) -> list[str]:
+    lines = [
+        "## Every seed at 3M",
+        "",
+        "Best: a seed's best sampled return (32k-step window, Tianshou's reading of one seed); the median, mean and",
+        "IQM with its 95% bootstrap interval are over these. Late: the training return, episode length and forward",
+        "speed (`info['x_velocity']`, m/s) over the last 100k steps. A seed collapsed when its late return is under",
+        "half its best.",
+        "",
+        "| algo | env | seeds | best: median | mean | IQM [95% CI] | best, each seed | late return, each seed | "
+        "late episode length | late speed (m/s) | collapsed |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (algo, env_id), env_runs in runs.items():
+        seeds = env_runs.finished(MUJOCO_STEPS)
+        if not seeds:
+            continue
+        summaries = [summarise(env_runs, seed) for seed in seeds]
+        best = [s.best for s in summaries if s.best is not None]
+        iqm = iqm_interval(best) if len(best) >= 2 else None
+        iqm_cell = f"{iqm[0]:,.0f} [{iqm[1]:,.0f}, {iqm[2]:,.0f}]" if iqm else "-"
+        median, mean = (statistics.median(best), statistics.fmean(best)) if best else (None, None)
+
+        def each(values: list[float | None], digits: int = 0) -> str:
+            return " / ".join("-" if v is None else f"{v:,.{digits}f}" for v in values)
+
+        lines.append(
+            f"| {algo} | {short(env_id)} | {len(seeds)} | {number(median)} | {number(mean)} | {iqm_cell} | "
+            f"{each([s.best for s in summaries])} | {each([s.late for s in summaries])} | "
+            f"{each([s.length for s in summaries])} | {each([s.speed for s in summaries], 2)} | "
+            f"{', '.join(str(seed) for seed, s in zip(seeds, summaries, strict=True) if s.collapsed) or 'none'} |"
+        )
+    return lines
+
+
+def report(runs: dict[tuple[str, str], Runs]) -> str:
+    lines = [
+        "# REINFORCE and VPG on MuJoCo against the published tables",
+        "",
+        f"Ours on gymnasium's v5 envs, the anchors on {ANCHOR_ENV_VERSION} (v5 keeps v3's rewards; it fixes contact",
+        "forces, Ant's and Humanoid's, and the observations of a few envs). Generated by",
+        "`python benchmarks/mujoco_benchmark.py --report-only` from the committed CSVs alone.",
+        "",
+        *goal_lines(runs),
+        "",
+        *anchor_table(runs),
+        "",
+        *seed_table(runs),
+        "",
+        "## Where the anchors' figures come from",
+        "",
+        *[f"- {anchor.label}: {anchor.source}." for anchor in ANCHORS],
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def algorithm_table(runs: dict[tuple[str, str], Runs], algo: str) -> str:
     """One algorithm's rows of the report, one line per env (its module page includes this table)."""
     anchors = [anchor for anchor in ANCHORS if anchor.algo == algo]
-    columns = [f"ours at {a.steps / 1e6:g}M, median (seeds) | {a.label} ({METRICS[a.metric]})" for a in anchors]
+    columns = [f"ours at {a.steps / 1e6:g}M (seeds) | {a.label}" for a in anchors]
     lines = ["| Environment | " + " | ".join(columns) + " |", "|---|" + "---|---|" * len(anchors)]
     for env_id in MUJOCO_ENVS:
-        cells = [f"{median_cell(scores[a.metric, env_id])} | {a.figures[env_id]:,}" for a in anchors]
+        cells = []
+        for anchor in anchors:
+            ours, n_seeds = aggregate(anchor, runs[algo, env_id])
+            figure = anchor.figures.get(env_id)
+            cells.append(f"{number(ours)} ({n_seeds}) | {'-' if figure is None else f'{figure:,}'}")
         lines.append(f"| {env_id} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
-def plot(out: Path) -> None:
-    """Per env: the evaluation mean and the training batch return against steps, median and seed range of each of
-    ours, and the anchors as horizontal lines."""
+def plot(out: Path, runs: dict[tuple[str, str], Runs]) -> None:
+    """Per env: the sampled return (32k-step windows) and the deterministic evaluation against steps, the mean over
+    seeds and their range for each of ours, and each anchor as a line on the panel of its reading."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    evaluations = read_csv(out / "evaluations.csv")
     for env_id in MUJOCO_ENVS:
-        returns = read_csv(out / "returns" / f"{env_id}.csv")
-        if not returns and not any(row["env"] == env_id for row in evaluations):
+        if not any(runs[algo, env_id].seeds for algo in ALGOS):
             continue
         figure, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-        for axis, rows, column, title in (
-            (axes[0], evaluations, "eval_mean", "deterministic evaluation (10 episodes)"),
-            (axes[1], returns, "mean_return", "training batch return (per 44k steps)"),
-        ):
-            for algo, color in zip(ALGOS, ("tab:blue", "tab:orange"), strict=True):
-                seeds = by_seed(rows, algo, env_id)
-                if column == "mean_return":  # binned as Spinning Up smooths: mean return per 11 epochs
-                    seeds = {seed: binned_returns(seed_rows) for seed, seed_rows in seeds.items()}
-                grid = sorted({row["timesteps"] for seed_rows in seeds.values() for row in seed_rows})
-                curves = [{row["timesteps"]: row[column] for row in seed_rows} for seed_rows in seeds.values()]
-                points = [(steps, [curve[steps] for curve in curves if curve.get(steps) is not None]) for steps in grid]
+        for algo, color in zip(ALGOS, ("tab:blue", "tab:orange"), strict=True):
+            env_runs = runs[algo, env_id]
+            sampled = [window_returns(rows, MUJOCO_STEPS) for rows in env_runs.returns.values()]
+            evaluated = [{row["timesteps"]: row["eval_mean"] for row in rows} for rows in env_runs.evaluations.values()]
+            for axis, curves in ((axes[0], sampled), (axes[1], evaluated)):
+                grid = sorted({steps for curve in curves for steps in curve})
+                points = [(steps, [c[steps] for c in curves if c.get(steps) is not None]) for steps in grid]
                 points = [(steps, values) for steps, values in points if values]
                 if not points:
                     continue
                 x = [steps for steps, _ in points]
                 label = f"{algo} ({len(curves)} seed{'s' * (len(curves) != 1)})"
-                axis.plot(x, [statistics.median(v) for _, v in points], color=color, label=label)
+                axis.plot(x, [statistics.fmean(v) for _, v in points], color=color, label=label)
                 axis.fill_between(x, [min(v) for _, v in points], [max(v) for _, v in points], color=color, alpha=0.2)
-            for anchor, style in zip(ANCHORS, (":", "--", (0, (5, 1)), "-."), strict=True):
-                if (column == "mean_return") == (anchor.metric in TRAINING_BATCH_METRICS):
-                    axis.axhline(
-                        anchor.figures[env_id],
-                        color="gray",
-                        linestyle=style,
-                        label=f"{anchor.label} at {anchor.steps / 1e6:g}M",
-                    )
-            axis.set(title=f"{env_id}: {title}", xlabel="env steps", ylabel="return")
+        for anchor, style in zip(ANCHORS, (":", "--", "-.", (0, (5, 1))), strict=True):
+            if env_id in anchor.figures:
+                axis = axes[0] if anchor.metric in TRAINING_BATCH_METRICS else axes[1]
+                axis.axhline(
+                    anchor.figures[env_id], color="gray", linestyle=style, label=f"{anchor.label} at {anchor.steps / 1e6:g}M"
+                )
+        axes[0].set(
+            title=f"{env_id}: sampled return (training episodes, 32k-step windows)", xlabel="env steps", ylabel="return"
+        )
+        axes[1].set(title=f"{env_id}: deterministic evaluation (10 episodes)", xlabel="env steps", ylabel="return")
+        for axis in axes:
             axis.legend(fontsize=7)
         figure.tight_layout()
         figure.savefig(out / f"{env_id}.png", dpi=80)
         plt.close(figure)
-
-
-def binned_returns(rows: list[dict]) -> list[dict]:
-    """Mean episode return per window of 11 Spinning Up epochs, at each window's end."""
-    width = SPINNING_UP_SMOOTHING * SPINNING_UP_EPOCH
-    bins: dict[int, list[dict]] = {}
-    for row in rows:
-        if row["episodes"] > 0:
-            bins.setdefault(-(-row["timesteps"] // width) * width, []).append(row)
-    return [
-        {
-            "timesteps": end,
-            "mean_return": sum(r["mean_return"] * r["episodes"] for r in group) / sum(r["episodes"] for r in group),
-        }
-        for end, group in sorted(bins.items())
-    ]
 
 
 def main() -> None:
@@ -534,11 +724,11 @@ def main() -> None:
                 except Exception as error:  # the other runs go on; a rerun resumes this one
                     print(f"FAILED   {run.algo} {run.env_id} seed {run.seed}: {error}", flush=True)
     collect(runs, out)  # also the runs still training: their CSV rows as they stand
-    scores = read_scores(out)
-    (out / "mujoco.md").write_text(report(scores))
+    committed = read_runs(out)
+    (out / "mujoco.md").write_text(report(committed))
     for algo in ALGOS:
-        (out / f"{algo}.md").write_text(algorithm_table(scores, algo))
-    plot(out)
+        (out / f"{algo}.md").write_text(algorithm_table(committed, algo))
+    plot(out, committed)
     print(f"report written to {out / 'mujoco.md'}")
 
 

@@ -330,7 +330,8 @@ def test_every_shipped_entry_trains_through_the_zoo(algo, env_id, tmp_path):
     assert model.vf_learning_rate == entry.get("vf_learning_rate", 1e-3 if algo == "vpg" else None)
     assert (model.value_optimizer is None) == (model.vf_learning_rate is None)
     assert (
-        type(model.policy).__name__ == {"MlpPolicy": "BoundedActorCriticPolicy", "CnnPolicy": "BoundedActorCriticCnnPolicy"}[entry["policy"]]
+        type(model.policy).__name__
+        == {"MlpPolicy": "BoundedActorCriticPolicy", "CnnPolicy": "BoundedActorCriticCnnPolicy"}[entry["policy"]]
     )
 
 
