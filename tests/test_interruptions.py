@@ -60,16 +60,20 @@ def test_a_stop_on_an_episodes_last_step_keeps_the_episode(stop):
     assert model._n_updates == 2 and trained.n_trained == 20 and model.rollout_buffer.n_carried_steps == 0
 
 
-def test_n_steps_batching_stops_at_total_timesteps_and_resumes_the_rollout():
-    """A rollout far longer than learn's budget: learn returns at the budget (A2C would run out of memory), and
-    the next learn goes on with the same rollout."""
+def test_n_steps_batching_stops_at_total_timesteps_and_trains_the_episodes_that_ended():
+    """A rollout far longer than learn's budget: learn returns at the budget (A2C would run out of memory) after
+    training the episodes that ended, and carries the one still running into the next learn."""
     model = REINFORCE("MlpPolicy", DummyVecEnv([lambda: TinyFeatureEnv(ep_length=5)] * 2), n_steps=10**9, seed=0)
-    model.learn(1000)
-    assert model.num_timesteps == 1000 and model._n_updates == 0
-    assert model.rollout_buffer.n_rollout_steps == 500 and model.rollout_buffer.n_carried_steps == 1000
+    trained = TrainedSteps()
+    model.learn(1004, callback=trained)
+    # 502 steps per env: 100 episodes of 5 ended in each, 2 steps of the 101st carried
+    assert model.num_timesteps == 1004 and model._n_updates == 1 and trained.n_trained == 1000
+    assert model.rollout_buffer.n_carried_steps == 4
     model.n_steps = 600
-    model.learn(200, reset_num_timesteps=False)
-    assert model._n_updates == 1 and model.rollout_buffer.n_ready_steps == 1200
+    model.learn(198, reset_num_timesteps=False, callback=trained)
+    # 99 more steps per env, to step 601: the carried episodes end at step 505 and 19 more by step 600; step 601
+    # begins an episode
+    assert model._n_updates == 2 and trained.n_trained == 1200 and model.rollout_buffer.n_carried_steps == 2
 
 
 def test_vpg_non_finite_value_loss_leaves_every_weight_as_it_was():

@@ -57,12 +57,12 @@ def test_action_spaces_train(algo, make_env):
     model = algo("MlpPolicy", DummyVecEnv([make_env, make_env]), n_steps=32, seed=0)
     before = params_of(model)
     model.learn(300)
-    # learn stops at its budget (A2C would finish the fifth rollout, to 320): 4 rollouts of 32 steps x 2 envs
-    # trained, the fifth kept whole for the next learn(reset_num_timesteps=False)
+    # learn stops at its budget (A2C would finish the fifth rollout, to 320): 4 rollouts of 32 steps x 2 envs, and
+    # the fifth ended there at 22 steps x 2 envs, each trained on its ended episodes
     assert model.num_timesteps == 300
-    assert model._n_updates == 4 and model.rollout_buffer.n_rollout_steps == 22
+    assert model._n_updates == 5 and model.rollout_buffer.n_rollout_steps == 0
     model.learn(20, reset_num_timesteps=False)
-    assert model.num_timesteps == 320 and model._n_updates == 5
+    assert model.num_timesteps == 320 and model._n_updates == 6
     assert any(not th.equal(a, b) for a, b in zip(before, params_of(model), strict=True))
     obs = model.get_env().reset()
     actions, _ = model.predict(obs, deterministic=True)

@@ -17,7 +17,7 @@ from stable_baselines3.common.distributions import (
 )
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.preprocessing import is_image_space
-from stable_baselines3.common.torch_layers import FlattenExtractor, MlpExtractor
+from stable_baselines3.common.torch_layers import CombinedExtractor, FlattenExtractor, MlpExtractor
 from torch import nn
 
 ACTIVATIONS: dict[type[nn.Module], Callable[[np.ndarray], np.ndarray]] = {
@@ -90,7 +90,10 @@ class MlpNumpyActor:
                 layers[-1] = (weight, bias, ACTIVATIONS[type(module)])
         self.layers = layers
         self.action_shape: tuple[int, ...] = policy.action_space.shape  # type: ignore[assignment]
-        self.observation_size = int(np.prod(policy.observation_space.shape))  # type: ignore[arg-type]
+        extractor = policy.pi_features_extractor
+        # a Dict observation's vectors, flattened and joined in the order CombinedExtractor joins them
+        self.observation_keys = list(extractor.extractors) if isinstance(extractor, CombinedExtractor) else None
+        self.observation_size = int(extractor.features_dim)
         distribution = policy.action_dist
         self.normals, self.uniforms = TorchDraws(th.randn), TorchDraws(th.rand)
         self.sample_from: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -107,8 +110,17 @@ class MlpNumpyActor:
         else:
             self.sample_from = self._categorical
 
-    def _distribution_parameters(self, observations: np.ndarray) -> np.ndarray:
-        hidden = np.asarray(observations, dtype=np.float32).reshape(-1, self.observation_size)
+    def _features(self, observations: np.ndarray | dict[str, np.ndarray]) -> np.ndarray:
+        if self.observation_keys is None:
+            return np.asarray(observations, dtype=np.float32).reshape(-1, self.observation_size)
+        assert isinstance(observations, dict)
+        n = len(observations[self.observation_keys[0]])
+        return np.concatenate(
+            [np.asarray(observations[key], dtype=np.float32).reshape(n, -1) for key in self.observation_keys], axis=1
+        )
+
+    def _distribution_parameters(self, observations: np.ndarray | dict[str, np.ndarray]) -> np.ndarray:
+        hidden = self._features(observations)
         for weight, bias, activation in self.layers:
             hidden = hidden @ weight
             hidden += bias
@@ -116,7 +128,7 @@ class MlpNumpyActor:
                 hidden = activation(hidden)
         return hidden
 
-    def sample(self, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def sample(self, observations: np.ndarray | dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Sample actions for a batch of observations (one per env): the actions in the env's shape and their
         log-probabilities (float32)."""
         return self.sample_from(self._distribution_parameters(observations))
@@ -143,20 +155,34 @@ class MlpNumpyActor:
         return _sample_categorical(logits, self.uniforms(len(logits), 1)[:, 0])
 
 
+def _is_vector_box(space: spaces.Space) -> bool:
+    return isinstance(space, spaces.Box) and not is_image_space(space, check_channels=False)
+
+
+def _flattens_vectors(policy: ActorCriticPolicy) -> bool:
+    """The features are the observation's vectors, flattened (and, for a Dict, joined) as floats."""
+    extractor, observation_space = policy.pi_features_extractor, policy.observation_space
+    if type(extractor) is FlattenExtractor:
+        return _is_vector_box(observation_space)
+    if type(extractor) is CombinedExtractor and isinstance(observation_space, spaces.Dict):
+        return all(_is_vector_box(space) for space in observation_space.spaces.values()) and all(
+            type(sub) is nn.Flatten for sub in extractor.extractors.values()
+        )
+    return False
+
+
 def mlp_rollout_actor(policy: BasePolicy) -> MlpNumpyActor | None:
     """
     An :class:`MlpNumpyActor` of ``policy``, or None where it would not compute the same policy exactly: another
-    class's acting methods, a features extractor other than the flattening one, image or non-Box observations,
+    class's acting methods, a features extractor other than the flattening ones (``FlattenExtractor``, or
+    ``CombinedExtractor`` over a Dict of vectors), image or non-Box observations,
     layers other than Linear/Tanh/ReLU, gSDE, squashed outputs, or another device than the CPU.
     """
     if not isinstance(policy, ActorCriticPolicy) or policy.device.type != "cpu":
         return None
     if any(getattr(type(policy), name) is not getattr(ActorCriticPolicy, name) for name in _ACTING_METHODS):
         return None
-    if type(policy.pi_features_extractor) is not FlattenExtractor or type(policy.mlp_extractor) is not MlpExtractor:
-        return None
-    observation_space = policy.observation_space
-    if not isinstance(observation_space, spaces.Box) or is_image_space(observation_space, check_channels=False):
+    if type(policy.mlp_extractor) is not MlpExtractor or not _flattens_vectors(policy):
         return None
     if policy.use_sde or policy.squash_output or not isinstance(policy.action_net, nn.Linear):
         return None

@@ -56,7 +56,9 @@ class REINFORCE(OnPolicyAlgorithm):
     (an update with value steps after the policy step is undone whole).
 
     Interruptions lose nothing: ``learn`` stops at ``total_timesteps`` (also inside a rollout, unlike A2C/PPO, which
-    finish it), and a rollout stopped there or by a callback goes on where it stopped at the next
+    finish it). With ``n_steps`` batching the budget ends the rollout: the episodes that ended are trained before
+    ``learn`` returns (a ``learn`` shorter than a rollout trains, as with A2C/PPO) and the others are carried; a
+    batch of ``n_episodes``, or a rollout a callback stopped, goes on where it stopped at the next
     ``learn(reset_num_timesteps=False)``. Rollouts act through the policy's rollout actor where it has one (SB3's
     ``MlpPolicy`` gets a numpy one, see :mod:`sb3_vpg.common.capabilities`); the values ``V(s_t)`` of a rollout
     are computed in one batched pass at its end.
@@ -320,8 +322,9 @@ class REINFORCE(OnPolicyAlgorithm):
         Collect experience with the current policy until the rollout has ``n_rollout_steps`` steps per env (or
         ``n_episodes`` episodes have ended), then compute the returns. As SB3's version, except that:
 
-        * a rollout that a callback or the end of ``learn``'s ``total_timesteps`` stopped is kept whole, and the
-          next call goes on with it (SB3 drops it, or runs past ``total_timesteps`` to finish it);
+        * the end of ``learn``'s ``total_timesteps`` ends an ``n_steps`` rollout early (SB3 runs past the budget to
+          finish it); a batch of ``n_episodes``, or a rollout that a callback stopped, is kept whole, and the next
+          call goes on with it (SB3 drops it);
         * a policy that offers a rollout actor acts through it (:mod:`sb3_vpg.common.capabilities`), and the values
           ``V(s_t)`` (with a baseline) are computed in one batched pass at the end;
         * time-limit bootstraps are passed to the buffer separately instead of being added to the rewards.
@@ -341,21 +344,28 @@ class REINFORCE(OnPolicyAlgorithm):
 
         callback.on_rollout_start()
         actor = rollout_actor(self.policy)  # the weights do not change during the rollout
+        # Without an actor the policy acts through forward(), which gives V(s_t) with each action, as SB3 stores them
+        # (a policy may override forward() to give values of its own); with one they come in one pass at the end
+        values_per_step = actor is None
         # learn() sets the budget; a direct call (as SB3's tests make) collects the whole rollout
         budget = self._total_timesteps if self._total_timesteps > 0 else None
 
         while not self._rollout_complete(rollout_buffer, n_rollout_steps):
             if budget is not None and self.num_timesteps >= budget:
-                return False  # the rollout goes on at the next learn(reset_num_timesteps=False)
+                if self.n_episodes is not None or rollout_buffer.n_rollout_steps == 0:
+                    return False  # the batch of episodes goes on at the next learn(reset_num_timesteps=False)
+                break  # learn's budget ends the rollout: its ended episodes are trained, the others carried
             if self.use_sde and self.sde_sample_freq > 0 and rollout_buffer.n_rollout_steps % self.sde_sample_freq == 0:
                 self.policy.reset_noise(env.num_envs)
 
             log_probs: np.ndarray | th.Tensor
+            values: th.Tensor | None = None
             action_masks = self._action_masks(env)
             if actor is not None and action_masks is None:
                 actions, log_probs = actor.sample(self._last_obs)  # type: ignore[arg-type]
             else:
-                actions, log_probs = self._act(self._last_obs, action_masks)  # type: ignore[arg-type]
+                actions, values, log_probs = self._act(self._last_obs, action_masks)  # type: ignore[arg-type]
+                values_per_step = values_per_step and values is not None
 
             clipped_actions = env_actions(self.policy, actions)  # the name SB3's callbacks read
             new_obs, rewards, dones, infos = env.step(clipped_actions)
@@ -373,7 +383,7 @@ class REINFORCE(OnPolicyAlgorithm):
                 actions,
                 rewards,
                 self._last_episode_starts,  # type: ignore[arg-type]
-                None,
+                values,
                 log_probs,
                 episode_end=dones,
                 terminal_values=self._time_limit_values(dones, infos),
@@ -382,11 +392,12 @@ class REINFORCE(OnPolicyAlgorithm):
             self._last_obs = new_obs  # type: ignore[assignment]
             self._last_episode_starts = dones
             if not continue_training:
-                return False  # kept whole, as at the end of the budget
+                return False  # kept whole: the next learn(reset_num_timesteps=False) goes on with it
 
         last_values = None
         if self.use_baseline:
-            rollout_buffer.compute_values(self.policy.predict_values, self.batch_size)
+            if not values_per_step:
+                rollout_buffer.compute_values(self.policy.predict_values, self.batch_size)
             with th.no_grad():
                 last_values = self.policy.predict_values(obs_as_tensor(self._last_obs, self.device))  # type: ignore[arg-type]
         rollout_buffer.compute_returns_and_advantage(last_values=last_values, dones=self._last_episode_starts)  # type: ignore[arg-type]
@@ -453,16 +464,22 @@ class REINFORCE(OnPolicyAlgorithm):
 
     def _act(
         self, observations: np.ndarray | dict[str, np.ndarray], action_masks: np.ndarray | None
-    ) -> tuple[np.ndarray, th.Tensor]:
-        """Sample actions with the torch policy: the actions (in the env's shape) and their log-probabilities."""
+    ) -> tuple[np.ndarray, th.Tensor | None, th.Tensor]:
+        """Sample actions with the torch policy: the actions (in the env's shape), the values ``V(s_t)`` where a
+        baseline needs them and the policy's ``forward()`` gives them (None without a baseline, or where masks are
+        applied) and the log-probabilities."""
+        action_shape: tuple[int, ...] = self.action_space.shape  # type: ignore[assignment]
+        obs_tensor = obs_as_tensor(observations, self.device)
         with th.no_grad():
-            distribution = self._get_distribution(obs_as_tensor(observations, self.device), action_masks)
+            if action_masks is None and self.use_baseline:
+                actions, values, log_probs = self.policy(obs_tensor)
+                return actions.cpu().numpy().reshape((-1, *action_shape)), values, log_probs
+            distribution = self._get_distribution(obs_tensor, action_masks)
             actions = distribution.get_actions()
             log_probs = distribution.log_prob(actions)
         # The distribution's actions are flat (n_envs, action_dim): the env gets its own shape, as in
         # ActorCriticPolicy.forward
-        action_shape: tuple[int, ...] = self.action_space.shape  # type: ignore[assignment]
-        return actions.cpu().numpy().reshape((-1, *action_shape)), log_probs
+        return actions.cpu().numpy().reshape((-1, *action_shape)), None, log_probs
 
     def _backward(self, loss: th.Tensor, weight: float, what: str) -> None:
         if not th.isfinite(loss):
