@@ -50,18 +50,25 @@ GENERIC_FILES = (
 )
 # node id (as pytest prints it after the rewrite) -> why REINFORCE/VPG is not held to it
 DESELECTED = {
+    **{
+        f"test_gae.py::test_gae_computation[{episodes}-{gamma}-{lam}-REINFORCE]": (
+            "asserts advantages of returns minus the policy's value; REINFORCE without use_baseline subtracts none "
+            "and refuses gae_lambda < 1 (VPG, which has a baseline, runs it)"
+        )
+        for episodes in (1, 3)
+        for gamma in ("1.0", "0.99")
+        for lam in ("1.0", "0.9")
+    },
     "test_gae.py::test_infinite_horizon": (
-        "asserts that A2C's value function learns the infinite-horizon value; REINFORCE without use_baseline "
-        "learns none"
-    ),
-    "test_identity.py::test_continuous": (
-        "asserts a reward A2C reaches in 2,000 steps with A2C's defaults (n_steps=5, RMSprop); REINFORCE's "
-        "defaults (2,048 steps an update) make one update in that budget"
+        "asserts that 500 steps of A2C's value learning (one optimizer, lr 0.01, 5-step rollouts) come within 1.0 of "
+        "the infinite-horizon value; REINFORCE learns no value without use_baseline, VPG's value optimizer "
+        "(lr 1e-3) ends 1.3 from it"
     ),
     "test_identity.py::test_discrete": (
-        "asserts a reward A2C/PPO reach within their default step budget and defaults; REINFORCE's defaults make "
-        "one update in it"
+        "asserts a reward that A2C/PPO reach within a fixed budget with their own defaults (A2C: 5-step rollouts); "
+        "REINFORCE's default 2,048-step rollout makes a handful of updates in it"
     ),
+    "test_identity.py::test_continuous": "as test_discrete, on the Box identity env (A2C: 2,000 steps)",
 }
 
 CONFTEST = '''
@@ -78,7 +85,10 @@ def _holds_ours(value):
 
 def pytest_collection_modifyitems(config, items):
     """Only the cases that train one of ours."""
-    kept = [item for item in items if any(_holds_ours(v) for v in getattr(getattr(item, "callspec", None), "params", {{}}).values())]
+    def ours(item):
+        return any(_holds_ours(value) for value in getattr(getattr(item, "callspec", None), "params", {{}}).values())
+
+    kept = [item for item in items if ours(item)]
     config.hook.pytest_deselected(items=[item for item in items if item not in kept])
     items[:] = kept
 '''
@@ -115,9 +125,9 @@ class AddOurs(ast.NodeTransformer):
         node.elts = [*node.elts, *extra]
         return node
 
-    visit_List = visit_Tuple = visit_Set = visit_sequence  # noqa: N815
+    visit_List = visit_Tuple = visit_Set = visit_sequence
 
-    def visit_Compare(self, node: ast.Compare) -> ast.AST:  # noqa: N802
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
         self.generic_visit(node)
         if len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq | ast.NotEq) and self.is_a2c(node.comparators[0]):
             names = ast.Tuple(elts=[ast.Name(id=n, ctx=ast.Load()) for n in ("A2C", *OURS)], ctx=ast.Load())
@@ -125,7 +135,7 @@ class AddOurs(ast.NodeTransformer):
             return ast.Compare(left=node.left, ops=[operator], comparators=[names])
         return node
 
-    def visit_Dict(self, node: ast.Dict) -> ast.AST:  # noqa: N802
+    def visit_Dict(self, node: ast.Dict) -> ast.AST:
         self.generic_visit(node)
         for key, value in list(zip(node.keys, node.values, strict=True)):
             if key is not None and self.is_a2c(key):
@@ -136,7 +146,7 @@ class AddOurs(ast.NodeTransformer):
                 node.values += [self.replaced(value, name) for name in OURS]  # type: ignore[misc]
         return node
 
-    def visit_Module(self, node: ast.Module) -> ast.AST:  # noqa: N802
+    def visit_Module(self, node: ast.Module) -> ast.AST:
         self.generic_visit(node)
         imports_a2c = any(
             isinstance(child, ast.ImportFrom) and any(alias.name == "A2C" for alias in child.names) for child in node.body

@@ -54,6 +54,10 @@ def test_the_values_are_what_the_policys_forward_gives(algo):
     batch = next(model.rollout_buffer.get())
     np.testing.assert_allclose(batch.old_values.numpy(), 3.0)
     np.testing.assert_allclose(batch.returns.numpy(), np.tile([4.0, 3.0, 2.0, 1.0], 2))
+    # the buffer keeps the advantages as computed, as SB3's do (test_gae reads them); the update gets them standardised
+    np.testing.assert_allclose(model.rollout_buffer.advantages, np.tile([1.0, 0.0, -1.0, -2.0], 2))
+    served = batch.advantages.numpy()
+    assert abs(served.mean()) < 1e-6 and abs(served.std() - 1.0) < 1e-4
 
 
 def trained(algo: type, observations: str) -> REINFORCE:
@@ -133,3 +137,33 @@ def test_fps_is_the_steps_of_this_learn_over_its_seconds(algo, monkeypatch):
     model.num_timesteps = 20_000
     model.learn(100, log_interval=1, reset_num_timesteps=False)
     assert logger.dumped["time/fps"] == 1_000
+
+
+class StoreActions(gym.Wrapper):
+    """The actions the env was given (SB3's test_sde wrapper)."""
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        self.actions: list[np.ndarray] = []
+
+    def step(self, action):
+        self.actions.append(np.asarray(action))
+        return super().step(action)
+
+
+@pytest.mark.parametrize("algo", [REINFORCE, VPG])
+@pytest.mark.parametrize("squash_output", [False, True])
+def test_gsde_trains_at_the_end_of_the_budget_and_keeps_its_actions_in_bounds(algo, squash_output):
+    """SB3's test_sde::test_state_dependent_noise: learn(255) in rollouts of 64 ends inside the fourth and trains
+    what is ready there (REINFORCE: the 200-step episode that ended; VPG: the rollout, bootstrapped); the actions
+    stored are in [-1, 1] (squashed) or within Pendulum's [-2, 2], and the env got the squashed ones rescaled."""
+    env = StoreActions(gym.make("Pendulum-v1"))
+    policy_kwargs = dict(log_std_init=-2, net_arch=[64], squash_output=squash_output)
+    model = algo("MlpPolicy", env, use_sde=True, n_steps=64, seed=1, policy_kwargs=policy_kwargs)
+    model.learn(255)
+    assert model.num_timesteps == 255 and model._n_updates == (1 if algo is REINFORCE else 4)
+    stored = next(model.rollout_buffer.get()).actions.numpy().ravel()
+    assert len(stored) == (200 if algo is REINFORCE else 255 - 192)
+    assert np.abs(stored).max() <= (1.0 if squash_output else 2.0)
+    trained = np.concatenate(env.actions[:200] if algo is REINFORCE else env.actions[192:])
+    np.testing.assert_allclose(trained, 2.0 * stored if squash_output else np.clip(stored, -2, 2), rtol=1e-5, atol=1e-6)

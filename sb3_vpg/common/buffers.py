@@ -177,6 +177,7 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         self.n_ready_steps = 0
         self.n_ready_episodes = 0
         self.values = self.returns = self.advantages = self.log_probs = np.zeros(0, dtype=np.float32)
+        self.trained_advantages = np.zeros(0, dtype=np.float32)
         self.actions = np.zeros((0, self.action_dim), dtype=np.float32)
 
     # --- the rollout ---
@@ -330,7 +331,9 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         advantages = arrays["advantages"][rows, envs]
         self.values = arrays["values"][rows, envs]
         self.returns = (advantages + self.values).astype(np.float32)
-        self.advantages = normalize_advantages(advantages, groups, self.normalize_advantage).astype(np.float32)
+        # as SB3's buffers: the advantages as computed; the update gets them standardised (PPO does it in train())
+        self.advantages = advantages.astype(np.float32)
+        self.trained_advantages = normalize_advantages(advantages, groups, self.normalize_advantage).astype(np.float32)
         self.actions = arrays["actions"][rows, envs]
         self.log_probs = arrays["log_probs"][rows, envs]
 
@@ -350,7 +353,7 @@ class EpisodicRolloutBuffer(RolloutBuffer):
     def _get_samples(  # type: ignore[override]
         self, batch_inds: np.ndarray, env: Any = None
     ) -> RolloutBufferSamples | DictRolloutBufferSamples:
-        per_step = (self.actions, self.values, self.log_probs, self.advantages, self.returns)
+        per_step = (self.actions, self.values, self.log_probs, self.trained_advantages, self.returns)
         tensors = tuple(th.as_tensor(array[batch_inds], device=self.device) for array in per_step)
         observations = self._observation_samples(self.ready_rows[batch_inds], self.ready_envs[batch_inds])
         return self._samples_type(observations, *tensors)  # type: ignore[arg-type]
