@@ -527,7 +527,7 @@ def number(value: float | None) -> str:
 
 def goal_lines(runs: dict[tuple[str, str], Runs]) -> list[str]:
     """Each anchor's goal and its verdict with every env's margin; then the stability goal's findings."""
-    lines = ["## Goals", ""]
+    lines = ["### Goals", ""]
     for anchor in ANCHORS:
         if anchor.goal_envs is None:
             continue
@@ -564,7 +564,7 @@ def goal_lines(runs: dict[tuple[str, str], Runs]) -> list[str]:
 
 def anchor_table(runs: dict[tuple[str, str], Runs]) -> list[str]:
     lines = [
-        "## Against the anchors, in each anchor's own aggregation",
+        "### Against the anchors, in each anchor's own aggregation",
         "",
         "| env: ours / anchor's | ours | anchor | metric and aggregation | at | anchor (its seeds) | ours (seeds) | margin |",
         "|---|---|---|---|---|---|---|---|",
@@ -586,7 +586,7 @@ def anchor_table(runs: dict[tuple[str, str], Runs]) -> list[str]:
 
 def seed_table(runs: dict[tuple[str, str], Runs]) -> list[str]:
     lines = [
-        "## Every seed at 3M",
+        "### Every seed at 3M",
         "",
         "Best: a seed's best sampled return (32k-step window, Tianshou's reading of one seed); the median, mean and",
         "IQM with its 95% bootstrap interval are over these. Late: the training return, episode length and forward",
@@ -633,7 +633,7 @@ def report(runs: dict[tuple[str, str], Runs]) -> str:
         "",
         *seed_table(runs),
         "",
-        "## Where the anchors' figures come from",
+        "### Where the anchors' figures come from",
         "",
         *[f"- {anchor.label}: {anchor.source}." for anchor in ANCHORS],
     ]

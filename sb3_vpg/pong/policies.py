@@ -160,6 +160,11 @@ class KarpathyPolicy(ActorCriticPolicy):
     ):
         if not (isinstance(action_space, spaces.Discrete) and action_space.n == 2):
             raise ValueError(f"KarpathyPolicy needs a two-action space, Discrete(2); got action_space {action_space}")
+        if not isinstance(observation_space, spaces.Box):
+            raise ValueError(
+                f"KarpathyPolicy needs a Box observation space (its input is the flattened observation); got "
+                f"observation_space {observation_space}"
+            )
         check_positive_int("hidden_size", hidden_size)
         for name, value in (("bias", bias), ("karpathy_init", karpathy_init), ("value_head", value_head)):
             check_bool(name, value)

@@ -100,8 +100,16 @@ class TwoActionControl(gym.ActionWrapper):
     """
 
     def __init__(self, env: gym.Env, up: str = "RIGHT", down: str = "LEFT"):
+        if not isinstance(env.action_space, spaces.Discrete):
+            raise TypeError(f"TwoActionControl needs a Discrete action space, got {env.action_space}")
+        get_action_meanings = getattr(env.unwrapped, "get_action_meanings", None)
+        if not callable(get_action_meanings):
+            raise TypeError(
+                "TwoActionControl needs an Atari env that names its actions (get_action_meanings(), as ale-py's do), "
+                f"got {env.unwrapped}"
+            )
         super().__init__(env)
-        meanings = list(env.unwrapped.get_action_meanings())  # type: ignore[attr-defined]
+        meanings = list(get_action_meanings())
         missing = [name for name in (up, down) if name not in meanings]
         if missing:
             raise ValueError(f"TwoActionControl: this game has no {missing} action; its actions are {meanings}")
