@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from gymnasium import spaces
 
+import sb3_vpg.pong  # noqa: F401  # registers the "KarpathyPolicy" name
 from sb3_vpg import REINFORCE, VPG
-from sb3_vpg.pong import KarpathyPolicy
 from sb3_vpg.pong.wrappers import FrameDifference, KarpathyPreprocess, TwoActionControl, make_karpathy_pong
 
 gym.register_envs(ale_py)
@@ -86,7 +86,7 @@ def test_make_karpathy_pong_takes_another_game_or_says_why_not():
 
 def test_two_action_control_on_a_non_atari_env_names_what_it_needs():
     """The listed fault: TwoActionControl on CartPole was an AttributeError from get_action_meanings."""
-    with pytest.raises(TypeError, match="TwoActionControl needs an Atari env .*get_action_meanings.*CartPole"):
+    with pytest.raises(TypeError, match=r"TwoActionControl needs an Atari env .*get_action_meanings.*CartPole"):
         TwoActionControl(gym.make("CartPole-v1"))
     with pytest.raises(TypeError, match="TwoActionControl needs a Discrete action space, got Box"):
         TwoActionControl(gym.make("Pendulum-v1"))

@@ -6,7 +6,7 @@ from tests.benchmark_scripts import BENCHMARKS
 
 sys.path.insert(0, str(BENCHMARKS))
 
-import robustness_recheck  # noqa: E402
+import robustness_recheck
 
 
 def test_a_seed_holds_when_no_evaluation_after_its_first_475_falls_under_400_and_the_last_is_475():
