@@ -12,9 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch as th
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sb3_vpg import REINFORCE, VPG
 from sb3_vpg.pong import cli
+from sb3_vpg.pong.cli import build_parser, check_gif_options
 from sb3_vpg.pong.run import StopTrainingOnRequest, checkpoint_model_path, locked_run_folder, stop_on_signals
 
 pytest.importorskip("ale_py", reason="the [atari] extra installs ale-py")
@@ -221,6 +224,57 @@ def test_second_ctrl_c_aborts(tmp_path: Path):
 def test_bad_game_options(capsys, trained_run, argv, message):
     model = str(checkpoint_model_path(trained_run))
     assert message in fails(capsys, *argv, "--model", model)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--fps", "0.001", "--fps 0.001: a GIF plays 0.0015 to 100 frames a second"),  # was struct.error, after the games
+        ("--fps", "1e300", "--fps 1e+300: a GIF plays 0.0015 to 100 frames a second"),  # was OverflowError
+        ("--seconds", "1e9", "--seconds 1e+09 at --fps 15 (keeping every 2-th step) is 1.5e+10 frames"),
+    ],
+)
+def test_gif_options_a_gif_cannot_take_are_refused_before_the_games(capsys, trained_run, option, value, message):
+    model = str(checkpoint_model_path(trained_run))
+    assert message in fails(capsys, "record", "--model", model, "--out", "x.gif", option, value)
+    assert "game 1" not in capsys.readouterr().out
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    fps=st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(["0", "-1", "", "nan", "1e-300", "1e300"]),
+    seconds=st.floats(allow_nan=True, allow_infinity=True),
+    every=st.integers(-5, 10**12),
+)
+def test_every_gif_option_value_is_used_or_refused_naming_its_option(fps, seconds, every):
+    """Each value argparse could be given for --fps, --seconds and --every: refused in one line naming the option
+    (argparse's type, then check_gif_options), or taken, and then the GIF's numbers are ones PIL and a deque take."""
+    parser = build_parser()
+    argv = [
+        "record",
+        "--model",
+        "m.zip",
+        "--out",
+        "x.gif",
+        "--fps",
+        str(fps),
+        "--seconds",
+        str(seconds),
+        "--every",
+        str(every),
+    ]
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit:
+        return  # argparse printed "argument --x: expected ..." (test_bad_game_options checks the lines)
+    try:
+        check_gif_options(args.fps, args.seconds, args.every)
+    except ValueError as error:
+        assert str(error).startswith(("--fps ", "--seconds "))
+        return
+    frames = max(int(args.seconds * args.fps), 1)
+    assert frames <= 100_000 and frames * args.every <= 10**6
+    assert 10 <= round(1000 / args.fps) <= 655_350  # PIL writes it as centiseconds in 16 bits
 
 
 def test_record_checks_its_output_before_playing(capsys, trained_run, tmp_path):

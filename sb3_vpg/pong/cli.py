@@ -79,11 +79,31 @@ def play(args: argparse.Namespace) -> None:
     play_games(args.model, args.env, args.games, args.seed)
 
 
+# A GIF stores each frame's delay in 16 bits of centiseconds: 10 ms to 655.35 s a frame
+GIF_FPS_RANGE = (1 / 655.35, 100.0)
+GIF_MAX_FRAMES = 100_000  # every one of them is kept in memory until the GIF is written
+
+
+def check_gif_options(fps: float, seconds: float, every: int) -> None:
+    """The GIF options that argparse accepts but a GIF or the machine cannot take, refused naming the option."""
+    low, high = GIF_FPS_RANGE
+    if not low <= fps <= high:
+        raise ValueError(
+            f"--fps {fps:g}: a GIF plays {low:.4f} to {high:g} frames a second (its frame delay is 10 ms to 655 s)"
+        )
+    if seconds * fps > GIF_MAX_FRAMES or seconds * fps * every > 10 * GIF_MAX_FRAMES:
+        raise ValueError(
+            f"--seconds {seconds:g} at --fps {fps:g} (keeping every {every}-th step) is {seconds * fps:.3g} frames; "
+            f"at most {GIF_MAX_FRAMES:,} fit in memory"
+        )
+
+
 def record(args: argparse.Namespace) -> None:
     from sb3_vpg.pong.games import load_agent, record_gif
 
     out = Path(args.out)
     # checked before any game is played
+    check_gif_options(args.fps, args.seconds, args.every)
     if out.parent.exists() and not out.parent.is_dir():
         raise NotADirectoryError(f"--out {out}: {out.parent} is a file, not a folder")
     if not out.parent.is_dir():
