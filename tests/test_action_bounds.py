@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from sb3_vpg import REINFORCE, VPG
+from sb3_vpg.common.action_bounds import BoundedActorCriticPolicy, tanh_to_bounds
 from sb3_vpg.common.capabilities import env_actions, rollout_actor
 from sb3_vpg.common.mlp_actor import MlpNumpyActor
-from sb3_vpg.common.policies import BoundedActorCriticPolicy, tanh_to_bounds
 
 LOW = np.array([-2.0, 0.0], dtype=np.float32)
 HIGH = np.array([1.0, 3.0], dtype=np.float32)

@@ -17,7 +17,7 @@ checks for a particular policy class. ``sb3_vpg.pong.KarpathyPolicy`` offers bot
     The policy's sampled actions (a batch, in the env's shape) as the env takes them. The log-probabilities and
     the gradient are those of the sampled actions; this is the step between them and the env, as
     ``predict`` takes it. A policy that does not define it gets SB3's: a ``Box`` action is rescaled from [-1, 1]
-    where the policy squashes its output, else clipped to the bounds (``sb3_vpg.common.policies`` defines it, with
+    where the policy squashes its output, else clipped to the bounds (``sb3_vpg.common.action_bounds`` defines it, with
     a tanh mapping onto the bounds as its option).
 
 ``policy.takes_sparse_features: bool``
