@@ -56,6 +56,10 @@ STUDIES = {
             "n128-lin2x": {"n_steps": 128, "learning_rate": "lin_0.0113"},
             "half-lin": {"learning_rate": "lin_0.00282"},
             "n32-lin-clip": {"n_steps": 32, "learning_rate": "lin_0.00564", "max_grad_norm": 0.5},
+            # a shorter horizon: returns of 0.9993 are about the steps left, so late steps of a 500-step episode
+            # get large negative standardised returns whatever they did
+            "g99-n32-lin": {"gamma": 0.99, "n_steps": 32, "learning_rate": "lin_0.00564"},
+            "g99-n32-lin2e-3": {"gamma": 0.99, "n_steps": 32, "learning_rate": "lin_0.002"},
         }),
         Study("vpg", SUITES["CartPole-v1"], {
             "lin": {"learning_rate": "lin_0.00753"},

@@ -16,6 +16,7 @@ agents are not trained here: each is seed 0's run of ``mujoco_benchmark.py`` (3M
     python benchmarks/ship_agents.py --mujoco-only --envs Hopper-v5  # one env's
     python benchmarks/ship_agents.py --algos reinforce --envs CartPole-v1
     python benchmarks/ship_agents.py --pong-only                   # the Pong agent's card (10 full games)
+    python benchmarks/ship_agents.py --evaluate-only               # every card re-evaluated on this machine
     python -m sb3_vpg.zoo enjoy --algo reinforce --env LunarLander-v3 -f agents --no-render -n 5000
 """
 
@@ -34,6 +35,8 @@ from shared import MUJOCO_ENVS, MujocoRun, final_zoo_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 ENVS = ("CartPole-v1", "Acrobot-v1", "InvertedPendulum-v5", "LunarLander-v3")
+# The MuJoCo envs with a shipped agent: Humanoid-v5's benchmark runs have not finished yet, so it has none
+AGENT_MUJOCO_ENVS = tuple(env_id for env_id in MUJOCO_ENVS if env_id != "Humanoid-v5")
 MUJOCO_RESULTS = ROOT / "benchmarks" / "results" / "mujoco"  # mujoco_benchmark.py --out
 ALGOS = ("reinforce", "vpg")
 ALGO_NAMES = {"reinforce": "REINFORCE", "vpg": "VPG"}
@@ -170,6 +173,11 @@ def ship(algo: str, env_id: str, seed: int, scratch: Path, out: Path) -> dict:
     conf_line = next(line for line in args.splitlines() if line.strip().startswith("- ") and "zoo_configs" in line)
     args = args.replace(conf_line, conf_line[: conf_line.index("- ") + 2] + f"sb3_vpg/zoo_configs/{algo}.yml")
     (target / env_id / "args.yml").write_text(args)
+    return write_card(algo, env_id, target, seed)
+
+
+def write_card(algo: str, env_id: str, target: Path, seed: int) -> dict:
+    """Evaluate a shipped agent and write its results.json and model card."""
     mean, std = evaluate(algo, target / f"{env_id}.zip", env_id)
     results = {
         "mean_reward": round(mean, 2),
@@ -260,14 +268,28 @@ def main() -> None:
     parser.add_argument("--scratch", default=str(ROOT / "runs" / "agents"), help="training runs (not committed)")
     parser.add_argument("--pong-only", action="store_true", help="only evaluate the shipped Pong agent (not trained here)")
     parser.add_argument("--mujoco-only", action="store_true", help="only ship the finished MuJoCo benchmark runs of --seed")
+    parser.add_argument(
+        "--evaluate-only",
+        action="store_true",
+        help="re-evaluate the shipped agents' cards on this machine, without training (scores of chaotic envs depend on "
+        "the CPU's vector kernels)",
+    )
     args = parser.parse_args()
     out, scratch = Path(args.out), Path(args.scratch)
+    if args.evaluate_only:
+        for folder in sorted(out.glob("*/*_1")):
+            algo, env_id = folder.parent.name, folder.name.removesuffix("_1")
+            if env_id != PONG_ENV and algo in args.algos and (not args.envs or env_id in args.envs):
+                seed = int(dict(yaml.unsafe_load((folder / env_id / "args.yml").read_text()))["seed"])  # the zoo's own file
+                write_card(algo, env_id, folder, seed)
+        write_table(out)
+        return
     if args.pong_only:
         ship_pong(out)
         write_table(out)
         return
     if args.mujoco_only:
-        for env_id in args.envs or MUJOCO_ENVS:
+        for env_id in args.envs or AGENT_MUJOCO_ENVS:
             for algo in args.algos:
                 ship(algo, env_id, args.seed, scratch, out)
         write_table(out)

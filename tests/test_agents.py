@@ -26,7 +26,7 @@ def ship_agents_module():
 
 def test_an_agent_for_every_shipped_entry():
     module = ship_agents_module()
-    entries = {(algo, env_id) for algo in ("reinforce", "vpg") for env_id in (*module.ENVS, *module.MUJOCO_ENVS)}
+    entries = {(algo, env_id) for algo in ("reinforce", "vpg") for env_id in (*module.ENVS, *module.AGENT_MUJOCO_ENVS)}
     assert entries <= set(SHIPPED)
 
 
