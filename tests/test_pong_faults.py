@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch as th
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sb3_vpg import REINFORCE, VPG
@@ -231,7 +231,8 @@ def test_bad_game_options(capsys, trained_run, argv, message):
     [
         ("--fps", "0.001", "--fps 0.001: a GIF plays 0.0015 to 100 frames a second"),  # was struct.error, after the games
         ("--fps", "1e300", "--fps 1e+300: a GIF plays 0.0015 to 100 frames a second"),  # was OverflowError
-        ("--seconds", "1e9", "--seconds 1e+09 at --fps 15 (keeping every 2-th step) is 1.5e+10 frames"),
+        ("--seconds", "1e9", "--seconds 1e+09 at --fps 15 is 15,000,000,000 frames; a GIF of at most 10,000"),
+        ("--every", "100000", "--every 100000 with --seconds 20 at --fps 15 keeps 30,000,000 game frames in memory"),
     ],
 )
 def test_gif_options_a_gif_cannot_take_are_refused_before_the_games(capsys, trained_run, option, value, message):
@@ -244,8 +245,9 @@ def test_gif_options_a_gif_cannot_take_are_refused_before_the_games(capsys, trai
 @given(
     fps=st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(["0", "-1", "", "nan", "1e-300", "1e300"]),
     seconds=st.floats(allow_nan=True, allow_infinity=True),
-    every=st.integers(-5, 10**12),
+    every=st.integers(-5, 10**12) | st.integers(1, 50_000),
 )
+@example(fps=0.5, seconds=1.0, every=1_000_001)  # found in CI: one GIF frame, a million game frames kept
 def test_every_gif_option_value_is_used_or_refused_naming_its_option(fps, seconds, every):
     """Each value argparse could be given for --fps, --seconds and --every: refused in one line naming the option
     (argparse's type, then check_gif_options), or taken, and then the GIF's numbers are ones PIL and a deque take."""
@@ -270,10 +272,10 @@ def test_every_gif_option_value_is_used_or_refused_naming_its_option(fps, second
     try:
         check_gif_options(args.fps, args.seconds, args.every)
     except ValueError as error:
-        assert str(error).startswith(("--fps ", "--seconds "))
+        assert str(error).startswith(("--fps ", "--seconds ", "--every "))
         return
-    frames = max(int(args.seconds * args.fps), 1)
-    assert frames <= 100_000 and frames * args.every <= 10**6
+    frames = max(int(args.seconds * args.fps), 1)  # as record_gif counts them
+    assert frames <= 10_000 and frames * args.every <= 20_000  # kept in memory: 2 GB of raw frames at most
     assert 10 <= round(1000 / args.fps) <= 655_350  # PIL writes it as centiseconds in 16 bits
 
 

@@ -81,7 +81,9 @@ def play(args: argparse.Namespace) -> None:
 
 # A GIF stores each frame's delay in 16 bits of centiseconds: 10 ms to 655.35 s a frame
 GIF_FPS_RANGE = (1 / 655.35, 100.0)
-GIF_MAX_FRAMES = 100_000  # every one of them is kept in memory until the GIF is written
+GIF_MAX_FRAMES = 10_000
+# record_gif keeps every agent step's raw 210x160x3 frame of the game's end (100 kB each) until the GIF is written
+MAX_KEPT_FRAMES = 20_000
 
 
 def check_gif_options(fps: float, seconds: float, every: int) -> None:
@@ -91,10 +93,15 @@ def check_gif_options(fps: float, seconds: float, every: int) -> None:
         raise ValueError(
             f"--fps {fps:g}: a GIF plays {low:.4f} to {high:g} frames a second (its frame delay is 10 ms to 655 s)"
         )
-    if seconds * fps > GIF_MAX_FRAMES or seconds * fps * every > 10 * GIF_MAX_FRAMES:
+    from sb3_vpg.pong.games import gif_frames
+
+    frames = gif_frames(fps, seconds)
+    if frames > GIF_MAX_FRAMES:
+        raise ValueError(f"--seconds {seconds:g} at --fps {fps:g} is {frames:,} frames; a GIF of at most {GIF_MAX_FRAMES:,}")
+    if frames * every > MAX_KEPT_FRAMES:
         raise ValueError(
-            f"--seconds {seconds:g} at --fps {fps:g} (keeping every {every}-th step) is {seconds * fps:.3g} frames; "
-            f"at most {GIF_MAX_FRAMES:,} fit in memory"
+            f"--every {every} with --seconds {seconds:g} at --fps {fps:g} keeps {frames * every:,} game frames in memory "
+            f"(100 kB each); at most {MAX_KEPT_FRAMES:,}"
         )
 
 

@@ -83,6 +83,11 @@ def play_games(model_path: str | Path, env_id: str, games: int, seed: int) -> li
     return scores
 
 
+def gif_frames(fps: float, seconds: float) -> int:
+    """The frames of a GIF of ``seconds`` at ``fps`` (at least one)."""
+    return max(int(seconds * fps), 1)
+
+
 def record_gif(
     model_path: str | Path, env_id: str, out: Path, seed: int, tries: int, seconds: float, fps: float, every: int
 ) -> int:
@@ -94,7 +99,7 @@ def record_gif(
     set_random_seed(seed)
     env = gym.make(env_id, render_mode="rgb_array")
     act = stochastic_actions(load_agent(model_path, env))
-    n_frames = max(int(seconds * fps), 1)
+    n_frames = gif_frames(fps, seconds)
     best: tuple[int, list[np.ndarray]] | None = None
     for game in range(1, tries + 1):
         frames: deque[np.ndarray] = deque(maxlen=n_frames * every)  # the end of the game only

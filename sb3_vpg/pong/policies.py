@@ -160,10 +160,10 @@ class KarpathyPolicy(ActorCriticPolicy):
     ):
         if not (isinstance(action_space, spaces.Discrete) and action_space.n == 2):
             raise ValueError(f"KarpathyPolicy needs a two-action space, Discrete(2); got action_space {action_space}")
-        if not isinstance(observation_space, spaces.Box):
+        if not isinstance(observation_space, spaces.Box | spaces.Discrete | spaces.MultiDiscrete | spaces.MultiBinary):
             raise ValueError(
-                f"KarpathyPolicy needs a Box observation space (its input is the flattened observation); got "
-                f"observation_space {observation_space}"
+                "KarpathyPolicy needs an observation space it can flatten (Box, Discrete, MultiDiscrete or MultiBinary); "
+                f"got observation_space {observation_space}"
             )
         check_positive_int("hidden_size", hidden_size)
         for name, value in (("bias", bias), ("karpathy_init", karpathy_init), ("value_head", value_head)):
