@@ -40,6 +40,7 @@ machine that made them (``logs/``, not committed).
 import argparse
 import bisect
 import csv
+import io
 import itertools
 import json
 import os
@@ -57,6 +58,7 @@ import numpy as np
 import yaml
 from shared import MUJOCO_ENVS, MUJOCO_EVAL_FREQ, MUJOCO_STEPS, MujocoRun, part_start, parts
 
+from sb3_vpg.common.files import whole_lines
 from sb3_vpg.zoo import default_config
 
 ALGOS = ("vpg", "reinforce")
@@ -316,8 +318,9 @@ def part_rows(part: Path, name: str, end: int) -> list[dict]:
     """A part's rows of a per-rollout log (``returns.csv``, ``motion.csv``) up to ``end`` steps, as text."""
     if not (part / name).exists():
         return []
-    with open(part / name, newline="") as file:
-        return [row for row in csv.DictReader(file) if int(row["timesteps"]) <= end]
+    # without a last line torn by a kill during the callback's append
+    text = whole_lines((part / name).read_text(encoding="utf-8"))
+    return [row for row in csv.DictReader(io.StringIO(text, newline="")) if int(row["timesteps"]) <= end]
 
 
 def run_rows(run: MujocoRun, out: Path) -> tuple[list[dict], list[dict], list[dict]]:

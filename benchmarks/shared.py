@@ -21,6 +21,9 @@ from typing import Any
 import numpy as np
 import yaml
 
+from sb3_vpg.common.files import replaced_whole
+from sb3_vpg.pong import run as pong_run
+
 BENCHMARKS = Path(__file__).resolve().parent
 # The MuJoCo suite of mujoco_benchmark.py (gymnasium's v5 envs), its steps per run and evaluation grid
 MUJOCO_ENVS = ("HalfCheetah-v5", "Hopper-v5", "Walker2d-v5", "Swimmer-v5", "Ant-v5", "Humanoid-v5")
@@ -229,7 +232,7 @@ def write_csv(path: Path, rows: list[dict]) -> None:
     fields: list[str] = []
     for row in rows:
         fields += [key for key in row if key not in fields]
-    with open(path, "w", newline="") as file:
+    with replaced_whole(path) as temporary, open(temporary, "w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=fields, restval="")
         writer.writeheader()
         writer.writerows(rows)
@@ -241,8 +244,7 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 def read_games(folder: Path) -> dict[str, np.ndarray]:
     """A run's games from the ``episodes.csv`` of ``python -m sb3_vpg.pong train`` (or one with its columns; a
     run folder, or the CSV file itself): score, agent steps so far, minutes, running reward."""
-    with open(folder if folder.suffix == ".csv" else folder / "episodes.csv") as file:
-        rows = list(csv.DictReader(file))
+    rows = pong_run.read_episodes(folder)
     return {
         "score": np.array([float(row["score"]) for row in rows]),
         "steps": np.array([int(row["steps"]) for row in rows]),
@@ -396,14 +398,12 @@ def train_pong_run(seed: int, folder: Path, hours: float, config: str = "fast", 
 
 def copy_up_to_checkpoint(run_folder: Path, out: Path) -> None:
     """Copy the run's episodes.csv to ``out``, up to its last checkpoint (where a resumed run goes on from)."""
-    with open(run_folder / "episodes.csv") as file:
-        rows = list(csv.reader(file))
-    if (run_folder / "state.json").exists():
-        checkpointed = json.loads((run_folder / "state.json").read_text())["episodes"]
-        rows = rows[:1] + [row for row in rows[1:] if int(row[0]) <= checkpointed]
+    rows = pong_run.read_episodes(run_folder)
+    state = pong_run.read_state(run_folder)
+    if state is not None:
+        rows = [row for row in rows if row["episode"] <= state.episodes]
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "episodes.csv", "w", newline="") as file:
-        csv.writer(file).writerows(rows)
+    write_csv(out / "episodes.csv", rows)  # type: ignore[arg-type]
 
 
 # --- Pong: SB3's PPO and A2C on KarpathyPongVecEnv, the entries of the head-to-head ---

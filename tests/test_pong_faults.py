@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from sb3_vpg import REINFORCE, VPG
 from sb3_vpg.pong import cli
 from sb3_vpg.pong.cli import build_parser, check_gif_options
-from sb3_vpg.pong.run import StopTrainingOnRequest, checkpoint_model_path, locked_run_folder, stop_on_signals
+from sb3_vpg.pong.run import StopTrainingOnRequest, checkpoint_model_path, locked_run_folder, read_state, stop_on_signals
 
 pytest.importorskip("ale_py", reason="the [atari] extra installs ale-py")
 
@@ -120,6 +120,41 @@ def test_a_folder_that_cannot_be_written_is_refused_before_training(capsys, tmp_
     (tmp_path / "file").write_text("")
     below_a_file = tmp_path / "file" / "run"
     assert f"--out {below_a_file}: cannot be written (Not a directory)" in fails(capsys, "train", "--out", str(below_a_file))
+
+
+def _train_without_root_powers(out: Path, *args: str) -> subprocess.CompletedProcess:
+    """``python -m sb3_vpg.pong train --out out *args`` as an ordinary user would run it: where the tests run as root,
+    without the capabilities that let root write whatever the file modes say (setpriv, util-linux)."""
+    command = [sys.executable, "-m", "sb3_vpg.pong", "train", "--out", str(out), *args]
+    if os.geteuid() == 0:
+        no_override = "-dac_override,-dac_read_search"
+        command = ["setpriv", f"--bounding-set={no_override}", f"--inh-caps={no_override}", *command]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize(
+    ("read_only", "refused"),
+    [(".", True), ("episodes.csv", True), ("state.json", False), ("model-1.zip", False), (".lock", True)],
+)
+def test_a_resume_that_could_not_write_its_checkpoint_is_refused_before_training(run_copy, read_only, refused):
+    """A resume writes new files in the folder (each checkpoint, then state.json, renamed over the old ones) and
+    appends to episodes.csv: with either made impossible by the file modes it is refused in one line before an
+    update, and the folder is as it was; a read-only file that is replaced by a rename does not stop it. (A
+    read-only folder whose lock file existed trained, then failed writing its checkpoint.)"""
+    before = {path.name: path.read_bytes() for path in run_copy.iterdir()}
+    os.chmod(run_copy / read_only, 0o555 if read_only == "." else 0o444)
+    try:
+        result = _train_without_root_powers(run_copy, "--updates", "1")
+    finally:
+        if (run_copy / read_only).exists():  # a resume deletes the older model file
+            os.chmod(run_copy / read_only, 0o755 if read_only == "." else 0o644)
+    if refused:
+        assert result.returncode == 2 and "update " not in result.stdout
+        assert f"--out {run_copy}: cannot be written (" in result.stderr and "Permission denied" in result.stderr
+        assert {path.name: path.read_bytes() for path in run_copy.iterdir()} == before
+    else:
+        assert result.returncode == 0, result.stderr
+        assert read_state(run_copy).model == "model-2.zip"
 
 
 def test_out_that_is_a_file(capsys, tmp_path):
@@ -391,6 +426,31 @@ def test_vector_env_rejects_bad_actions_and_use_after_close():
     with pytest.raises(RuntimeError, match="is closed"):
         env.reset()
     env.close()  # twice is fine
+
+
+def _frames_of_random_play(env, n_steps: int = 300) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return np.array([env.step(rng.integers(0, 2, env.num_envs))[0] for _ in range(n_steps)])
+
+
+def test_vector_env_seeds_the_first_reset_only_as_sb3_vector_envs():
+    """A seed, given to the constructor or to seed(), applies to the next reset only (SB3's VecEnv semantics): a
+    reset after it goes on from the games' random state instead of replaying the same games (sticky actions)."""
+    from sb3_vpg.pong.vec_env import KarpathyPongVecEnv
+
+    first, second = KarpathyPongVecEnv(1, seed=3), KarpathyPongVecEnv(1, seed=3)
+    plays = {}
+    for name, env in (("first", first), ("second", second)):
+        env.reset()
+        before = _frames_of_random_play(env)
+        env.reset()
+        plays[name] = (before, _frames_of_random_play(env))
+    assert np.array_equal(plays["first"][0], plays["second"][0])  # same seed, same games
+    assert np.array_equal(plays["first"][1], plays["second"][1])
+    assert not np.array_equal(plays["first"][0], plays["first"][1])  # a reset does not replay them
+    first.seed(3)
+    first.reset()
+    assert np.array_equal(_frames_of_random_play(first), plays["first"][0])  # seed() replays from the start
 
 
 def test_the_train_options_are_the_command_line_and_the_recorded_settings(tmp_path: Path):

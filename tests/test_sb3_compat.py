@@ -167,3 +167,50 @@ def test_gsde_trains_at_the_end_of_the_budget_and_keeps_its_actions_in_bounds(al
     assert np.abs(stored).max() <= (1.0 if squash_output else 2.0)
     trained = np.concatenate(env.actions[:200] if algo is REINFORCE else env.actions[192:])
     np.testing.assert_allclose(trained, 2.0 * stored if squash_output else np.clip(stored, -2, 2), rtol=1e-5, atol=1e-6)
+
+
+def _masked_env():
+    from sb3_contrib.common.envs import InvalidActionEnvDiscrete
+
+    return InvalidActionEnvDiscrete(dim=20, n_invalid_actions=10)
+
+
+@pytest.mark.parametrize(
+    ("saver", "kwargs", "make_env", "loader"),
+    [
+        pytest.param(saver, kwargs, make_env, loader, id=f"{saver}{'-baseline' if kwargs else ''}-{env_id}-by-{loader}")
+        for saver, kwargs in (("REINFORCE", {}), ("REINFORCE", dict(use_baseline=True)), ("VPG", {}))
+        for env_id, make_env in (("CartPole", lambda: gym.make("CartPole-v1")), ("Pendulum", lambda: gym.make("Pendulum-v1")))
+        for loader in ("A2C", "PPO")
+    ]
+    + [
+        pytest.param(saver, {}, _masked_env, "MaskablePPO", id=f"{saver}-masked-by-MaskablePPO")
+        for saver in ("MaskableREINFORCE", "MaskableVPG")
+    ],
+)  # fmt: skip
+def test_a_file_of_ours_loaded_by_another_class_is_refused_before_training(tmp_path, saver, kwargs, make_env, loader):
+    """SB3's and sb3-contrib's on-policy classes load a REINFORCE/VPG file with its settings (its rollout buffer,
+    max_grad_norm=None, two optimizers), which they cannot train with: the load or the first step of learn() says
+    to load it with its own class, and no weight changes. (A2C.load of a REINFORCE file, then learn(), was a
+    TypeError about a missing argument.)"""
+    import sb3_contrib
+    import stable_baselines3
+
+    import sb3_vpg
+
+    model = getattr(sb3_vpg, saver)("MlpPolicy", make_env(), n_steps=64, seed=0, **kwargs)
+    model.learn(64)
+    model.save(tmp_path / "model.zip")
+    loading_class = getattr(stable_baselines3, loader, None) or getattr(sb3_contrib, loader)
+    try:
+        other = loading_class.load(tmp_path / "model.zip", env=make_env())
+    except ValueError as error:  # the optimizers' groups do not fit the loading class's one optimizer
+        assert "parameter group" in str(error)
+        return
+    weights = {name: value.clone() for name, value in other.policy.state_dict().items()}
+    # MaskablePPO checks its buffer's class itself (an assert of sb3-contrib's) before its first step
+    refusal = (AssertionError, "doesn't support action masking") if loader == "MaskablePPO" else (
+        TypeError, r"load the file with its own class \(REINFORCE.load, VPG.load")  # fmt: skip
+    with pytest.raises(refusal[0], match=refusal[1]):
+        other.learn(128)
+    assert all(th.equal(weights[name], value) for name, value in other.policy.state_dict().items())

@@ -29,6 +29,17 @@ def _as_float32_row(values: th.Tensor | np.ndarray) -> np.ndarray:
     return np.reshape(values, -1)
 
 
+# SB3's on-policy classes add steps without episode_end. They build this buffer when they load a file that names it
+# (A2C.load of a REINFORCE file): that model keeps the file's other settings too (max_grad_norm=None, two optimizers)
+_FILLED_BY_OTHER_ALGORITHM = (
+    "{buffer}.add() needs episode_end, which only sb3-vpg's algorithms pass: this model was probably loaded from a "
+    "file saved by REINFORCE or VPG with another class (e.g. A2C.load or PPO.load), and keeps that file's rollout "
+    "buffer and settings. load the file with its own class (REINFORCE.load, VPG.load, MaskableREINFORCE.load, ...); "
+    "to start another algorithm from its weights where the networks match: "
+    "other.policy.load_state_dict(model.policy.state_dict())"
+)
+
+
 class EpisodicRolloutBuffer(RolloutBuffer):
     """
     Rollout buffer for Monte-Carlo policy gradients (REINFORCE, VPG), for array observations.
@@ -205,7 +216,7 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         self.first_untrained[:] = 0
         self._clear_ready()
 
-    def add(  # type: ignore[override]
+    def add(
         self,
         obs: Any,
         action: np.ndarray,
@@ -214,7 +225,7 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         value: th.Tensor | np.ndarray | None,
         log_prob: th.Tensor | np.ndarray,
         *,
-        episode_end: np.ndarray,
+        episode_end: np.ndarray | None = None,
         terminal_values: np.ndarray | None = None,
         action_masks: np.ndarray | None = None,
     ) -> None:
@@ -233,6 +244,8 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         :param action_masks: The masks of allowed actions the actions were sampled under: only a buffer that keeps
             them takes them (:class:`~sb3_vpg.common.maskable.MaskableEpisodicRolloutBuffer`)
         """
+        if episode_end is None:
+            raise TypeError(_FILLED_BY_OTHER_ALGORITHM.format(buffer=type(self).__name__))
         if action_masks is not None:
             raise ValueError(
                 f"{type(self).__name__} keeps no action masks: use MaskableEpisodicRolloutBuffer (sb3_vpg.common.maskable)"

@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from stable_baselines3.common.callbacks import BaseCallback
 
+from sb3_vpg.common.files import append_line, write_text_whole
+
 
 class StopTrainingOnWallClock(BaseCallback):
     """
@@ -64,8 +66,7 @@ class RolloutCsvLog(BaseCallback):
 
     def _on_training_start(self) -> None:
         if not os.path.exists(self.path):
-            with open(self.path, "w") as file:
-                file.write(",".join(self.FIELDS) + "\n")
+            write_text_whole(self.path, ",".join(self.FIELDS) + "\n")
         self.written_at = self.num_timesteps
 
     def _on_step(self) -> bool:
@@ -89,8 +90,7 @@ class RolloutCsvLog(BaseCallback):
 
     def _write_row(self) -> None:
         cells = [str(self.timestep_offset + self.num_timesteps), str(len(self.episodes)), *self._summary(self.episodes)]
-        with open(self.path, "a") as file:
-            file.write(",".join(cells) + "\n")
+        append_line(self.path, ",".join(cells) + "\n")
         self.episodes, self.written_at = [], self.num_timesteps
 
 

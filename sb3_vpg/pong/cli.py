@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from sb3_vpg.common.extras import MissingExtraError, extra_needed
+from sb3_vpg.common.files import replaced_whole
 from sb3_vpg.pong.run import (
     ENV_IDS,
     EPISODES_FILE,
@@ -69,7 +70,8 @@ def plot(args: argparse.Namespace) -> None:
     ax.legend()
     fig.tight_layout()
     path = out / "learning_curve.png"
-    fig.savefig(path, dpi=100)
+    with replaced_whole(path) as temporary:
+        fig.savefig(temporary, dpi=100)
     print(f"wrote {path}")
 
 

@@ -11,6 +11,7 @@ from stable_baselines3.common.utils import set_random_seed
 
 from sb3_vpg import REINFORCE
 from sb3_vpg.common.capabilities import rollout_actor
+from sb3_vpg.common.files import replaced_whole
 
 
 def load_agent(path: str | Path, env: gym.Env | None = None) -> REINFORCE:
@@ -115,7 +116,8 @@ def record_gif(
             break
     assert best is not None
     images = [Image.fromarray(frame).quantize(colors=32) for frame in best[1]]
-    images[0].save(out, save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0)
+    with replaced_whole(out) as temporary:
+        images[0].save(temporary, save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0)
     what = "a game it won" if best[0] > 0 else f"no game won in {tries}: its best game"
     print(f"wrote {out}: the last {len(images) / fps:.0f} s of {what} (score {best[0]:+d})")
     return best[0]
@@ -137,7 +139,8 @@ def export_weights(model_path: str | Path, out: Path) -> Path:
     if model.value_optimizer is not None:
         model.value_optimizer = _fresh(model.value_optimizer)
     try:
-        model.save(out)
+        with replaced_whole(out) as temporary:
+            model.save(temporary)
     except OSError as error:  # a read-only folder, a file where a folder should be: the same error, naming --out
         raise type(error)(f"--out {out}: cannot be written ({error.strerror or error})") from None
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB; {model_path}: {Path(model_path).stat().st_size / 1e6:.1f} MB)")

@@ -13,10 +13,12 @@ so a run killed at any moment resumes from the last complete checkpoint. A train
 
 import argparse
 import csv
+import io
 import json
 import math
 import os
 import signal
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,6 +34,14 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from sb3_vpg import REINFORCE
 from sb3_vpg.common.callbacks import StopTrainingOnWallClock
+from sb3_vpg.common.files import (
+    TEMPORARY_MARK,
+    append_line,
+    is_temporary,
+    replaced_whole,
+    whole_lines,
+    write_text_whole,
+)
 from sb3_vpg.common.validation import is_finite_number, is_integer
 from sb3_vpg.pong.configs import PRESETS
 from sb3_vpg.pong.scores import running_reward
@@ -300,9 +310,27 @@ def locked_run_folder(out: Path) -> Iterator[None]:
                 f"--out {out}: another 'train' is running in this folder (it holds {out / LOCK_FILE}); wait for it to "
                 "stop, or pass another --out"
             ) from None
+        _check_writable(out)
         yield
     finally:
         os.close(descriptor)  # releases the lock
+
+
+def _check_writable(out: Path) -> None:
+    """Every way a session writes in ``out`` works: new files in it (each checkpoint and state is a new file renamed
+    over the old one) and appending to the episode log. A folder whose lock file already exists can refuse both."""
+    path = out
+    try:
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-check-", suffix=TEMPORARY_MARK):
+            pass
+        path = out / EPISODES_FILE
+        if path.exists():
+            with open(path, "a"):
+                pass
+    except OSError as error:
+        raise RunFolderError(
+            f"--out {out}: cannot be written ({path}: {error.strerror}); pass a folder you can write"
+        ) from None
 
 
 def _lock(descriptor: int) -> None:
@@ -324,12 +352,14 @@ _EPISODE_COLUMNS: dict[str, type] = {"episode": int, "steps": int, "wall_seconds
 
 def read_episodes(out: Path) -> list[dict[str, int | float]]:
     """
-    The rows of the run's ``episodes.csv``, numbers as numbers.
+    The rows of the run's ``episodes.csv``, numbers as numbers, without a last line torn by a kill.
 
+    :param out: The run folder, or a CSV file with the columns of its ``episodes.csv``
     :raises RunFolderError: where the file lacks a column or a row has a field that is not a number
     """
-    path = out / EPISODES_FILE
-    with open(path, newline="") as file:
+    path = out if out.suffix == ".csv" else out / EPISODES_FILE
+    # without a last line torn by a kill during an append: it lies past the last checkpoint (written after it)
+    with io.StringIO(whole_lines(path.read_text(encoding="utf-8")), newline="") as file:
         reader = csv.DictReader(file)
         missing = [column for column in _EPISODE_COLUMNS if column not in (reader.fieldnames or ())]
         if missing:
@@ -355,22 +385,20 @@ def checkpoint_model_path(out: Path) -> Path | None:
 
 def write_checkpoint(out: Path, model: REINFORCE, state: RunState) -> None:
     """
-    Save ``model`` as ``model-<update>.zip``, then point ``state.json`` at it, each by writing a temporary file and
-    replacing atomically, then delete the older model files. A kill at any moment leaves ``state.json`` whole and
-    naming a complete model file (also when the model file it names is saved again at the same update).
+    Save ``model`` as ``model-<update>.zip``, then point ``state.json`` at it, each written whole before it replaces
+    the old file (:func:`~sb3_vpg.common.files.replaced_whole`), then delete the older model files. A kill at any
+    moment leaves ``state.json`` whole and naming a complete model file (also when the model file it names is saved
+    again at the same update).
     """
     model_file = f"model-{model._n_updates}.zip"
-    model.save(out / f"{model_file}.tmp")
-    os.replace(out / f"{model_file}.tmp", out / model_file)
+    with replaced_whole(out / model_file) as temporary:
+        model.save(temporary)
     state.model = model_file
-    temporary = out / (STATE_FILE + ".tmp")
-    with open(temporary, "w") as file:
-        json.dump(state.to_json(), file)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, out / STATE_FILE)
-    for path in [*out.glob("model-*.zip"), *out.glob("model-*.zip.tmp"), out / LEGACY_MODEL_FILE]:
-        if path.name != model_file and path.exists():  # older checkpoints, and files torn by a kill
+    write_text_whole(out / STATE_FILE, json.dumps(state.to_json()))
+    leftovers = [*out.glob("model-*.zip"), *out.glob("model-*.zip.tmp"), out / LEGACY_MODEL_FILE]
+    leftovers += [path for path in out.iterdir() if is_temporary(path)]  # torn by a kill
+    for path in leftovers:
+        if path.name != model_file and path.exists():
             path.unlink()
 
 
@@ -393,7 +421,7 @@ class EpisodeLog(BaseCallback):
         self.wall_at_start = self.state.wall_seconds
         self.session_start = clock()
         if not (out / EPISODES_FILE).exists():
-            (out / EPISODES_FILE).write_text(",".join(CSV_FIELDS) + "\n")
+            write_text_whole(out / EPISODES_FILE, ",".join(CSV_FIELDS) + "\n")
 
     def wall_seconds(self) -> float:
         return self.wall_at_start + self.clock() - self.session_start
@@ -410,8 +438,9 @@ class EpisodeLog(BaseCallback):
                 rows.append((state.episodes, self.num_timesteps, round(state.wall_seconds, 1), score,
                              round(state.running_reward, 4)))  # fmt: skip
         if rows:
-            with open(self.out / EPISODES_FILE, "a", newline="") as file:
-                csv.writer(file).writerows(rows)
+            text = io.StringIO()
+            csv.writer(text, lineterminator="\n").writerows(rows)
+            append_line(self.out / EPISODES_FILE, text.getvalue())
         return True
 
 
@@ -579,11 +608,11 @@ def _resume(out: Path, state: RunState, options: TrainOptions) -> tuple[REINFORC
     print(f"resuming {settings.env_id} ({settings.config}) at {model.num_timesteps:,} steps, episode "
           f"{state.episodes:,}, update {model._n_updates:,}{applied}", flush=True)  # fmt: skip
     # Drop CSV rows of episodes that ended after the checkpoint: they are replayed from the checkpoint.
-    rows = read_episodes(out)
-    with open(out / EPISODES_FILE, "w", newline="") as file:
-        writer = csv.DictWriter(file, CSV_FIELDS)
-        writer.writeheader()
-        writer.writerows(row for row in rows if row["episode"] <= state.episodes)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(row for row in read_episodes(out) if row["episode"] <= state.episodes)
+    write_text_whole(out / EPISODES_FILE, text.getvalue())
     return model, env
 
 

@@ -28,7 +28,8 @@ class KarpathyPongVecEnv(VecEnv):
     here. It only matters for bootstrapping a time-limit truncation with a learned baseline.
 
     :param n_envs: Number of games
-    :param seed: Seed of the first game (the others get seed + 1, ...)
+    :param seed: Seed of the first game at the first ``reset()`` (the others get seed + 1, ...); later resets go
+        on from the games' random state, as SB3's ``seed()`` applies to the next reset only
     :param repeat_action_probability: Sticky actions, 0.25 as ``ALE/Pong-v5``
     :param frameskip: Frames per agent step, 4 as ``ALE/Pong-v5``
     :param max_num_frames_per_episode: Truncation limit, as ``ALE/Pong-v5``
@@ -82,7 +83,8 @@ class KarpathyPongVecEnv(VecEnv):
         super().__init__(n_envs, spaces.Box(-1, 1, KARPATHY_FRAME_SHAPE, np.int8), spaces.Discrete(2))
         self._previous = np.zeros((n_envs, *KARPATHY_FRAME_SHAPE), dtype=np.int8)
         self._actions = np.zeros(n_envs, dtype=np.int64)
-        self._seed = seed
+        # As SB3's vector envs: the seed applies to the next reset only, later resets go on from the games' RNGs
+        self.seed(seed)
 
     def _check_open(self) -> None:
         if self.closed:
@@ -90,7 +92,7 @@ class KarpathyPongVecEnv(VecEnv):
 
     def reset(self) -> VecEnvObs:
         self._check_open()
-        seed = self._seeds[0] if self._seeds and self._seeds[0] is not None else self._seed
+        seed = self._seeds[0] if self._seeds else None
         _check_seeds(seed, self.num_envs)
         frames, _ = self.ale.reset(seed=seed)
         self._reset_seeds()
