@@ -1,12 +1,12 @@
 from typing import Any
 
 from sb3_vpg.reinforce import REINFORCE
-from sb3_vpg.reinforce.reinforce import NonFiniteError
+from sb3_vpg.reinforce.reinforce import DroppedStepsWarning, NonFiniteError
 from sb3_vpg.vpg import VPG
 
 __version__ = "0.5.0"
 
-__all__ = ["REINFORCE", "VPG", "MaskableREINFORCE", "MaskableVPG", "NonFiniteError", "__version__"]
+__all__ = ["REINFORCE", "VPG", "DroppedStepsWarning", "MaskableREINFORCE", "MaskableVPG", "NonFiniteError", "__version__"]
 
 # The masked algorithms need sb3-contrib (the [masks] extra): imported on first use, so that import sb3_vpg does not
 _MASKABLE = {

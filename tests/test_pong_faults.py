@@ -2,6 +2,7 @@
 
 import csv
 import json
+import math
 import os
 import shutil
 import signal
@@ -477,3 +478,67 @@ def test_the_train_options_are_the_command_line_and_the_recorded_settings(tmp_pa
     assert {key: state[key] for key in RECORDED} == {"env_id": "KarpathyPongClassic-v0", "config": "karpathy",
                                                      "n_envs": 1, "vector_env": False, "seed": 0}  # fmt: skip
     assert set(state) == {*RECORDED, "episodes", "running_reward", "wall_seconds", "model"}
+
+
+# Values argparse may accept that a consumer may not: zero, negative, tiny, huge, not a number, empty, beyond 32 bits
+EXTREME_VALUES = ["0", "-1", "1e-300", "1e300", "nan", "inf", "", "2147483648", str(2**64), "0.5"]
+
+
+def _typed_options() -> list[tuple[str, str, str]]:
+    """(command, flag, dest) of every option of every subcommand that takes a typed value."""
+    parser = build_parser()
+    choices = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    return [
+        (command, action.option_strings[-1], action.dest)
+        for command, subparser in choices.items()
+        for action in subparser._actions
+        if action.option_strings and action.type is not None
+    ]
+
+
+REQUIRED = {"train": ["--out", "run"], "plot": ["--out", "run"], "play": ["--model", "m.zip"],
+            "record": ["--model", "m.zip", "--out", "g.gif"], "export": ["--model", "m.zip", "--out", "a.zip"]}  # fmt: skip
+
+
+@pytest.mark.parametrize(("command", "flag", "dest"), _typed_options())
+def test_every_typed_option_takes_a_value_its_consumer_takes_or_names_itself(capsys, command, flag, dest):
+    """Each extreme value of each typed option either parses to a finite number within the option's range (ALE's
+    31-bit seeds, at most MAX_GAMES games) or is refused by the parser in one line that names the option."""
+    from sb3_vpg.pong.run import MAX_GAME_SEED, MAX_GAMES
+
+    for value in EXTREME_VALUES:
+        try:
+            args = build_parser().parse_args([command, *REQUIRED[command], flag, value])
+        except SystemExit as exit_info:
+            assert exit_info.code == 2
+            line = capsys.readouterr().err.strip().splitlines()[-1]
+            assert f"argument {flag}: expected " in line and repr(value) in line, line
+            continue
+        parsed = getattr(args, dest)
+        assert math.isfinite(parsed) and parsed >= 0, (flag, value, parsed)
+        if flag == "--seed":
+            assert parsed <= MAX_GAME_SEED
+        if flag == "--n-envs":
+            assert parsed <= MAX_GAMES
+
+
+def test_extreme_accepted_values_are_used_as_given(capsys, tmp_path):
+    """The largest seed ALE takes, budgets and intervals of 10^30: a run trains and resumes (whose seed, the run's
+    plus its episodes, wraps within ALE's range). Before, seeds past 2**31 - 1 ended in ALE's message, not naming
+    --seed."""
+    out = tmp_path / "run"
+    huge = str(10**30)
+    cli.main(["train", "--out", str(out), "--env", "KarpathyPongClassic-v0", "--n-episodes", "1", "--updates", "1",
+              "--seed", "2147483647", "--hours", "1e300", "--max-steps", huge, "--checkpoint-every", huge,
+              "--print-every", huge])  # fmt: skip
+    cli.main(["train", "--out", str(out), "--updates", "1"])
+    assert read_state(out).settings.seed == 2147483647 and read_state(out).episodes == 2  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("command", ["record", "export"])
+def test_an_out_name_the_filesystem_refuses_is_refused_naming_out(capsys, trained_run, tmp_path, command):
+    """A file name longer than the filesystem takes ends in one line naming --out (was a traceback)."""
+    model = str(checkpoint_model_path(trained_run))
+    out = tmp_path / ("a" * 300 + (".gif" if command == "record" else ".zip"))
+    line = fails(capsys, command, "--model", model, "--out", str(out))
+    assert line.startswith(f"python -m sb3_vpg.pong {command}: error: --out {out}: cannot be written (File name too long)")

@@ -26,7 +26,7 @@ from sb3_vpg.common.files import replaced_whole
 from sb3_vpg.pong.run import (
     ENV_IDS,
     EPISODES_FILE,
-    NON_NEGATIVE_INT,
+    GAME_SEED,
     POSITIVE_FLOAT,
     POSITIVE_INT,
     STATE_FILE,
@@ -113,28 +113,43 @@ def record(args: argparse.Namespace) -> None:
     out = Path(args.out)
     # checked before any game is played
     check_gif_options(args.fps, args.seconds, args.every)
-    if out.parent.exists() and not out.parent.is_dir():
-        raise NotADirectoryError(f"--out {out}: {out.parent} is a file, not a folder")
-    if not out.parent.is_dir():
-        raise FileNotFoundError(f"--out {out}: the folder {out.parent} does not exist")
     if out.suffix.lower() != ".gif":
         raise ValueError(f"--out {out}: must be a .gif file")
-    existed = out.exists()
+    check_out_file(out)
+    load_agent(args.model)  # a missing or unreadable model, before the games
+    record_gif(args.model, args.env, out, args.seed, args.tries, args.seconds, args.fps, args.every)
+
+
+def check_out_file(out: Path) -> None:
+    """
+    ``--out`` names a file that can be written (created, or appended to, and left as it was): a missing or
+    read-only folder, or a name the filesystem refuses (too long, ...), ends here in one line naming ``--out``.
+    """
     try:
+        if out.parent.exists() and not out.parent.is_dir():
+            raise NotADirectoryError(f"--out {out}: {out.parent} is a file, not a folder")
+        if not out.parent.is_dir():
+            raise FileNotFoundError(f"--out {out}: the folder {out.parent} does not exist")
+        if out.is_dir():
+            raise IsADirectoryError(f"--out {out}: is a folder; pass the file to write")
+        existed = out.exists()
         with open(out, "ab"):
             pass
     except OSError as error:
+        if str(error).startswith("--out "):
+            raise
         raise type(error)(f"--out {out}: cannot be written ({error.strerror or error})") from None
     if not existed:
         out.unlink()
-    load_agent(args.model)  # a missing or unreadable model, before the games
-    record_gif(args.model, args.env, out, args.seed, args.tries, args.seconds, args.fps, args.every)
 
 
 def export(args: argparse.Namespace) -> None:
     from sb3_vpg.pong.games import export_weights
 
-    export_weights(args.model, Path(args.out))
+    out = Path(args.out)
+    out = out if out.suffix else out.with_name(out.name + ".zip")  # as SB3's save
+    check_out_file(out)
+    export_weights(args.model, out)
 
 
 class _ShowDefaults(argparse.ArgumentDefaultsHelpFormatter):
@@ -164,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
         game_parser.add_argument(
             "--env", choices=ENV_IDS, default=KARPATHY_PONG_ID, help="env to play on (the one it trained on)"
         )
-        game_parser.add_argument("--seed", type=NON_NEGATIVE_INT, default=0, help="seed of the env and of the action sampling")
+        game_parser.add_argument("--seed", type=GAME_SEED, default=0, help="seed of the env and of the action sampling")
     play_parser.add_argument("--games", type=POSITIVE_INT, default=20, help="full games (to 21 points) to play")
     record_parser.add_argument("--out", required=True, help="GIF file to write")
     record_parser.add_argument("--tries", type=POSITIVE_INT, default=10, help="games to play at most until one is won")
@@ -182,10 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
 USER_ERRORS = (
     RunFolderError,
     MissingExtraError,
-    FileNotFoundError,
-    IsADirectoryError,
-    NotADirectoryError,
-    PermissionError,
+    OSError,  # a file's: missing, a folder, not writable, a name the filesystem refuses
     ValueError,
     json.JSONDecodeError,
 )

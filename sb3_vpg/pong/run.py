@@ -45,6 +45,7 @@ from sb3_vpg.common.files import (
 from sb3_vpg.common.validation import is_finite_number, is_integer
 from sb3_vpg.pong.configs import PRESETS
 from sb3_vpg.pong.scores import running_reward
+from sb3_vpg.pong.vec_env import MAX_GAME_SEED
 from sb3_vpg.pong.wrappers import KARPATHY_PONG_CLASSIC_ID, KARPATHY_PONG_ID
 
 CSV_FIELDS = ("episode", "steps", "wall_seconds", "score", "running_reward")
@@ -61,15 +62,16 @@ class RunFolderError(Exception):
     """A run folder, or the options given for it, that cannot be used; the message is one line for the user."""
 
 
-def _number(kind: type, low: float, inclusive: bool, what: str) -> Callable[[str], int | float]:
-    """An argparse type: a finite ``kind`` number >= ``low`` (> with ``inclusive=False``), named ``what`` in errors."""
+def _number(kind: type, low: float, inclusive: bool, what: str, high: float = math.inf) -> Callable[[str], int | float]:
+    """An argparse type: a finite ``kind`` number >= ``low`` (> with ``inclusive=False``) and <= ``high``, named
+    ``what`` in errors."""
 
     def parse(text: str) -> int | float:
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if not (value >= low if inclusive else value > low) or not math.isfinite(value):
+        if not (value >= low if inclusive else value > low) or not math.isfinite(value) or value > high:
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
         return value
 
@@ -80,6 +82,11 @@ def _number(kind: type, low: float, inclusive: bool, what: str) -> Callable[[str
 POSITIVE_INT = _number(int, 1, True, "a positive integer")
 NON_NEGATIVE_INT = _number(int, 0, True, "an integer >= 0")
 POSITIVE_FLOAT = _number(float, 0, False, "a positive finite number")
+# ale-py seeds each game with a 31-bit integer (its vector env refuses more)
+GAME_SEED = _number(int, 0, True, f"an integer in [0, {MAX_GAME_SEED:,}] (ALE's game seeds)", high=MAX_GAME_SEED)
+# games at once: each a subprocess with its pipes (SubprocVecEnv) or an emulator with its frames (KarpathyPongVecEnv)
+MAX_GAMES = 256
+GAMES = _number(int, 1, True, f"a number of games from 1 to {MAX_GAMES}", high=MAX_GAMES)
 
 
 def _option(
@@ -114,7 +121,7 @@ class TrainOptions:
         + ", ".join(f"{preset.n_envs} with --config {name}" for name, preset in PRESETS.items() if preset.n_envs > 1)
         + ")",
         record="changeable",
-        type=POSITIVE_INT,
+        type=GAMES,
     )
     vector_env: bool = _option("KarpathyPongVecEnv instead of Dummy/SubprocVecEnv", False, record="changeable",
                                action="store_true")  # fmt: skip
@@ -124,7 +131,7 @@ class TrainOptions:
     seed: int | None = _option(
         "seed of a new run (0 if not given; its envs get seed, seed + 1, ...; resumed: seed + episodes ...)",
         record="fixed",
-        type=NON_NEGATIVE_INT,
+        type=GAME_SEED,
     )
     hours: float = _option("wall-clock budget of this session", 1.0, type=POSITIVE_FLOAT)
     max_updates: int | None = _option("stop after this many updates of this session (no limit if not given)",
@@ -202,7 +209,9 @@ _COUNTERS: dict[str, tuple[Callable[[Any], bool], str]] = {
 
 def make_env(n_envs: int, seed: int, vector_env: bool = False, env_id: str = KARPATHY_PONG_ID) -> VecEnv:
     """``n_envs`` games of ``env_id``: in a ``KarpathyPongVecEnv`` (ale-py's C++ threads) with ``vector_env``, else in
-    a ``DummyVecEnv`` (one game) or ``SubprocVecEnv``; each game's episodes logged by a monitor."""
+    a ``DummyVecEnv`` (one game) or ``SubprocVecEnv``; each game's episodes logged by a monitor. The games' seeds,
+    ``seed`` + 0, 1, ..., wrap around within ALE's range (a resume's seed grows with the episodes)."""
+    seed %= MAX_GAME_SEED + 2 - n_envs
     if vector_env:
         if env_id != KARPATHY_PONG_ID:
             raise RunFolderError(
@@ -605,8 +614,11 @@ def _resume(out: Path, state: RunState, options: TrainOptions) -> tuple[REINFORC
     if options.n_episodes is not None and options.n_episodes != model.n_episodes:
         model.n_episodes = changed["n_episodes"] = options.n_episodes
     applied = "".join(f", {key} now {value}" for key, value in changed.items())
+    # reported here, in place of the DroppedStepsWarning of learn
+    dropped = f"; {model.n_steps_not_in_file:,} steps of running episodes not kept" if model.n_steps_not_in_file else ""
+    model.n_steps_not_in_file = 0
     print(f"resuming {settings.env_id} ({settings.config}) at {model.num_timesteps:,} steps, episode "
-          f"{state.episodes:,}, update {model._n_updates:,}{applied}", flush=True)  # fmt: skip
+          f"{state.episodes:,}, update {model._n_updates:,}{applied}{dropped}", flush=True)  # fmt: skip
     # Drop CSV rows of episodes that ended after the checkpoint: they are replayed from the checkpoint.
     text = io.StringIO()
     writer = csv.DictWriter(text, CSV_FIELDS, lineterminator="\n")

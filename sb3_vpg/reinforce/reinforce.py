@@ -1,6 +1,8 @@
 import copy
 import io
 import pathlib
+import warnings
+from collections.abc import Iterable
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -33,6 +35,11 @@ EPISODE_BATCH_ROWS = 1024
 
 class NonFiniteError(FloatingPointError):
     """A reward, return, loss or gradient that is NaN or infinite: training stops before the weights change."""
+
+
+class DroppedStepsWarning(UserWarning):
+    """Env steps that were collected but will never be trained on: the steps of running episodes when the envs are
+    reset, or that a saved file does not keep."""
 
 
 class REINFORCE(OnPolicyAlgorithm):
@@ -194,6 +201,8 @@ class REINFORCE(OnPolicyAlgorithm):
         self.vf_optimizer_class = vf_optimizer_class
         self.vf_optimizer_kwargs = vf_optimizer_kwargs
         self.value_optimizer: th.optim.Optimizer | None = None
+        # Of a loaded model: the untrained steps its file could not keep, reported when training goes on
+        self.n_steps_not_in_file = 0
         self.reset_on_reward = reset_on_reward
         if bootstrap_incomplete is None:
             bootstrap_incomplete = use_baseline is True and n_episodes is None
@@ -290,7 +299,22 @@ class REINFORCE(OnPolicyAlgorithm):
     ) -> SelfREINFORCE:
         check_saved_by(cls, path)
         with removed_module_errors(path):
-            return super().load(path, *args, **kwargs)
+            model = super().load(path, *args, **kwargs)
+        # reported by the first learn, where they would have been trained
+        model.n_steps_not_in_file = getattr(model, "_untrained_steps_at_save", 0)
+        return model
+
+    def save(
+        self,
+        path: str | pathlib.Path | io.BufferedIOBase,
+        exclude: Iterable[str] | None = None,
+        include: Iterable[str] | None = None,
+    ) -> None:
+        # The file keeps no rollout buffer: loading it reports the untrained steps it could not keep
+        buffer = getattr(self, "rollout_buffer", None)
+        held = buffer.n_carried_steps if isinstance(buffer, EpisodicRolloutBuffer) else 0
+        self._untrained_steps_at_save = held + self.n_steps_not_in_file  # with those of its own file, not reported yet
+        super().save(path, exclude, include)
 
     def _setup_learn(
         self,
@@ -303,7 +327,24 @@ class REINFORCE(OnPolicyAlgorithm):
         self._check_parameters()  # values assigned since construction
         if reset_num_timesteps or self._last_obs is None:
             # The envs are about to be reset: the episodes held can never be completed.
+            n_dropped = self.rollout_buffer.n_carried_steps
+            if n_dropped:
+                why = "reset_num_timesteps=True" if reset_num_timesteps else "the envs were set, or stepping them failed"
+                warnings.warn(
+                    f"{n_dropped} untrained steps of running episodes are dropped: the envs are reset ({why}), so "
+                    "their episodes cannot end. learn(..., reset_num_timesteps=False) goes on with them",
+                    DroppedStepsWarning,
+                    stacklevel=3,
+                )
             self.rollout_buffer.clear_carry()
+        if self.n_steps_not_in_file:
+            warnings.warn(
+                f"{self.n_steps_not_in_file} untrained steps of running episodes are dropped: the model was saved "
+                "with them, and a file keeps no rollout buffer (as SB3's); the envs start new episodes",
+                DroppedStepsWarning,
+                stacklevel=3,
+            )
+            self.n_steps_not_in_file = 0
         return super()._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
 
     def _rollout_complete(self, rollout_buffer: EpisodicRolloutBuffer, n_rollout_steps: int) -> bool:
@@ -368,16 +409,19 @@ class REINFORCE(OnPolicyAlgorithm):
                 values_per_step = values_per_step and values is not None
 
             clipped_actions = env_actions(self.policy, actions)  # the name SB3's callbacks read
-            new_obs, rewards, dones, infos = env.step(clipped_actions)
-            self._check_rewards(rewards)
+            try:
+                new_obs, rewards, dones, infos = env.step(clipped_actions)
+                self._check_rewards(rewards)
+            except BaseException:
+                # Some envs may have stepped and others not: the next learn resets them all, and reports the
+                # steps of running episodes it drops
+                self._last_obs = None
+                raise
 
             self.num_timesteps += env.num_envs
-
-            # Give access to local variables
-            callback.update_locals(locals())
-            continue_training = callback.on_step()
-
             self._update_info_buffer(infos, dones)
+            # Stored before the callbacks run, so that one that raises (a Ctrl-C) leaves the step kept, and the
+            # next learn(reset_num_timesteps=False) goes on from the env's real state
             rollout_buffer.add(
                 self._last_obs,
                 actions,
@@ -391,7 +435,10 @@ class REINFORCE(OnPolicyAlgorithm):
             )
             self._last_obs = new_obs  # type: ignore[assignment]
             self._last_episode_starts = dones
-            if not continue_training:
+
+            # Give access to local variables
+            callback.update_locals(locals())
+            if not callback.on_step():
                 return False  # kept whole: the next learn(reset_num_timesteps=False) goes on with it
 
         last_values = None
