@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from sb3_vpg.common.files import replaced_whole
+from sb3_vpg.common.files import replaced_whole, whole_lines
 from sb3_vpg.pong import run as pong_run
 
 BENCHMARKS = Path(__file__).resolve().parent
@@ -397,13 +397,16 @@ def train_pong_run(seed: int, folder: Path, hours: float, config: str = "fast", 
 
 
 def copy_up_to_checkpoint(run_folder: Path, out: Path) -> None:
-    """Copy the run's episodes.csv to ``out``, up to its last checkpoint (where a resumed run goes on from)."""
+    """Copy the run's episodes.csv to ``out``, up to its last checkpoint (where a resumed run goes on from), as
+    written (without a last line a kill tore)."""
     rows = pong_run.read_episodes(run_folder)
-    state = pong_run.read_state(run_folder)
-    if state is not None:
-        rows = [row for row in rows if row["episode"] <= state.episodes]
+    if (run_folder / pong_run.STATE_FILE).exists():  # the checkpoint's episode count is all it needs of the state
+        checkpointed = json.loads((run_folder / pong_run.STATE_FILE).read_text())["episodes"]
+        rows = [row for row in rows if row["episode"] <= checkpointed]
+    lines = whole_lines((run_folder / pong_run.EPISODES_FILE).read_text()).splitlines(keepends=True)
     out.mkdir(parents=True, exist_ok=True)
-    write_csv(out / "episodes.csv", rows)  # type: ignore[arg-type]
+    with replaced_whole(out / pong_run.EPISODES_FILE) as temporary:
+        temporary.write_text("".join(lines[: 1 + len(rows)]))  # the header, then the rows in episode order
 
 
 # --- Pong: SB3's PPO and A2C on KarpathyPongVecEnv, the entries of the head-to-head ---

@@ -14,6 +14,7 @@ import pytest
 import torch as th
 
 from sb3_vpg import REINFORCE
+from sb3_vpg.common.files import is_temporary
 from sb3_vpg.pong.run import checkpoint_model_path
 from tests.benchmark_scripts import BENCHMARKS, run_script
 
@@ -107,7 +108,7 @@ def test_pong_throughput_ab_benchmark_interleaves_two_versions(tmp_path):
 
 # Runs the long-run command in a process that SIGKILLs itself in the middle of its second checkpoint.
 KILL_MID_SAVE = """
-import json, os, signal, sys
+import json, os, pathlib, signal, sys
 from sb3_vpg import REINFORCE
 from sb3_vpg.pong import cli
 
@@ -134,16 +135,16 @@ def tear_second_save(stop_after_first):
 
 if stage == "model":  # the new model file half written
     tear_second_save(stop_after_first=False)
-elif stage == "state":  # the model complete, the new state.json half written
-    dump = json.dump
-    def torn_dump(obj, file, *args, **kwargs):
-        calls.append(obj)
-        if len(calls) == 2:
-            file.write('{"episodes": ')
-            file.flush()
-            die()
-        dump(obj, file, *args, **kwargs)
-    json.dump = torn_dump
+elif stage == "state":  # the model complete, the new state.json half written (to its temporary file)
+    write_text = pathlib.Path.write_text
+    def torn_write_text(self, data, *args, **kwargs):
+        if self.name.startswith(".state."):
+            calls.append(self)
+            if len(calls) == 2:
+                write_text(self, '{"episodes": ')
+                die()
+        return write_text(self, data, *args, **kwargs)
+    pathlib.Path.write_text = torn_write_text
 elif stage == "resave":  # stopped right after the checkpoint at update 1: the final save of update 1, torn
     tear_second_save(stop_after_first=True)
 elif stage == "cleanup":  # state.json replaced, the old model file not deleted yet
@@ -172,14 +173,17 @@ def test_kill_in_the_middle_of_a_checkpoint_resumes_from_the_last_complete_one(t
     model = REINFORCE.load(checkpoint_model_path(out))
     assert model._n_updates == complete
     if stage in ("model", "resave"):  # the torn file is a temporary one; the file state.json names is whole
-        torn = f"model-{2 if stage == 'model' else 1}.zip"
-        assert (out / f"{torn}.tmp").read_bytes().endswith(b"torn") and (stage == "resave") == (out / torn).exists()
+        torn = f"model-{2 if stage == 'model' else 1}"
+        temporaries = [path for path in out.iterdir() if path.name.startswith(f".{torn}.") and is_temporary(path)]
+        assert len(temporaries) == 1 and temporaries[0].read_bytes().endswith(b"torn")
+        assert (stage == "resave") == (out / f"{torn}.zip").exists()
 
     run("train", "--out", str(out), "--n-episodes", "1", "--checkpoint-every", "1", "--updates", "1")
     state = json.loads((out / "state.json").read_text())
     resumed = REINFORCE.load(checkpoint_model_path(out))
     assert resumed._n_updates > complete and state["episodes"] - resumed._n_updates in (0, 1)  # as in the legacy test
     assert [path.name for path in out.glob("model-*")] == [state["model"]]  # stale and torn files are gone
+    assert not [path.name for path in out.iterdir() if is_temporary(path)]
     with open(out / "episodes.csv") as file:
         assert [int(row["episode"]) for row in csv.DictReader(file)] == list(range(1, state["episodes"] + 1))
 

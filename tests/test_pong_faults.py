@@ -173,12 +173,12 @@ def test_config_label_is_checked_against_the_model(capsys, run_copy):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--n-envs", "0"], "argument --n-envs: expected a positive integer, got '0'"),
+        (["--n-envs", "0"], "argument --n-envs: expected a number of games from 1 to 256, got '0'"),
         (["--hours", "-1"], "argument --hours: expected a positive finite number, got '-1'"),
         (["--hours", "nan"], "argument --hours: expected a positive finite number, got 'nan'"),
         (["--n-episodes", "0"], "argument --n-episodes: expected a positive integer"),
         (["--checkpoint-every", "0"], "argument --checkpoint-every: expected a positive integer"),
-        (["--seed", "-1"], "argument --seed: expected an integer >= 0"),
+        (["--seed", "-1"], "argument --seed: expected an integer in [0, 2,147,483,647] (ALE's game seeds), got '-1'"),
     ],
 )
 def test_bad_train_options(capsys, tmp_path, argv, message):
@@ -335,7 +335,7 @@ def test_outputs_that_cannot_be_written_are_named_before_the_work(capsys, traine
     assert "game 1" not in capsys.readouterr().out
     assert "--out /sys/agent.zip: cannot be written (" in fails(capsys, "export", "--model", model, "--out", "/sys/agent.zip")
     line = fails(capsys, "export", "--model", model, "--out", str(tmp_path / "file" / "agent.zip"))
-    assert f"--out {tmp_path / 'file' / 'agent.zip'}: cannot be written (Not a directory)" in line
+    assert f"--out {tmp_path / 'file' / 'agent.zip'}: {tmp_path / 'file'} is a file, not a folder" in line
 
 
 def test_an_agent_of_another_env_is_refused_before_playing(capsys, tmp_path):
