@@ -542,3 +542,16 @@ def test_an_out_name_the_filesystem_refuses_is_refused_naming_out(capsys, traine
     out = tmp_path / ("a" * 300 + (".gif" if command == "record" else ".zip"))
     line = fails(capsys, command, "--model", model, "--out", str(out))
     assert line.startswith(f"python -m sb3_vpg.pong {command}: error: --out {out}: cannot be written (File name too long)")
+
+
+def test_a_resume_says_how_many_steps_its_checkpoint_did_not_keep(capsys, run_copy):
+    """The final save holds the step taken after the session's last update, which a file does not keep: the
+    resume line reports it (in place of learn's DroppedStepsWarning, which does not come)."""
+    import warnings
+
+    from sb3_vpg import DroppedStepsWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DroppedStepsWarning)
+        cli.main(["train", "--out", str(run_copy), "--updates", "1"])
+    assert "; 1 step of running episodes not kept" in capsys.readouterr().out

@@ -615,7 +615,8 @@ def _resume(out: Path, state: RunState, options: TrainOptions) -> tuple[REINFORC
         model.n_episodes = changed["n_episodes"] = options.n_episodes
     applied = "".join(f", {key} now {value}" for key, value in changed.items())
     # reported here, in place of the DroppedStepsWarning of learn
-    dropped = f"; {model.n_steps_not_in_file:,} steps of running episodes not kept" if model.n_steps_not_in_file else ""
+    n_dropped = model.n_steps_not_in_file
+    dropped = f"; {n_dropped:,} step{'s' * (n_dropped != 1)} of running episodes not kept" if n_dropped else ""
     model.n_steps_not_in_file = 0
     print(f"resuming {settings.env_id} ({settings.config}) at {model.num_timesteps:,} steps, episode "
           f"{state.episodes:,}, update {model._n_updates:,}{applied}{dropped}", flush=True)  # fmt: skip
