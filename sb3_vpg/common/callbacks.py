@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from stable_baselines3.common.callbacks import BaseCallback
 
-from sb3_vpg.common.files import append_line, write_text_whole
+from sb3_vpg.common.files import append_lines, write_text_whole
 
 
 class StopTrainingOnWallClock(BaseCallback):
@@ -90,7 +90,7 @@ class RolloutCsvLog(BaseCallback):
 
     def _write_row(self) -> None:
         cells = [str(self.timestep_offset + self.num_timesteps), str(len(self.episodes)), *self._summary(self.episodes)]
-        append_line(self.path, ",".join(cells) + "\n")
+        append_lines(self.path, ",".join(cells) + "\n")
         self.episodes, self.written_at = [], self.num_timesteps
 
 

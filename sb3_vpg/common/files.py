@@ -50,7 +50,7 @@ def write_text_whole(path: str | os.PathLike, text: str) -> None:
         temporary.write_text(text, encoding="utf-8")
 
 
-def append_line(path: str | os.PathLike, lines: str) -> None:
+def append_lines(path: str | os.PathLike, lines: str) -> None:
     """
     Append ``lines`` (ending in a newline) to a log and flush them to disk. A kill during the append can leave a
     torn last line: :func:`whole_lines` reads the log without it.

@@ -144,10 +144,9 @@ def check_out_file(out: Path) -> None:
 
 
 def export(args: argparse.Namespace) -> None:
-    from sb3_vpg.pong.games import export_weights
+    from sb3_vpg.pong.games import export_path, export_weights
 
-    out = Path(args.out)
-    out = out if out.suffix else out.with_name(out.name + ".zip")  # as SB3's save
+    out = export_path(Path(args.out))
     check_out_file(out)
     export_weights(args.model, out)
 

@@ -123,6 +123,11 @@ def record_gif(
     return best[0]
 
 
+def export_path(out: Path) -> Path:
+    """The file ``export_weights`` writes for ``out``: with ``.zip`` added where it has no suffix, as SB3's ``save``."""
+    return out if out.suffix else out.with_name(out.name + ".zip")
+
+
 def export_weights(model_path: str | Path, out: Path) -> Path:
     """
     Write a saved agent without its optimizer states (RMSProp's running averages are as large as the weights; a
@@ -131,7 +136,7 @@ def export_weights(model_path: str | Path, out: Path) -> Path:
 
     :return: The file written (``out``, with ``.zip`` added where it has no suffix, as SB3's ``save`` does)
     """
-    out = out if out.suffix else out.with_name(out.name + ".zip")
+    out = export_path(out)
     if out.is_dir():
         raise IsADirectoryError(f"--out {out}: is a folder; pass the .zip file to write")
     model = load_agent(model_path)

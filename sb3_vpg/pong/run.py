@@ -36,7 +36,7 @@ from sb3_vpg import REINFORCE
 from sb3_vpg.common.callbacks import StopTrainingOnWallClock
 from sb3_vpg.common.files import (
     TEMPORARY_MARK,
-    append_line,
+    append_lines,
     is_temporary,
     replaced_whole,
     whole_lines,
@@ -449,7 +449,7 @@ class EpisodeLog(BaseCallback):
         if rows:
             text = io.StringIO()
             csv.writer(text, lineterminator="\n").writerows(rows)
-            append_line(self.out / EPISODES_FILE, text.getvalue())
+            append_lines(self.out / EPISODES_FILE, text.getvalue())
         return True
 
 
