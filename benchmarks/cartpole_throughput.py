@@ -28,6 +28,8 @@ import yaml
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.evaluation import evaluate_policy
 
+from sb3_vpg.common.files import replaced_whole, write_text_whole
+
 RESULTS = Path(__file__).parent / "results"
 ENV_ID = "CartPole-v1"
 THRESHOLD = 475.0
@@ -115,14 +117,14 @@ def write_outputs(results: list[dict[str, Any]], algos: list[str], seeds: list[i
     throughput = {(r["algo"], r["seed"]): r["steps"] / r["seconds"] for r in results if r["kind"] == "throughput"}
     efficiency = {(r["algo"], r["seed"]): r for r in results if r["kind"] == "efficiency"}
 
-    with open(RESULTS / "cartpole_evals.csv", "w", newline="") as file:
+    with replaced_whole(RESULTS / "cartpole_evals.csv") as temporary, open(temporary, "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(["algo", "seed", "timesteps", "eval_mean_return"])
         for (algo, seed), r in sorted(efficiency.items()):
             for step, mean_return in r["evals"]:
                 writer.writerow([algo, seed, step, f"{mean_return:.2f}"])
 
-    with open(RESULTS / "cartpole_runs.csv", "w", newline="") as file:
+    with replaced_whole(RESULTS / "cartpole_runs.csv") as temporary, open(temporary, "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(["algo", "seed", "steps_per_second", "steps_to_475", "budget", "final_eval_mean_return"])
         for algo in algos:
@@ -173,7 +175,7 @@ def write_outputs(results: list[dict[str, Any]], algos: list[str], seeds: list[i
     lines += ["", "Median over seeds of the per-seed throughput ratio REINFORCE / peer: "]
     lines += [f"- vs {peer}: {ratio:.2f}x" for peer, ratio in per_seed_ratio.items()]
     summary = "\n".join(lines) + "\n"
-    (RESULTS / "cartpole_summary.md").write_text(summary)
+    write_text_whole(RESULTS / "cartpole_summary.md", summary)
     plot(efficiency, algos, seeds)
     return summary
 
@@ -213,7 +215,8 @@ def plot(efficiency: dict, algos: list[str], seeds: list[int]) -> None:
     ax.set_title(f"CartPole-v1, {len(seeds)} seeds")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(RESULTS / "cartpole_curves.png", dpi=100)
+    with replaced_whole(RESULTS / "cartpole_curves.png") as temporary:
+        fig.savefig(temporary, dpi=100)
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 
 from sb3_vpg import REINFORCE
+from sb3_vpg.common.files import replaced_whole, write_text_whole
 from sb3_vpg.zoo import default_config
 
 ENV_ID = "CartPole-v1"
@@ -153,11 +154,11 @@ def main() -> None:
             rows.append(row)
             samples.setdefault(mode, []).append(run_samples)
             print({key: round(value, 3) if isinstance(value, float) else value for key, value in row.items()}, flush=True)
-    with open(args.out / "runs.csv", "w", newline="") as file:
+    with replaced_whole(args.out / "runs.csv") as temporary, open(temporary, "w", newline="") as file:
         writer = csv.DictWriter(file, FIELDS)
         writer.writeheader()
         writer.writerows(rows)
-    (args.out / "batching.md").write_text(report(rows, args.steps, args.seeds))
+    write_text_whole(args.out / "batching.md", report(rows, args.steps, args.seeds))
     pooled = {mode: {key: np.concatenate([run[key] for run in runs]) for key in runs[0]} for mode, runs in samples.items()}
     plot(pooled, args.out / "batching.png")
     print((args.out / "batching.md").read_text())
@@ -213,7 +214,8 @@ def plot(samples: dict[str, dict[str, np.ndarray]], path: Path) -> None:
     lengths.legend(fontsize=7)
     figure.suptitle(f"REINFORCE on {ENV_ID}, {N_ENVS} envs, batching by steps or by episodes")
     figure.tight_layout()
-    figure.savefig(path, dpi=80)
+    with replaced_whole(path) as temporary:
+        figure.savefig(temporary, dpi=80)
     plt.close(figure)
 
 

@@ -22,6 +22,7 @@ from stable_baselines3.common.env_util import make_vec_env
 
 from sb3_vpg import MaskableREINFORCE
 from sb3_vpg.common.envs import TinyTourEnv
+from sb3_vpg.common.files import replaced_whole, write_text_whole
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
 parser.add_argument("--steps", type=int, default=16_000, help="steps per run (a multiple of 2,000)")
@@ -73,7 +74,7 @@ for use_masking in (True, False):
         print(use_masking, seed, callback.rows[-1])
 
 args.out.mkdir(parents=True, exist_ok=True)
-with open(args.out / "masked_tour.csv", "w", newline="") as file:
+with replaced_whole(args.out / "masked_tour.csv") as temporary, open(temporary, "w", newline="") as file:
     writer = csv.DictWriter(file, fieldnames=list(rows[0]))
     writer.writeheader()
     writer.writerows(rows)
@@ -95,5 +96,5 @@ for steps in range(EVAL_EVERY, args.steps + 1, EVAL_EVERY):
         length = statistics.median(row["mean_length"] for row in at)
         cells += [f"{ratio:.3f}" if np.isfinite(ratio) else "infeasible", f"{share:.0%}, {length:.2f}"]
     lines.append(f"| {steps:,} | " + " | ".join(cells) + " |")
-(args.out / "masked_tour.md").write_text("\n".join(lines) + "\n")
+write_text_whole(args.out / "masked_tour.md", "\n".join(lines) + "\n")
 print("\n".join(lines))

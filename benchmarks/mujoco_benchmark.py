@@ -58,7 +58,7 @@ import numpy as np
 import yaml
 from shared import MUJOCO_ENVS, MUJOCO_EVAL_FREQ, MUJOCO_STEPS, MujocoRun, part_start, parts
 
-from sb3_vpg.common.files import whole_lines
+from sb3_vpg.common.files import replaced_whole, whole_lines, write_text_whole
 from sb3_vpg.zoo import default_config
 
 ALGOS = ("vpg", "reinforce")
@@ -255,7 +255,7 @@ def check_entry(run: MujocoRun, out: Path) -> None:
     entry = shipped_entry(run.algo, run.env_id)
     if not recorded.exists():
         recorded.parent.mkdir(parents=True, exist_ok=True)
-        recorded.write_text(yaml.safe_dump(entry))
+        write_text_whole(recorded, yaml.safe_dump(entry))
     elif yaml.safe_load(recorded.read_text()) != entry:
         raise RuntimeError(
             f"{run.folder(out)} was trained with another {run.algo} entry for {run.env_id} than the one in "
@@ -306,8 +306,8 @@ def execute(run: MujocoRun, out: Path) -> str:
     seconds = time.perf_counter() - began
     if result.returncode != 0:
         raise RuntimeError(f"exit code {result.returncode}, see {part / 'train.log'}")
-    (part / "part.json").write_text(json.dumps({"seconds": round(seconds, 1), "command": " ".join(command[1:])}))
-    (folder / "done.json").write_text(json.dumps({"finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}))
+    write_text_whole(part / "part.json", json.dumps({"seconds": round(seconds, 1), "command": " ".join(command[1:])}))
+    write_text_whole(folder / "done.json", json.dumps({"finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}))
     return f"trained  {run.algo} {run.env_id} seed {run.seed} from {start:,} steps in {seconds:.0f} s"
 
 
@@ -697,7 +697,8 @@ def plot(out: Path, runs: dict[tuple[str, str], Runs]) -> None:
         for axis in axes:
             axis.legend(fontsize=7)
         figure.tight_layout()
-        figure.savefig(out / f"{env_id}.png", dpi=80)
+        with replaced_whole(out / f"{env_id}.png") as temporary:
+            figure.savefig(temporary, dpi=80)
         plt.close(figure)
 
 
@@ -728,9 +729,9 @@ def main() -> None:
                     print(f"FAILED   {run.algo} {run.env_id} seed {run.seed}: {error}", flush=True)
     collect(runs, out)  # also the runs still training: their CSV rows as they stand
     committed = read_runs(out)
-    (out / "mujoco.md").write_text(report(committed))
+    write_text_whole(out / "mujoco.md", report(committed))
     for algo in ALGOS:
-        (out / f"{algo}.md").write_text(algorithm_table(committed, algo))
+        write_text_whole(out / f"{algo}.md", algorithm_table(committed, algo))
     plot(out, committed)
     print(f"report written to {out / 'mujoco.md'}")
 

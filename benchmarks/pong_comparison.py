@@ -46,6 +46,7 @@ from shared import (
     write_csv,
 )
 
+from sb3_vpg.common.files import replaced_whole, write_text_whole
 from sb3_vpg.pong.scores import running_reward
 
 CONTENDERS = {
@@ -89,7 +90,7 @@ def markdown(rows: list[dict], contenders: list[str], minutes: float) -> str:
 
 def write_games(run_games: dict[str, np.ndarray], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as file:
+    with replaced_whole(path) as temporary, open(temporary, "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(["game", "score", "steps", "minutes", "running_reward"])
         for index in range(len(run_games["score"])):
@@ -127,7 +128,7 @@ def main() -> None:
     for run, run_games in all_games.items():
         write_games(run_games, out / "episodes" / f"{run.algo}_seed{run.seed}.csv")
     write_csv(out / "runs.csv", rows)
-    (out / "comparison.md").write_text(markdown(rows, contenders, args.minutes))
+    write_text_whole(out / "comparison.md", markdown(rows, contenders, args.minutes))
     runs_of = {contender: [g for run, g in all_games.items() if run.algo == contender] for contender in contenders}
     title = "KarpathyPong-v0 through the zoo: median across seeds, range shaded"
     plot_running_reward(runs_of, CONTENDERS, title, "wall-clock minutes (one core per run)", out / "curves.png")

@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 from shared import copy_up_to_checkpoint, read_games, summarise, table_lines, train_pong_run, wall_hours_done
 
+from sb3_vpg.common.files import replaced_whole, write_text_whole
+
 CHECKPOINT_MINUTES = (5, 10, 15, 30, 60)
 THRESHOLDS = (-10.0, -5.0, 0.0, 10.0)
 
@@ -49,7 +51,8 @@ def plot(runs: dict[int, dict[str, np.ndarray]], path: Path, config: str) -> Non
     by_minute.set_ylabel("running reward (Karpathy's 0.99 average)")
     fig.suptitle(f"The '{config}' Pong preset on KarpathyPongVecEnv, one run at a time")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with replaced_whole(path) as temporary:
+        fig.savefig(temporary, dpi=100)
     plt.close(fig)
 
 
@@ -75,7 +78,7 @@ def main() -> None:
             # the run's length is its checkpoint's wall clock: no value at a minute it has not reached
             budget_minutes = wall_hours_done(folder) * 60
             rows.append(summarise(args.config, seed, runs[seed], budget_minutes, CHECKPOINT_MINUTES, THRESHOLDS))
-    (out / f"{args.config}_preset.md").write_text(markdown(rows, args.config))
+    write_text_whole(out / f"{args.config}_preset.md", markdown(rows, args.config))
     plot(runs, out / f"{args.config}_preset.png", args.config)
     print((out / f"{args.config}_preset.md").read_text())
 

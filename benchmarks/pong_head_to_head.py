@@ -75,6 +75,7 @@ from shared import (
     write_csv,
 )
 
+from sb3_vpg.common.files import replaced_whole, write_text_whole
 from sb3_vpg.pong.run import CSV_FIELDS
 from sb3_vpg.pong.scores import running_reward
 
@@ -154,7 +155,7 @@ def zoo_games_to_csv(zoo_dir: Path, path: Path) -> None:
     ``episodes.csv`` rows: agent steps = frames / 4."""
     episodes = read_episodes(zoo_dir)  # (score, frames, seconds since the monitor started), in the order they ended
     value = None
-    with open(path, "w", newline="") as file:
+    with replaced_whole(path) as temporary, open(temporary, "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(CSV_FIELDS)
         steps = 0
@@ -240,7 +241,7 @@ def execute(
     seconds = wall_hours_done(folder) * 3600 if contender == "reinforce" else time.perf_counter() - start
     record["wall_seconds"] = round(seconds, 1)
     record["finished"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())  # results are dated (machines differ)
-    (folder / DONE_FILE).write_text(json.dumps(record, indent=1))
+    write_text_whole(folder / DONE_FILE, json.dumps(record, indent=1))
     return folder
 
 
@@ -292,14 +293,14 @@ def report(
                 committed = committed_games_path(out, contender, seed)
                 committed.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(folder / EPISODES_FILE, committed)
-                committed.with_suffix(".json").write_text(json.dumps(record, indent=1))
+                write_text_whole(committed.with_suffix(".json"), json.dumps(record, indent=1))
     out.mkdir(parents=True, exist_ok=True)
     write_csv(out / "runs.csv", rows)
     budgets = ", ".join(f"{contender} {minutes[contender]:g} min" for contender in contenders)
     lines = [f"### Pong on both cores of this machine, one training at a time ({budgets})", ""]
     names = labels(entries, runs, config, tune_minutes, out)
     lines += table_lines(rows, contenders, names, CHECKPOINT_MINUTES, THRESHOLDS)
-    (out / "head_to_head.md").write_text("\n".join(lines) + "\n")
+    write_text_whole(out / "head_to_head.md", "\n".join(lines) + "\n")
     most_seeds = max((len(games_of) for games_of in runs_of.values()), default=0)
     spread = "median across seeds, range shaded" if most_seeds > 1 else "one seed each"
     title = f"Pong, one training at a time on both cores: {spread}"

@@ -29,6 +29,8 @@ from pathlib import Path
 
 from shared import copy_up_to_checkpoint
 
+from sb3_vpg.common.files import replaced_whole, write_text_whole
+
 THRESHOLDS = (-15.0, -10.0, -5.0, 0.0)
 KARPATHY_EPISODES = 8_000  # "Pong from Pixels": slightly better than the AI after ~8,000 episodes (three nights)
 
@@ -122,7 +124,8 @@ def plot(runs: list[Run], path: Path) -> None:
     by_episode.set_ylabel("running reward (Karpathy's 0.99 average)")
     fig.suptitle("Karpathy configuration (karpathy_kwargs(), one env per run)")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with replaced_whole(path) as temporary:
+        fig.savefig(temporary, dpi=100)
     plt.close(fig)
 
 
@@ -141,7 +144,7 @@ def main() -> None:
             if args.with_checkpoint and (Path(folder) / "state.json").exists():
                 copy_checkpoint(Path(folder), out / label)
         runs.append(read_run(label, out / label, env_id[0] if env_id else Path(folder)))
-    (out / "long_runs.md").write_text(markdown(runs))
+    write_text_whole(out / "long_runs.md", markdown(runs))
     plot(runs, out / "long_runs.png")
     print((out / "long_runs.md").read_text())
 

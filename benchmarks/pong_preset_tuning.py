@@ -28,6 +28,7 @@ import optuna
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 
+from sb3_vpg.common.files import replaced_whole, write_text_whole
 from sb3_vpg.pong.tuning import objective
 
 BENCHMARKS = Path(__file__).resolve().parent
@@ -87,7 +88,7 @@ def write_summary(study: optuna.Study, out: Path, minutes: float) -> None:
         fields += [key for key in row if key not in fields]
     minute_fields = sorted((f for f in fields if f.startswith("minute_")), key=lambda f: float(f.split("_")[1]))
     fields = [f for f in fields if not f.startswith("minute_")] + minute_fields
-    with open(out / "trials.csv", "w", newline="") as file:
+    with replaced_whole(out / "trials.csv") as temporary, open(temporary, "w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=fields, restval="")
         writer.writeheader()
         writer.writerows(table)
@@ -102,7 +103,7 @@ def write_summary(study: optuna.Study, out: Path, minutes: float) -> None:
     if complete:
         best = max(complete, key=lambda t: t.value)  # type: ignore[arg-type, return-value]
         lines += ["", f"Best: trial {best.number}, running reward {best.value:.2f}: `{json.dumps(best.params)}`"]
-    (out / "summary.md").write_text("\n".join(lines) + "\n")
+    write_text_whole(out / "summary.md", "\n".join(lines) + "\n")
 
 
 def main() -> None:

@@ -27,6 +27,8 @@ from shared import (
     write_csv,
 )
 
+from sb3_vpg.common.files import write_text_whole
+
 
 def threads_ab(
     entries: Entries, runs: Path, out: Path, names: list[str], minutes: float, reps: int, stop_after_games: int | None = None
@@ -60,7 +62,7 @@ def threads_ab(
         ratios = [speed[2, rep] / speed[1, rep] for rep in range(reps)]
         one, two = (statistics.median(speed[threads, rep] for rep in range(reps)) for threads in (1, 2))
         lines.append(f"| {name} | {one:,.0f} | {two:,.0f} | {median_range(ratios)} |")
-    (out / "threads.md").write_text("\n".join(lines) + "\n")
+    write_text_whole(out / "threads.md", "\n".join(lines) + "\n")
     print((out / "threads.md").read_text())
 
 

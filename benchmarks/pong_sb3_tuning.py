@@ -32,6 +32,8 @@ from shared import (
     write_csv,
 )
 
+from sb3_vpg.common.files import write_text_whole
+
 
 def tune(
     entries: Entries, runs: Path, out: Path, minutes: float, torch_threads: int, stop_after_games: int | None = None
@@ -46,7 +48,7 @@ def tune(
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
         train_entry(entries, name, 0, minutes, folder, torch_threads, stop_after_games)
-        (folder / DONE_FILE).write_text(json.dumps({"entry": name, "entry_settings": entry, "minutes": minutes}))
+        write_text_whole(folder / DONE_FILE, json.dumps({"entry": name, "entry_settings": entry, "minutes": minutes}))
     report_tuning(entries, runs, out, minutes)
 
 
@@ -68,7 +70,7 @@ def report_tuning(entries: Entries, runs: Path, out: Path, minutes: float) -> No
         )
     best = {algo: best_entry(entries, algo, runs, minutes, out) for algo in ("ppo", "a2c")}
     lines += ["", "Best, and so head to head: " + ", ".join(f"{algo.upper()} `{entry}`" for algo, entry in best.items())]
-    (out / "tuning.md").write_text("\n".join(lines) + "\n")
+    write_text_whole(out / "tuning.md", "\n".join(lines) + "\n")
     runs_of = {row["entry"]: [read_games(run_folder(runs, row["entry"], 0, minutes, ""))] for row in rows}
     title = f"PPO and A2C entries on KarpathyPongVecEnv, {minutes:g} minutes each, seed 0"
     plot_running_reward(

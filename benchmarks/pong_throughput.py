@@ -33,6 +33,8 @@ from typing import Any
 import numpy as np
 from shared import median_range
 
+from sb3_vpg.common.files import replaced_whole, write_text_whole
+
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -314,12 +316,12 @@ def main() -> None:
     memory = [] if args.no_memory else measure_memory(args.configs)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "pong_throughput.csv", "w", newline="") as file:
+    with replaced_whole(out / "pong_throughput.csv") as temporary, open(temporary, "w", newline="") as file:
         writer = csv.DictWriter(file, ["rep", "what", "config", "steps_per_s"])
         writer.writeheader()
         writer.writerows(rows)
     summary = markdown(rows, memory, args.configs, args.steps)
-    (out / "pong_throughput.md").write_text(summary)
+    write_text_whole(out / "pong_throughput.md", summary)
     print(summary)
 
 

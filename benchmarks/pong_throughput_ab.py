@@ -22,6 +22,8 @@ from pathlib import Path
 
 from shared import median_range
 
+from sb3_vpg.common.files import replaced_whole, write_text_whole
+
 HERE = Path(__file__).resolve().parents[1]
 
 
@@ -61,7 +63,7 @@ def main() -> None:
                 print(rows[-1], flush=True)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "pong_throughput_ab.csv", "w", newline="") as file:
+    with replaced_whole(out / "pong_throughput_ab.csv") as temporary, open(temporary, "w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
@@ -83,7 +85,7 @@ def main() -> None:
         ours, baseline = ratios("ours", config), ratios("baseline", config)
         relative = [a / b for a, b in zip(ours, baseline, strict=True)]
         lines.append(f"| {config} | {median_range(ours)} | {median_range(baseline)} | {median_range(relative)} |")
-    (out / "pong_throughput_ab.md").write_text("\n".join(lines) + "\n")
+    write_text_whole(out / "pong_throughput_ab.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -26,6 +26,7 @@ import shared
 import yaml
 from shared import BENCHMARKS, SUITES, Run, Suite, Variant, train_all
 
+from sb3_vpg.common.files import write_text_whole
 from sb3_vpg.zoo import default_config
 
 SEEDS = (1001, 1002, 1003)
@@ -79,12 +80,12 @@ def contenders(study: Study, out: Path) -> dict[str, Path]:
     shipped = folder / "shipped.yml"
     if not shipped.exists():
         entry = yaml.safe_load(Path(default_config(study.algo)).read_text())[study.suite.env_id]
-        shipped.write_text(yaml.safe_dump({study.suite.env_id: entry}, sort_keys=False))
+        write_text_whole(shipped, yaml.safe_dump({study.suite.env_id: entry}, sort_keys=False))
     found = {"shipped": shipped}
     base = yaml.safe_load(shipped.read_text())[study.suite.env_id]
     for name, changes in study.variations.items():
         path = folder / f"{name}.yml"
-        path.write_text(yaml.safe_dump({study.suite.env_id: {**base, **changes}}, sort_keys=False))
+        write_text_whole(path, yaml.safe_dump({study.suite.env_id: {**base, **changes}}, sort_keys=False))
         found[name] = path
     return found
 
@@ -170,7 +171,7 @@ def main() -> None:
     ]
     for study in studies:
         study_rows = [seed_row(run, out) for run in runs(study, out)]
-        (out / f"{study.name}.md").write_text(markdown(study, out, study_rows))
+        write_text_whole(out / f"{study.name}.md", markdown(study, out, study_rows))
         rows += study_rows
     shared.write_csv(out / "recheck.csv", rows)
     print(f"written to {out}")

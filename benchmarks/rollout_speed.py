@@ -31,6 +31,8 @@ import sys
 import time
 from pathlib import Path
 
+from sb3_vpg.common.files import replaced_whole, write_text_whole
+
 BENCHMARKS = Path(__file__).resolve().parent
 ROOT = BENCHMARKS.parent
 # (task, algorithm): the env, its number of envs, the algorithm's arguments and the steps trained
@@ -142,7 +144,7 @@ def main() -> None:
 
     if args.busy:
         busy_rows = busy_machine_example(args.repeats)
-        with open(args.out / "busy_readme_example.csv", "w", newline="") as file:
+        with replaced_whole(args.out / "busy_readme_example.csv") as temporary, open(temporary, "w", newline="") as file:
             writer = csv.DictWriter(file, fieldnames=list(busy_rows[0]))
             writer.writeheader()
             writer.writerows(busy_rows)
@@ -174,11 +176,11 @@ def main() -> None:
                 row["ratio"] = round(row["train_steps_per_s"] / row["raw_steps_per_s"], 3)
                 print(row, flush=True)
                 rows.append(row)
-        with open(args.out / "runs.csv", "w", newline="") as file:
+        with replaced_whole(args.out / "runs.csv") as temporary, open(temporary, "w", newline="") as file:
             writer = csv.DictWriter(file, fieldnames=list(rows[0]))
             writer.writeheader()
             writer.writerows(rows)
-    (args.out / "summary.md").write_text(summary(rows, {label for label, *_ in jobs}))
+    write_text_whole(args.out / "summary.md", summary(rows, {label for label, *_ in jobs}))
     print((args.out / "summary.md").read_text())
 
 

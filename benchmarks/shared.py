@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from sb3_vpg.common.files import replaced_whole, whole_lines
+from sb3_vpg.common.files import replaced_whole, whole_lines, write_text_whole
 from sb3_vpg.pong import run as pong_run
 
 BENCHMARKS = Path(__file__).resolve().parent
@@ -145,7 +145,7 @@ def execute(run: Run, out: Path) -> str:
     shutil.rmtree(scratch)
     record = {"algo": run.algo, "env": run.suite.env_id, "seed": run.seed, "wall_seconds": wall_seconds}
     record["command"] = " ".join(command[1:])
-    (final / "benchmark.json").write_text(json.dumps(record, indent=1))
+    write_text_whole(final / "benchmark.json", json.dumps(record, indent=1))
     return f"trained  {run.algo} {run.name} in {wall_seconds:.0f} s"
 
 
@@ -367,7 +367,8 @@ def plot_running_reward(
     axes[0].legend(fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with replaced_whole(path) as temporary:
+        fig.savefig(temporary, dpi=100)
     plt.close(fig)
 
 

@@ -33,6 +33,8 @@ from pathlib import Path
 import yaml
 from shared import MUJOCO_ENVS, MujocoRun, final_zoo_folder
 
+from sb3_vpg.common.files import write_text_whole
+
 ROOT = Path(__file__).resolve().parents[1]
 ENVS = ("CartPole-v1", "Acrobot-v1", "InvertedPendulum-v5", "LunarLander-v3")
 # The MuJoCo envs with a shipped agent: Humanoid-v5's benchmark runs have not finished yet, so it has none
@@ -167,12 +169,12 @@ def ship(algo: str, env_id: str, seed: int, scratch: Path, out: Path) -> dict:
     shutil.copy(run / f"{env_id}.zip", target / f"{env_id}.zip")
     if (run / env_id / "vecnormalize.pkl").exists():
         shutil.copy(run / env_id / "vecnormalize.pkl", target / env_id / "vecnormalize.pkl")
-    (target / env_id / "config.yml").write_text(without_callbacks((run / env_id / "config.yml").read_text(), ()))
+    write_text_whole(target / env_id / "config.yml", without_callbacks((run / env_id / "config.yml").read_text(), ()))
     # the zoo records the config file by its absolute path on the training machine: name the shipped one instead
     args = without_callbacks((run / env_id / "args.yml").read_text(), ("hyperparams",))
     conf_line = next(line for line in args.splitlines() if line.strip().startswith("- ") and "zoo_configs" in line)
     args = args.replace(conf_line, conf_line[: conf_line.index("- ") + 2] + f"sb3_vpg/zoo_configs/{algo}.yml")
-    (target / env_id / "args.yml").write_text(args)
+    write_text_whole(target / env_id / "args.yml", args)
     return write_card(algo, env_id, target, seed)
 
 
@@ -186,8 +188,8 @@ def write_card(algo: str, env_id: str, target: Path, seed: int) -> dict:
         "n_eval_episodes": N_EVAL_EPISODES,
         "eval_datetime": datetime.datetime.now().isoformat(timespec="seconds"),
     }
-    (target / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (target / "README.md").write_text(model_card(algo, env_id, mean, std, seed))
+    write_text_whole(target / "results.json", json.dumps(results, indent=2) + "\n")
+    write_text_whole(target / "README.md", model_card(algo, env_id, mean, std, seed))
     print(f"{algo} {env_id}: {mean:.2f} +/- {std:.2f}", flush=True)
     return results
 
@@ -220,7 +222,7 @@ def ship_pong(out: Path) -> dict:
         "eval_datetime": datetime.datetime.now().isoformat(timespec="seconds"),
         "scores": scores,
     }
-    (target / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_text_whole(target / "results.json", json.dumps(results, indent=2) + "\n")
     card = (
         model_card("reinforce", PONG_ENV, mean, std, 0)
         .replace(
@@ -235,7 +237,7 @@ def ship_pong(out: Path) -> dict:
             f"(`python -m sb3_vpg.pong play --model agents/reinforce/{PONG_ENV}_1/{PONG_ENV}.zip --games {PONG_GAMES}`)",
         )
     )
-    (target / "README.md").write_text(card)
+    write_text_whole(target / "README.md", card)
     print(f"reinforce {PONG_ENV}: {mean:.2f} +/- {std:.2f}", flush=True)
     return results
 
@@ -255,7 +257,7 @@ def write_table(out: Path) -> None:
             f"| {'deterministic' if results['is_deterministic'] else 'sampled'} | {size:,.0f} kB "
             f"| {results['eval_datetime'][:10]} |"
         )
-    (out / "agents.md").write_text("\n".join(lines) + "\n")
+    write_text_whole(out / "agents.md", "\n".join(lines) + "\n")
 
 
 def main() -> None:

@@ -50,6 +50,8 @@ from shared import (
     write_csv,
 )
 
+from sb3_vpg.common.files import replaced_whole, write_text_whole
+
 QUICK_SUITE = Suite("CartPole-v1", ("reinforce", "ppo"), 2_048, 1_024, 2, 475.0)
 
 
@@ -111,7 +113,8 @@ def step_curves(suite: Suite, evaluations: list[dict], out: Path) -> None:
     ax.set(xlabel="env steps", ylabel="evaluation mean", title=f"{suite.env_id} (mean +- s.e. across seeds)")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out / f"{suite.env_id}_steps.png", dpi=100)
+    with replaced_whole(out / f"{suite.env_id}_steps.png") as temporary:
+        fig.savefig(temporary, dpi=100)
     plt.close(fig)
 
 
@@ -146,7 +149,8 @@ def wallclock_curves(suite: Suite, evaluations: list[dict], out: Path) -> None:
     ax.set(xlabel="wall-clock seconds", ylabel="evaluation mean", title=f"{suite.env_id} (mean +- s.e. across seeds)")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out / f"{suite.env_id}_wallclock.png", dpi=100)
+    with replaced_whole(out / f"{suite.env_id}_wallclock.png") as temporary:
+        fig.savefig(temporary, dpi=100)
     plt.close(fig)
 
 
@@ -191,7 +195,7 @@ def report(suites: list[Suite], runs: list[Run], out: Path) -> None:
         elsewhere, elsewhere_evaluations = recorded_elsewhere(suite, suite_runs, out, recorded_runs, recorded_evaluations)
         table_rows = sorted([*rows, *elsewhere], key=lambda row: row["seed"])
         table_evaluations = [*evaluations, *elsewhere_evaluations]
-        (out / f"{suite.env_id}.md").write_text(markdown_table(suite, table_rows))
+        write_text_whole(out / f"{suite.env_id}.md", markdown_table(suite, table_rows))
         step_curves(suite, table_evaluations, out)
         wallclock_curves(suite, table_evaluations, out)
         all_rows += rows
@@ -200,7 +204,7 @@ def report(suites: list[Suite], runs: list[Run], out: Path) -> None:
     write_csv(out / "evaluations.csv", merged(out / "evaluations.csv", all_evaluations, runs))
     # every env's table in this folder, including those of earlier invocations
     tables = [path.read_text() for env_id in SUITES if (path := out / f"{env_id}.md").exists()]
-    (out / "summary.md").write_text("\n".join(tables))
+    write_text_whole(out / "summary.md", "\n".join(tables))
 
 
 def main() -> None:

@@ -62,6 +62,7 @@ from shared import (
     write_csv,
 )
 
+from sb3_vpg.common.files import write_text_whole
 from sb3_vpg.zoo import default_config
 from sb3_vpg.zoo.hyperparams_opt import convert_reinforce_params
 
@@ -281,7 +282,7 @@ def study_command(study: Study, out: Path, n_trials: int) -> list[str]:
     env_id = study.suite.env_id
     config = out / "studies" / f"{study.name}.yml"
     fixed = {"n_envs": study.n_envs, "n_timesteps": study.trial_steps, "policy": "MlpPolicy", **study.fixed}
-    config.write_text(yaml.safe_dump({env_id: fixed}))
+    write_text_whole(config, yaml.safe_dump({env_id: fixed}))
     command = [sys.executable, "-m", "sb3_vpg.zoo", "train", "--algo", study.algo, "--env", env_id, "-conf", str(config)]
     command += ["-optimize", "--storage", storage_url(study, out), "--study-name", study.name]
     command += ["--max-total-trials", str(n_trials), "--n-jobs", "1", "--sampler", "tpe", "--pruner", "median"]
@@ -400,13 +401,13 @@ def candidates(study: Study, out: Path, top: int, copy_shipped: bool = True) -> 
     if copy_shipped and not shipped.exists():
         entries = yaml.safe_load(Path(default_config(study.algo)).read_text())
         if env_id in entries:
-            shipped.write_text(yaml.safe_dump({env_id: entries[env_id]}))
+            write_text_whole(shipped, yaml.safe_dump({env_id: entries[env_id]}))
     # named after the study, not only the algorithm: contenders are registered in one table for all studies
     found = {f"{study.name}-shipped": shipped} if shipped.exists() else {}
     for trial in best_trials(study, out, top):
         path = folder / f"trial{trial.number}.yml"
         entry = zoo_entry(study, trial.params)
-        path.write_text(yaml.safe_dump({env_id: entry}, sort_keys=False))
+        write_text_whole(path, yaml.safe_dump({env_id: entry}, sort_keys=False))
         found[f"{study.name}-trial{trial.number}"] = path
         if shipped.exists() and yaml.safe_load(shipped.read_text())[env_id] == entry:
             del found[f"{study.name}-shipped"]  # the shipped entry is this trial's: run once, under the trial's name
@@ -415,7 +416,7 @@ def candidates(study: Study, out: Path, top: int, copy_shipped: bool = True) -> 
             raise ValueError(f"variation {name!r} of {study.name} changes {base!r}, which is not a contender: {list(found)}")
         entry = yaml.safe_load((folder / f"{base}.yml").read_text())[env_id]
         path = folder / f"{name}.yml"
-        path.write_text(yaml.safe_dump({env_id: {**entry, **changes}}, sort_keys=False))
+        write_text_whole(path, yaml.safe_dump({env_id: {**entry, **changes}}, sort_keys=False))
         found[f"{study.name}-{name}"] = path
     return found
 
@@ -621,15 +622,16 @@ def main() -> None:
     all_trials, all_recheck = [], []
     for study in studies:
         rows = [row for run in runs[study.name] if (row := recheck_row(study, run, out, recorded)) is not None]
-        (out / f"{study.name}.md").write_text(
-            markdown(study, out, top[study.name], study_seeds[study.name], contenders[study.name], rows)
+        write_text_whole(
+            out / f"{study.name}.md",
+            markdown(study, out, top[study.name], study_seeds[study.name], contenders[study.name], rows),
         )
         all_trials += trial_rows(study, out)
         all_recheck += rows
     # every study's section and rows, including those of earlier invocations
     reported = {study.name for study in studies}
     sections = [path.read_text() for name in STUDIES if (path := out / f"{name}.md").exists()]  # --quick's too
-    (out / "summary.md").write_text("\n".join(sections))
+    write_text_whole(out / "summary.md", "\n".join(sections))
     write_csv(out / "trials.csv", kept_rows(out / "trials.csv", reported) + all_trials)
     write_csv(out / "recheck.csv", kept_rows(out / "recheck.csv", reported) + all_recheck)
     print(f"report written to {out}")

@@ -1,6 +1,7 @@
 """Argument checks with errors that name the parameter and say what was expected, and REINFORCE's checks."""
 
 import math
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -8,8 +9,12 @@ import numpy as np
 import torch as th
 
 from sb3_vpg.common.buffers import EpisodicRolloutBuffer
-from sb3_vpg.common.returns import check_normalize_mode
+from sb3_vpg.common.returns import NORMALIZE_MODES
 from sb3_vpg.common.saved_models import ALGORITHM_BUFFER_KWARGS
+
+
+class ArgumentValueError(ValueError):
+    """A value that its parameter does not accept; the message names the parameter and says what it takes."""
 
 
 def _is_number(value: Any) -> bool:
@@ -23,7 +28,10 @@ def is_integer(value: Any) -> bool:
 
 def is_finite_number(value: Any) -> bool:
     """A finite real number (Python's or numpy's), not a bool or a string."""
-    return _is_number(value) and math.isfinite(float(value))
+    try:
+        return _is_number(value) and math.isfinite(float(value))
+    except OverflowError:  # an int beyond a float's range
+        return False
 
 
 def check_number(
@@ -42,20 +50,23 @@ def check_number(
     bounds = f" in {low_bracket}{'-inf' if low is None else low}, {'inf' if high is None else high}]"
     expected = "a finite number" + (bounds if low is not None or high is not None else "") + (" or None" * allow_none)
     if not is_finite_number(value):
-        raise ValueError(f"{name} must be {expected}, got {value!r}")
+        raise ArgumentValueError(f"{name} must be {expected}, got {value!r}")
     too_low = low is not None and (value < low if low_inclusive else value <= low)
     if too_low or (high is not None and value > high):
-        raise ValueError(f"{name} must be {expected}, got {value!r}")
+        raise ArgumentValueError(f"{name} must be {expected}, got {value!r}")
 
 
-def check_integer(name: str, value: Any, low: int, allow_none: bool = False, expected: str | None = None) -> None:
-    """An integer >= ``low`` (not a bool, a float or a string), or None where allowed; ``expected`` says what in
-    the error (default: "a positive integer" for ``low=1``, "an integer >= <low>" otherwise)."""
+def check_integer(
+    name: str, value: Any, low: int, allow_none: bool = False, expected: str | None = None, high: int | None = None
+) -> None:
+    """An integer in ``[low, high]`` (not a bool, a float or a string), or None where allowed; ``expected`` says
+    what in the error (default: "a positive integer" for ``low=1``, "an integer >= <low>" otherwise)."""
     if value is None and allow_none:
         return
-    if not is_integer(value) or value < low:
-        expected = expected or ("a positive integer" if low == 1 else f"an integer >= {low}") + (" or None" * allow_none)
-        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    if not is_integer(value) or value < low or (high is not None and value > high):
+        default = "a positive integer" if low == 1 else f"an integer >= {low}"
+        expected = expected or default + (f" up to {high}" if high is not None else "") + (" or None" * allow_none)
+        raise ArgumentValueError(f"{name} must be {expected}, got {value!r}")
 
 
 def check_positive_int(name: str, value: Any, allow_none: bool = False) -> None:
@@ -65,13 +76,13 @@ def check_positive_int(name: str, value: Any, allow_none: bool = False) -> None:
 
 def check_bool(name: str, value: Any) -> None:
     if not isinstance(value, bool | np.bool_):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
+        raise ArgumentValueError(f"{name} must be True or False, got {value!r}")
 
 
 def check_choice(name: str, value: Any, choices: Iterable[Any]) -> None:
     choices = tuple(choices)
     if not any(value == choice and type(value) is type(choice) for choice in choices):
-        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+        raise ArgumentValueError(f"{name} must be one of {choices}, got {value!r}")
 
 
 def check_learning_rate(name: str, value: Any, allow_none: bool = False, allow_zero: bool = False) -> None:
@@ -85,21 +96,30 @@ def check_learning_rate(name: str, value: Any, allow_none: bool = False, allow_z
     start = value(1.0) if callable(value) else value
     if not is_finite_number(start) or start < 0 or (start == 0 and not allow_zero):
         if callable(value):
-            raise ValueError(f"{name} must be {expected}; the schedule gives {start!r} at the start (progress 1)")
-        raise ValueError(f"{name} must be {expected}, got {value!r}")
+            raise ArgumentValueError(f"{name} must be {expected}; the schedule gives {start!r} at the start (progress 1)")
+        raise ArgumentValueError(f"{name} must be {expected}, got {value!r}")
+
+
+def check_mapping(name: str, value: Any, allow_none: bool = False) -> None:
+    """A dict of keyword arguments, or None where allowed."""
+    if value is None and allow_none:
+        return
+    if not isinstance(value, dict):
+        raise ArgumentValueError(f"{name} must be a dict of keyword arguments" + " or None" * allow_none + f", got {value!r}")
 
 
 def check_class(name: str, value: Any, base: type, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
     if not (isinstance(value, type) and issubclass(value, base)):
-        raise ValueError(f"{name} must be a subclass of {base.__name__}" + " or None" * allow_none + f", got {value!r}")
+        expected = f"a subclass of {base.__name__}" + " or None" * allow_none
+        raise ArgumentValueError(f"{name} must be {expected}, got {value!r}")
 
 
 def needs(condition: bool, message: str) -> None:
-    """Raise ``ValueError(message)`` unless ``condition``: for arguments that need another one."""
+    """Raise ``ArgumentValueError(message)`` unless ``condition``: for arguments that need another one."""
     if not condition:
-        raise ValueError(message)
+        raise ArgumentValueError(message)
 
 
 def check_reinforce_arguments(model: Any, training: bool = True) -> None:
@@ -118,27 +138,35 @@ def check_reinforce_arguments(model: Any, training: bool = True) -> None:
     check_number("gae_lambda", model.gae_lambda, low=0, high=1)
     if isinstance(model.normalize_advantage, bool | np.bool_):
         model.normalize_advantage = "batch" if model.normalize_advantage else "none"
-    check_normalize_mode(model.normalize_advantage)
+    check_choice("normalize_advantage", model.normalize_advantage, NORMALIZE_MODES)
     check_bool("use_baseline", model.use_baseline)
     baseline = "needs a learned baseline: set use_baseline=True"
     needs(model.gae_lambda == 1 or model.use_baseline, f"gae_lambda < 1 (got {model.gae_lambda}) {baseline}")
     check_number("vf_coef", model.vf_coef, low=0)
+    model.vf_coef = float(model.vf_coef)  # torch takes an int coefficient only within int64
     check_positive_int("n_value_steps", model.n_value_steps)
     needs(model.n_value_steps == 1 or model.use_baseline, f"n_value_steps > 1 (got {model.n_value_steps}) {baseline}")
     check_learning_rate("vf_learning_rate", model.vf_learning_rate, allow_none=True)
     needs(model.vf_learning_rate is None or model.use_baseline, f"vf_learning_rate (a value optimizer) {baseline}")
     check_class("vf_optimizer_class", model.vf_optimizer_class, th.optim.Optimizer, allow_none=True)
+    check_mapping("vf_optimizer_kwargs", model.vf_optimizer_kwargs, allow_none=True)
     needs(
         model.vf_learning_rate is not None or (model.vf_optimizer_class is None and model.vf_optimizer_kwargs is None),
         "vf_optimizer_class and vf_optimizer_kwargs need a value optimizer: set vf_learning_rate",
     )
     check_number("ent_coef", model.ent_coef, low=0)
+    model.ent_coef = float(model.ent_coef)
     check_number("max_grad_norm", model.max_grad_norm, low=0, low_inclusive=False, allow_none=True)
     check_bool("reset_on_reward", model.reset_on_reward)
     check_bool("bootstrap_incomplete", model.bootstrap_incomplete)
     needs(not model.bootstrap_incomplete or model.use_baseline, f"bootstrap_incomplete=True {baseline}")
     check_choice("loss_reduction", model.loss_reduction, ("mean", "sum"))
     check_positive_int("batch_size", model.batch_size, allow_none=True)
+    check_bool("use_sde", model.use_sde)
+    check_integer("sde_sample_freq", model.sde_sample_freq, -1, expected="an integer >= -1 (-1: once per rollout)")
+    # a deque's length: a C ssize_t
+    check_integer("stats_window_size", model._stats_window_size, 1, high=sys.maxsize)
+    check_mapping("policy_kwargs", model.policy_kwargs)
     check_class("rollout_buffer_class", model.rollout_buffer_class, EpisodicRolloutBuffer, allow_none=True)
     buffer_kwargs = model.rollout_buffer_kwargs
     needs(

@@ -1,6 +1,7 @@
 import copy
 import io
 import pathlib
+import sys
 import warnings
 from collections.abc import Iterable
 from typing import Any, ClassVar, TypeVar
@@ -21,8 +22,15 @@ from torch.nn import functional as F
 
 from sb3_vpg.common.buffers import DictEpisodicRolloutBuffer, EpisodicRolloutBuffer
 from sb3_vpg.common.capabilities import env_actions, rollout_actor
+from sb3_vpg.common.files import replaced_whole
 from sb3_vpg.common.saved_models import check_saved_by, fit_optimizers_to_saved, removed_module_errors, upgrade_saved_settings
-from sb3_vpg.common.validation import check_reinforce_arguments
+from sb3_vpg.common.validation import (
+    ArgumentValueError,
+    check_bool,
+    check_mapping,
+    check_reinforce_arguments,
+    needs,
+)
 from sb3_vpg.common.value_optimizer import make_value_optimizer, with_fused_kernel
 from sb3_vpg.reinforce.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
 
@@ -169,6 +177,14 @@ class REINFORCE(OnPolicyAlgorithm):
         device: th.device | str = "auto",
         _init_setup_model: bool = True,
     ):
+        # SB3 keeps ``rollout_buffer_kwargs or {}`` and refuses gSDE with a message that does not name use_sde
+        check_mapping("rollout_buffer_kwargs", rollout_buffer_kwargs, allow_none=True)
+        check_bool("use_sde", use_sde)
+        action_space = getattr(env, "action_space", None)
+        needs(
+            not (use_sde and action_space is not None and not isinstance(action_space, spaces.Box)),
+            f"use_sde=True needs a Box action space (gSDE explores continuous actions), got {action_space}",
+        )
         super().__init__(
             policy,
             env,
@@ -230,27 +246,46 @@ class REINFORCE(OnPolicyAlgorithm):
         if self.rollout_buffer_class is None:
             is_dict = isinstance(self.observation_space, spaces.Dict)
             self.rollout_buffer_class = DictEpisodicRolloutBuffer if is_dict else EpisodicRolloutBuffer
-        self.rollout_buffer = self.rollout_buffer_class(  # type: ignore[assignment]
-            self.n_steps or EPISODE_BATCH_ROWS,
-            self.observation_space,
-            self.action_space,
-            device=self.device,
-            gamma=self.gamma,
-            gae_lambda=self.gae_lambda,
-            n_envs=self.n_envs,
-            bootstrap_incomplete=self.bootstrap_incomplete,  # type: ignore[call-arg]
-            reset_on_reward=self.reset_on_reward,
-            normalize_advantage=self.normalize_advantage,
-            **self.rollout_buffer_kwargs,
-        )
+        self._check_rollout_buffer_size()
+        try:
+            self.rollout_buffer = self.rollout_buffer_class(  # type: ignore[assignment]
+                self.n_steps or EPISODE_BATCH_ROWS,
+                self.observation_space,
+                self.action_space,
+                device=self.device,
+                gamma=self.gamma,
+                gae_lambda=self.gae_lambda,
+                n_envs=self.n_envs,
+                bootstrap_incomplete=self.bootstrap_incomplete,  # type: ignore[call-arg]
+                reset_on_reward=self.reset_on_reward,
+                normalize_advantage=self.normalize_advantage,
+                **self.rollout_buffer_kwargs,
+            )
+        except MemoryError as error:  # numpy refuses an allocation that cannot fit, before touching any memory
+            raise ArgumentValueError(
+                f"n_steps={self.n_steps} with {self.n_envs} env(s) needs a rollout buffer larger than this machine "
+                f"can allocate ({error}): pass a smaller n_steps, or n_episodes"
+            ) from None
         self.policy = self._make_policy().to(self.device)  # type: ignore[assignment]
         self._maybe_recommend_cpu()
         if self.use_baseline and getattr(self.policy, "value_net", None) is None:
-            raise ValueError(
+            raise ArgumentValueError(
                 f"use_baseline=True needs a policy with a value head; {type(self.policy).__name__} has none "
                 "(for KarpathyPolicy: policy_kwargs=dict(value_head=True))"
             )
         self._setup_optimizers()
+
+    def _check_rollout_buffer_size(self) -> None:
+        """A rollout buffer of ``n_steps`` rows that numpy can index (its byte size within a C ssize_t)."""
+        observation_space = self.observation_space
+        parts = observation_space.spaces.values() if isinstance(observation_space, spaces.Dict) else [observation_space]
+        row_bytes = sum(int(np.prod(part.shape or (1,))) * int(np.dtype(part.dtype).itemsize) for part in parts)
+        rows = (self.n_steps or EPISODE_BATCH_ROWS) * self.n_envs
+        needs(
+            rows * max(row_bytes, 8) <= sys.maxsize,
+            f"n_steps={self.n_steps} with {self.n_envs} env(s) makes a rollout buffer of {rows * row_bytes:.3g} bytes, "
+            "more than numpy can index: pass a smaller n_steps, or n_episodes",
+        )
 
     def _make_policy(self) -> BasePolicy:
         """The policy, as ``policy_class`` builds it from the spaces and ``policy_kwargs``."""
@@ -314,7 +349,15 @@ class REINFORCE(OnPolicyAlgorithm):
         buffer = getattr(self, "rollout_buffer", None)
         held = buffer.n_carried_steps if isinstance(buffer, EpisodicRolloutBuffer) else 0
         self._untrained_steps_at_save = held + self.n_steps_not_in_file  # with those of its own file, not reported yet
-        super().save(path, exclude, include)
+        if isinstance(path, io.BufferedIOBase):
+            super().save(path, exclude, include)
+            return
+        # SB3 writes the zip in place: a kill mid-save would leave a torn file where the last good one was
+        target = pathlib.Path(path)
+        target = target if target.suffix else target.with_suffix(".zip")  # as SB3 names it
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with replaced_whole(target) as temporary:
+            super().save(temporary, exclude, include)
 
     def _setup_learn(
         self,

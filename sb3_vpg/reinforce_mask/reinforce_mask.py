@@ -11,6 +11,7 @@ from stable_baselines3.common.type_aliases import MaybeCallback, PyTorchObs
 from stable_baselines3.common.vec_env import VecEnv
 
 from sb3_vpg.common.maskable import MaskableDictEpisodicRolloutBuffer, MaskableEpisodicRolloutBuffer, check_action_masks
+from sb3_vpg.common.validation import ArgumentValueError
 from sb3_vpg.reinforce.reinforce import REINFORCE
 from sb3_vpg.reinforce_mask.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
 
@@ -51,17 +52,17 @@ class MaskableREINFORCE(REINFORCE):
 
     def _setup_model(self) -> None:
         if not (isinstance(self.policy_class, type) and issubclass(self.policy_class, MaskableActorCriticPolicy)):
-            raise ValueError(
+            raise ArgumentValueError(
                 f"{type(self).__name__} needs a MaskableActorCriticPolicy (sb3-contrib's, e.g. 'MlpPolicy'), got "
                 f"{getattr(self.policy_class, '__name__', self.policy_class)}"
             )
         if self.use_sde:
-            raise ValueError(f"use_sde=True is for Box action spaces; {type(self).__name__} masks discrete actions")
+            raise ArgumentValueError(f"use_sde=True is for Box action spaces; {type(self).__name__} masks discrete actions")
         if self.rollout_buffer_class is None:
             is_dict = isinstance(self.observation_space, spaces.Dict)
             self.rollout_buffer_class = MaskableDictEpisodicRolloutBuffer if is_dict else MaskableEpisodicRolloutBuffer
         elif not issubclass(self.rollout_buffer_class, MaskableEpisodicRolloutBuffer):
-            raise ValueError(
+            raise ArgumentValueError(
                 f"rollout_buffer_class must be a MaskableEpisodicRolloutBuffer (sb3_vpg.common.maskable) to keep the "
                 f"action masks, got {self.rollout_buffer_class.__name__}"
             )

@@ -8,6 +8,7 @@ over to rl_zoo3's own command with its arguments unchanged. ``train`` with one o
 """
 
 import importlib
+import inspect
 import os
 import re
 import runpy
@@ -24,8 +25,11 @@ from unittest.mock import patch
 
 from stable_baselines3.common.base_class import BaseAlgorithm
 
-from sb3_vpg import REINFORCE, VPG
+import sb3_vpg
+from sb3_vpg import REINFORCE, VPG, NonFiniteError
 from sb3_vpg.common.extras import MissingExtraError, extra_needed
+from sb3_vpg.common.files import write_text_whole
+from sb3_vpg.common.validation import ArgumentValueError
 
 ZOO_ALGOS: dict[str, type[BaseAlgorithm]] = {"reinforce": REINFORCE, "vpg": VPG}
 # The masked algorithms (sb3-contrib, which rl_zoo3 needs, is there): no shipped entries, a user's -conf names the env
@@ -91,9 +95,12 @@ def _read_rollout_buffer_class_by_name() -> None:
         return
 
     def _preprocess_hyperparams(self: ExperimentManager, hyperparams: dict[str, Any]) -> Any:
+        check_zoo_forms(self.algo, hyperparams)
         if isinstance(hyperparams.get("rollout_buffer_class"), str):
             hyperparams["rollout_buffer_class"] = get_class_by_name(hyperparams["rollout_buffer_class"])
-        return preprocess(self, hyperparams)
+        preprocessed = preprocess(self, hyperparams)
+        check_hyperparameters(self.algo, self.env_name.gym_id, preprocessed[0])
+        return preprocessed
 
     _preprocess_hyperparams.reads_rollout_buffer_class = True  # type: ignore[attr-defined]
     ExperimentManager._preprocess_hyperparams = _preprocess_hyperparams  # type: ignore[method-assign]
@@ -164,7 +171,7 @@ def _cards_for_sb3_vpg() -> Iterator[None]:
     metadata_save = repocard.metadata_save
 
     def save(path: Any, data: dict) -> Any:
-        Path(path).write_text(card_for_sb3_vpg(Path(path).read_text(encoding="utf-8")), encoding="utf-8")
+        write_text_whole(path, card_for_sb3_vpg(Path(path).read_text(encoding="utf-8")))
         return metadata_save(path, data)
 
     with patch.object(repocard, "metadata_save", save):
@@ -270,6 +277,77 @@ def with_checked_params(args: list[str]) -> list[str]:
     return [*args[: span[1]], *added, *args[span[1] :]]
 
 
+def _our_algorithm(algo: str) -> type[REINFORCE] | None:
+    return {**ZOO_ALGOS, **{key: getattr(sb3_vpg, name) for key, name in MASKABLE_ZOO_ALGOS.items()}}.get(algo)
+
+
+def _is_zoo_learning_rate(value: Any) -> bool:
+    """A learning rate in a form rl_zoo3 converts: a number, or ``lin_<number>`` (its value is checked later)."""
+    if isinstance(value, str):
+        try:
+            float(value.removeprefix("lin_"))
+        except ValueError:
+            return False
+        return value.startswith("lin_")
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_zoo_forms(algo: str, hyperparams: dict[str, Any]) -> None:
+    """
+    Check the values that rl_zoo3 itself converts before our algorithm sees them, where rl_zoo3 would end in a
+    traceback: a learning rate (a number, or ``"lin_<initial value>"`` for a linear schedule), ``policy_kwargs``
+    given as Python text, and ``rollout_buffer_class`` given as an import path.
+    """
+    if _our_algorithm(algo) is None:
+        return
+    learning_rate = hyperparams.get("learning_rate", 1.0)
+    if not _is_zoo_learning_rate(learning_rate):
+        raise ZooArgumentError(f"learning_rate must be a number or 'lin_<initial value>', got {learning_rate!r}")
+    if isinstance(hyperparams.get("policy_kwargs"), str):
+        from rl_zoo3 import exp_manager
+
+        try:
+            eval(hyperparams["policy_kwargs"], vars(exp_manager))  # as rl_zoo3 reads it
+        except Exception as error:
+            raise ZooArgumentError(
+                f"policy_kwargs {hyperparams['policy_kwargs']!r} is not a Python expression "
+                f'({type(error).__name__}: {error}), e.g. "dict(net_arch=[64, 64])"'
+            ) from None
+    if isinstance(hyperparams.get("rollout_buffer_class"), str):
+        from rl_zoo3.utils import get_class_by_name
+
+        try:
+            get_class_by_name(hyperparams["rollout_buffer_class"])
+        except Exception as error:
+            raise ZooArgumentError(
+                f"rollout_buffer_class {hyperparams['rollout_buffer_class']!r} is not the import path of a class "
+                f"({type(error).__name__}: {error}), e.g. 'sb3_vpg.common.sparse.SparseEpisodicRolloutBuffer'"
+            ) from None
+
+
+def check_hyperparameters(algo: str, env_id: str, hyperparams: dict[str, Any]) -> None:
+    """
+    Check the hyperparameters that rl_zoo3 will pass to one of our algorithms (its config entry with the
+    ``-params`` overrides, preprocessed), before any env is made: an unknown name, or a value the algorithm
+    refuses, is a :class:`ZooArgumentError` naming it, where rl_zoo3 would end in a traceback at the model's
+    construction. Other algorithms' hyperparameters are left to rl_zoo3.
+    """
+    algorithm = _our_algorithm(algo)
+    if algorithm is None:
+        return
+    where = f"the hyperparameters of {algo} for {env_id} (its -conf entry with the -params overrides)"
+    parameters = inspect.signature(algorithm.__init__).parameters
+    unknown = sorted(set(hyperparams) - set(parameters) - {"self"})
+    if unknown:
+        known = ", ".join(name for name in parameters if name not in ("self", "env", "_init_setup_model"))
+        raise ZooArgumentError(f"{where}: {', '.join(unknown)} is not a parameter of {algorithm.__name__} ({known})")
+    try:
+        # the constructor checks every argument before it builds anything (and needs no env for it)
+        algorithm(env=None, _init_setup_model=False, **hyperparams)  # type: ignore[arg-type]  # as load() does
+    except ValueError as error:
+        raise ZooArgumentError(f"{where}: {error}") from None
+
+
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in ("-h", "--help"):
@@ -294,9 +372,12 @@ def run(command: str, args: list[str]) -> None:
     if command == "train":
         try:
             args = with_checked_params(with_default_config(args))
-        except ZooArgumentError as error:
+        except (ZooArgumentError, ArgumentValueError) as error:  # both name the option or hyperparameter
             print(f"python -m sb3_vpg.zoo train: error: {error}", file=sys.stderr)
             raise SystemExit(2) from None
+        except NonFiniteError as error:  # a run that diverged: the message says where, a traceback adds nothing
+            print(f"python -m sb3_vpg.zoo train: training stopped: {error}", file=sys.stderr)
+            raise SystemExit(1) from None
     sys.argv = [f"python -m sb3_vpg.zoo {command}", *args]
     if command == "record_training":
         with _record_videos_through_us(), _ffmpeg_on_path():
@@ -309,8 +390,15 @@ def run(command: str, args: list[str]) -> None:
     elif command == "train":
         from rl_zoo3.train import train
 
-        with _masked_evaluation(args):
-            train()
+        try:
+            with _masked_evaluation(args):
+                train()
+        except (ZooArgumentError, ArgumentValueError) as error:  # both name the option or hyperparameter
+            print(f"python -m sb3_vpg.zoo train: error: {error}", file=sys.stderr)
+            raise SystemExit(2) from None
+        except NonFiniteError as error:  # a run that diverged: the message says where, a traceback adds nothing
+            print(f"python -m sb3_vpg.zoo train: training stopped: {error}", file=sys.stderr)
+            raise SystemExit(1) from None
     elif command == "enjoy":
         from rl_zoo3.enjoy import enjoy
 
