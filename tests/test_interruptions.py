@@ -181,3 +181,48 @@ def test_weights_and_counters_are_exact_after_save_and_load_between_chunks(tmp_p
     assert (loaded.num_timesteps, loaded._n_updates) == (30, 3)
     loaded.learn(20, reset_num_timesteps=False)
     assert (loaded.num_timesteps, loaded._n_updates) == (50, 5)
+
+
+class RaiseAtFirstRolloutEnd(BaseCallback):
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("where", ["rollout_end", "optimizer_step"])
+def test_a_ctrl_c_once_the_returns_are_computed_keeps_the_steps_for_the_next_learn(where, monkeypatch):
+    """Found by the state machine: a Ctrl-C in on_rollout_end dropped the rollout's ready steps silently, and one
+    inside the optimizer's step (after it changed the weights) kept half an update. Now the update is undone whole
+    and its steps are held; the next learn trains them, with the same result as an uninterrupted run."""
+
+    def make() -> REINFORCE:
+        env = DummyVecEnv([lambda: TinyFeatureEnv(ep_length=4)])
+        return REINFORCE("MlpPolicy", env, n_steps=4, learning_rate=0.1, seed=0)
+
+    reference = make().learn(8)  # uninterrupted, before the other draws from torch's random stream
+    model = make()
+    before = [p.detach().clone() for p in model.policy.parameters()]
+    callback = None
+    if where == "rollout_end":
+        callback = RaiseAtFirstRolloutEnd()
+    else:
+        real_step = model.policy.optimizer.step
+
+        def step_then_interrupt(*args: Any, **kwargs: Any) -> Any:
+            real_step(*args, **kwargs)
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(model.policy.optimizer, "step", step_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        model.learn(4, callback=callback)
+    assert all(th.equal(p.detach(), b) for p, b in zip(model.policy.parameters(), before, strict=True))
+    assert model._n_updates == 0 and model.rollout_buffer.n_carried_steps == 4
+    monkeypatch.undo()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing dropped
+        model.learn(4, reset_num_timesteps=False)
+    assert model._n_updates == 2 and model.num_timesteps == 8
+    for trained, expected in zip(model.policy.parameters(), reference.policy.parameters(), strict=True):
+        assert th.equal(trained, expected)

@@ -1,7 +1,8 @@
 """
 A model-based test of the algorithm core: hypothesis drives REINFORCE and VPG through what an unlucky user does
-(``learn`` in chunks, a callback that stops or raises at step j as a Ctrl-C does, an env that raises or returns a
-non-finite reward at step j, save and load, ``set_env``, ``predict``) on 1-3 envs of random episode lengths, and after
+(``learn`` in chunks, a callback that stops or raises at step j as a Ctrl-C does, a Ctrl-C once the returns are
+computed or inside an optimizer's step, an env that raises or returns a non-finite reward at step j, save and load,
+``set_env``, ``predict``) on 1-3 envs of random episode lengths, and after
 every rule checks what was trained against the envs' own record of every step:
 
 * every return REINFORCE trained on equals the brute-force return of an unbroken, whole episode;
@@ -22,6 +23,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch as th
 from gymnasium import spaces
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -113,21 +115,51 @@ class SerialEnv(gym.Env):
 
 
 class TrainedSteps(BaseCallback):
-    """Reads, at the end of each rollout, the steps the update is about to train and their returns."""
+    """Reads, at the end of each rollout, the steps the update is about to train and their returns; they count as
+    trained once the update is done (the model's update count has moved on), at the next rollout or the end of
+    ``learn``."""
 
     def __init__(self, machine: "LearningSessions"):
         super().__init__()
         self.machine = machine
+        self.about_to_train: tuple[np.ndarray, np.ndarray, int] | None = None
 
     def _on_step(self) -> bool:
         return True
+
+    def _on_rollout_start(self) -> None:
+        self.confirm()
 
     def _on_rollout_end(self) -> None:
         buffer = self.model.rollout_buffer
         n = buffer.n_ready_steps
         observations = buffer._observation_samples(buffer.ready_rows[:n], buffer.ready_envs[:n])
         serials = observations[:, 1].cpu().numpy().astype(np.int64)
-        self.machine.trained_now(serials, np.asarray(buffer.returns[:n], dtype=np.float64))
+        returns = np.asarray(buffer.returns[:n], dtype=np.float64)
+        self.about_to_train = (serials, returns, self.model._n_updates) if n else None
+        self.machine.weights_before_update = [p.detach().clone() for p in self.model.policy.parameters()]
+
+    def confirm(self) -> None:
+        if self.about_to_train is not None and self.model._n_updates > self.about_to_train[2]:
+            self.machine.trained_now(*self.about_to_train[:2])
+        self.about_to_train = None
+
+
+class RaiseAtRolloutEnd(BaseCallback):
+    """Raises :class:`Interrupt` at the end of the ``at``-th rollout of this learn call, once its returns are
+    computed, as a Ctrl-C in a callback's ``on_rollout_end`` would."""
+
+    def __init__(self, at: int):
+        super().__init__()
+        self.at, self.rollouts = at, 0
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        self.rollouts += 1
+        if self.rollouts == self.at:
+            raise Interrupt
 
 
 class StopOrRaiseAt(BaseCallback):
@@ -194,12 +226,14 @@ class LearningSessions(RuleBasedStateMachine):
             assert trained_return == pytest.approx(expected, abs=1e-4), f"step {serial}: {trained_return} != {expected}"
 
     def learn(self, steps: int, reset: bool = False, callback: BaseCallback | None = None) -> None:
-        callbacks = [TrainedSteps(self)] + ([callback] if callback is not None else [])
+        trained_steps = TrainedSteps(self)
+        callbacks = [trained_steps] + ([callback] if callback is not None else [])
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
                 self.model.learn(steps, callback=callbacks, reset_num_timesteps=reset)
             finally:
+                trained_steps.confirm()
                 self.count_reported(caught)
                 self.pending = 0
 
@@ -222,6 +256,42 @@ class LearningSessions(RuleBasedStateMachine):
     def a_callback_stops_or_raises(self, steps: int, at: int, action: str) -> None:
         with contextlib.suppress(Interrupt):  # the user's Ctrl-C, then learn(..., reset_num_timesteps=False)
             self.learn(steps, callback=StopOrRaiseAt(at, action))
+
+    @rule(
+        steps=st.integers(1, 40),
+        at=st.integers(1, 3),
+        where=st.sampled_from(["rollout_end", "policy_step", "value_step"]),
+    )
+    def an_update_is_interrupted(self, steps: int, at: int, where: str) -> None:
+        """A Ctrl-C once the returns are computed: in a callback's on_rollout_end, or inside an optimizer's step
+        after it changed the weights (the policy's, or the value optimizer's when there is one)."""
+        self.weights_before_update = None
+        callback = RaiseAtRolloutEnd(at) if where == "rollout_end" else None
+        optimizer = self.model.policy.optimizer
+        if where == "value_step" and self.model.value_optimizer is not None:
+            optimizer = self.model.value_optimizer
+        if callback is None:
+            real_step, calls = optimizer.step, [0]
+
+            def step_then_interrupt(*args: Any, **kwargs: Any) -> Any:
+                calls[0] += 1
+                result = real_step(*args, **kwargs)
+                if calls[0] == at:
+                    raise Interrupt  # the weights have changed: the update must be undone whole
+                return result
+
+            optimizer.step = step_then_interrupt  # type: ignore[method-assign]
+        try:
+            with contextlib.suppress(Interrupt):
+                self.learn(steps, callback=callback)
+                return
+            # interrupted: the weights are those before the update
+            assert self.weights_before_update is not None
+            for parameter, before in zip(self.model.policy.parameters(), self.weights_before_update, strict=True):
+                assert th.equal(parameter.detach(), before), "an interrupted update changed the weights"
+        finally:
+            if callback is None:
+                del optimizer.step  # the optimizer's own method again
 
     @rule(ahead=st.integers(0, 12), fault=st.sampled_from(["raise_at", "nan_at"]))
     def an_env_fails(self, ahead: int, fault: str) -> None:

@@ -126,6 +126,8 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         self.first_untrained = np.zeros(n_envs, dtype=np.int64)  # per env: its first row not yet trained on
         self.rollout_start = 0  # first row of the rollout being collected (its values are not computed yet)
         self.n_ended_episodes = 0  # episodes that ended since the last compute_returns_and_advantage
+        # What compute_returns_and_advantage changed, until the update that trains its steps is done: see unready()
+        self._before_ready: tuple[np.ndarray, int, int] | None = None
         self._clear_ready()
 
     # --- how observations are stored: one kind per class ---
@@ -196,6 +198,7 @@ class EpisodicRolloutBuffer(RolloutBuffer):
     def reset(self) -> None:
         """Start a rollout, or resume one that was interrupted; untrained steps are kept."""
         self._clear_ready()
+        self._before_ready = None
         self.generator_ready = False
         self.full = False
 
@@ -296,6 +299,7 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         if self.n_rollout_steps == 0:
             raise RuntimeError("compute_returns_and_advantage() called on an empty rollout")
         last = np.zeros(self.n_envs) if last_values is None else last_values.detach().cpu().numpy().flatten()
+        self._before_ready = (self.first_untrained.copy(), self.rollout_start, self.n_ended_episodes)
         arrays = self.arrays
         ready_rows: list[np.ndarray] = []
         ready_envs: list[np.ndarray] = []
@@ -336,6 +340,20 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         self.n_ended_episodes = 0
         if ready_rows:
             self._finalize(np.concatenate(ready_rows), np.concatenate(ready_envs), np.concatenate(ready_groups))
+
+    def unready(self) -> None:
+        """
+        Take back the last :meth:`compute_returns_and_advantage`: the update that was to train its steps failed or
+        was interrupted (a Ctrl-C, a callback that raised, a non-finite loss), so its steps are held again, as a
+        rollout that is collected but not computed, and the next ``learn`` computes and trains them.
+        """
+        if self._before_ready is None:
+            return
+        first_untrained, self.rollout_start, self.n_ended_episodes = self._before_ready
+        self.first_untrained[:] = first_untrained
+        self._before_ready = None
+        self._clear_ready()
+        self.generator_ready = False
 
     def _finalize(self, rows: np.ndarray, envs: np.ndarray, groups: np.ndarray) -> None:
         """The ready steps, env-major as SB3 orders them, and their per-step arrays as ``get()`` serves them."""

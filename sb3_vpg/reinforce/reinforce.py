@@ -1,4 +1,3 @@
-import copy
 import io
 import pathlib
 import sys
@@ -24,6 +23,7 @@ from sb3_vpg.common.buffers import DictEpisodicRolloutBuffer, EpisodicRolloutBuf
 from sb3_vpg.common.capabilities import env_actions, rollout_actor
 from sb3_vpg.common.files import replaced_whole
 from sb3_vpg.common.saved_models import check_saved_by, fit_optimizers_to_saved, removed_module_errors, upgrade_saved_settings
+from sb3_vpg.common.undo import TrainingSnapshot
 from sb3_vpg.common.validation import (
     ArgumentValueError,
     check_bool,
@@ -491,10 +491,13 @@ class REINFORCE(OnPolicyAlgorithm):
             with th.no_grad():
                 last_values = self.policy.predict_values(obs_as_tensor(self._last_obs, self.device))  # type: ignore[arg-type]
         rollout_buffer.compute_returns_and_advantage(last_values=last_values, dones=self._last_episode_starts)  # type: ignore[arg-type]
-        self._check_returns(rollout_buffer)
-
-        callback.update_locals(locals())
-        callback.on_rollout_end()
+        try:
+            self._check_returns(rollout_buffer)
+            callback.update_locals(locals())
+            callback.on_rollout_end()
+        except BaseException:  # a callback that raised (a Ctrl-C): the steps wait for the next learn's update
+            rollout_buffer.unready()
+            raise
 
         return True
 
@@ -644,17 +647,15 @@ class REINFORCE(OnPolicyAlgorithm):
         # With one optimizer and a baseline, the policy step fits the value function too
         joint_value_step = self.use_baseline and self.value_optimizer is None
         n_value_only_steps = self.n_value_steps - 1 if joint_value_step else self.n_value_steps if self.use_baseline else 0
-        # The value steps come after the policy step: keep what it changes, to undo it if one of them fails
-        before = None
-        if n_value_only_steps > 0:
-            before = copy.deepcopy((self.policy.state_dict(), [optimizer.state_dict() for optimizer in self._optimizers()]))
+        # An update that fails (a non-finite loss) or is interrupted (a Ctrl-C, even inside an optimizer's step) is
+        # undone whole: the weights, the optimizers' states (and BatchNorm's statistics) as they were, and its
+        # steps held again for the next learn
+        before = TrainingSnapshot(self.policy, self._optimizers())
         try:
             policy_loss, entropy_loss, value_loss = self._gradient_steps(joint_value_step, n_value_only_steps)
-        except NonFiniteError:
-            if before is not None:
-                self.policy.load_state_dict(before[0])
-                for optimizer, state in zip(self._optimizers(), before[1], strict=True):
-                    optimizer.load_state_dict(state)
+        except BaseException:
+            before.restore()
+            buffer.unready()
             raise
 
         self._n_updates += 1
