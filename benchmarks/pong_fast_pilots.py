@@ -17,7 +17,8 @@ import torch as th
 from sb3_vpg import REINFORCE
 from sb3_vpg.common.callbacks import StopTrainingOnWallClock
 from sb3_vpg.pong import karpathy_kwargs
-from sb3_vpg.pong.run import EpisodeLog, ProgressPrinter, make_env
+from sb3_vpg.pong.callbacks import EpisodeLog, ProgressPrinter
+from sb3_vpg.pong.envs import make_env
 
 CANDIDATES = {
     "A-lr1e-3": lambda: karpathy_kwargs(learning_rate=1e-3),

@@ -76,7 +76,7 @@ from shared import (
 )
 
 from sb3_vpg.common.files import replaced_whole, write_text_whole
-from sb3_vpg.pong.run import CSV_FIELDS
+from sb3_vpg.pong.run_folder import CSV_FIELDS
 from sb3_vpg.pong.scores import running_reward
 
 ROOT = BENCHMARKS.parent
@@ -122,7 +122,7 @@ def train_sb3(
     from stable_baselines3.common.vec_env import VecMonitor
 
     from sb3_vpg.common.callbacks import StopTrainingOnWallClock
-    from sb3_vpg.pong.run import EpisodeLog
+    from sb3_vpg.pong.callbacks import EpisodeLog
     from sb3_vpg.pong.vec_env import KarpathyPongVecEnv
 
     th.set_num_threads(torch_threads)

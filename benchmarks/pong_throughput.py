@@ -40,11 +40,11 @@ RESULTS = Path(__file__).parent / "results"
 
 def make_env(config: str, seed: int = 0) -> Any:
     """``single``: one ``KarpathyPong-v0`` in a DummyVecEnv; ``vector-N``: N games in ``KarpathyPongVecEnv``."""
-    from sb3_vpg.pong import run as pong_run
+    from sb3_vpg.pong import envs as pong_envs
 
     if config == "single":
-        return pong_run.make_env(1, seed)
-    return pong_run.make_env(int(config.split("-")[1]), seed, vector_env=True)
+        return pong_envs.make_env(1, seed)
+    return pong_envs.make_env(int(config.split("-")[1]), seed, vector_env=True)
 
 
 def raw_steps_per_second(config: str, steps: int) -> float:

@@ -22,7 +22,7 @@ import numpy as np
 import yaml
 
 from sb3_vpg.common.files import replaced_whole, whole_lines, write_text_whole
-from sb3_vpg.pong import run as pong_run
+from sb3_vpg.pong import run_folder as pong_folder
 
 BENCHMARKS = Path(__file__).resolve().parent
 # The MuJoCo suite of mujoco_benchmark.py (gymnasium's v5 envs), its steps per run and evaluation grid
@@ -244,7 +244,7 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 def read_games(folder: Path) -> dict[str, np.ndarray]:
     """A run's games from the ``episodes.csv`` of ``python -m sb3_vpg.pong train`` (or one with its columns; a
     run folder, or the CSV file itself): score, agent steps so far, minutes, running reward."""
-    rows = pong_run.read_episodes(folder)
+    rows = pong_folder.read_episodes(folder)
     return {
         "score": np.array([float(row["score"]) for row in rows]),
         "steps": np.array([int(row["steps"]) for row in rows]),
@@ -400,13 +400,13 @@ def train_pong_run(seed: int, folder: Path, hours: float, config: str = "fast", 
 def copy_up_to_checkpoint(run_folder: Path, out: Path) -> None:
     """Copy the run's episodes.csv to ``out``, up to its last checkpoint (where a resumed run goes on from), as
     written (without a last line a kill tore)."""
-    rows = pong_run.read_episodes(run_folder)
-    if (run_folder / pong_run.STATE_FILE).exists():  # the checkpoint's episode count is all it needs of the state
-        checkpointed = json.loads((run_folder / pong_run.STATE_FILE).read_text())["episodes"]
+    rows = pong_folder.read_episodes(run_folder)
+    if (run_folder / pong_folder.STATE_FILE).exists():  # the checkpoint's episode count is all it needs of the state
+        checkpointed = json.loads((run_folder / pong_folder.STATE_FILE).read_text())["episodes"]
         rows = [row for row in rows if row["episode"] <= checkpointed]
-    lines = whole_lines((run_folder / pong_run.EPISODES_FILE).read_text()).splitlines(keepends=True)
+    lines = whole_lines((run_folder / pong_folder.EPISODES_FILE).read_text()).splitlines(keepends=True)
     out.mkdir(parents=True, exist_ok=True)
-    with replaced_whole(out / pong_run.EPISODES_FILE) as temporary:
+    with replaced_whole(out / pong_folder.EPISODES_FILE) as temporary:
         temporary.write_text("".join(lines[: 1 + len(rows)]))  # the header, then the rows in episode order
 
 

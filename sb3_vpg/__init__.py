@@ -1,7 +1,8 @@
 from typing import Any
 
+from sb3_vpg.common.guards import NonFiniteError
 from sb3_vpg.reinforce import REINFORCE
-from sb3_vpg.reinforce.reinforce import DroppedStepsWarning, NonFiniteError
+from sb3_vpg.reinforce.reinforce import DroppedStepsWarning
 from sb3_vpg.vpg import VPG
 
 __version__ = "0.5.0"

@@ -2,11 +2,15 @@
 kernels where they compute the same update."""
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.policies import ActorCriticPolicy
+from torch.nn import functional as F
+
+from sb3_vpg.common import guards
 
 
 def split_value_parameters(
@@ -92,3 +96,37 @@ def with_fused_kernel(
     if optimizer_class not in FUSED_ON_CPU or device.type != "cpu" or {"fused", "foreach"} & set(optimizer_kwargs):
         return optimizer_kwargs
     return {**optimizer_kwargs, "fused": True}
+
+
+def value_steps(
+    policy: ActorCriticPolicy,
+    optimizer: th.optim.Optimizer,
+    buffer: Any,
+    n_steps: int,
+    update: int,
+    *,
+    weight_of_chunk: Callable[[int], float],
+    batch_size: int | None,
+    vf_coef: float,
+    max_grad_norm: float | None,
+) -> float:
+    """
+    ``n_steps`` steps of ``optimizer`` on the value loss of the update's ready steps, each gradient accumulated
+    over ``batch_size`` chunks, each step guarded (:func:`sb3_vpg.common.guards.step`).
+
+    :param buffer: The rollout buffer, its returns computed
+    :param update: The update's number, for the errors
+    :param weight_of_chunk: The weight of a chunk's mean loss, from its size (the loss reduction)
+    :return: The value loss before the first step (0.0 without any)
+    """
+    first_loss = 0.0
+    for index in range(n_steps):
+        optimizer.zero_grad()
+        for batch in buffer.get(batch_size):
+            weight = weight_of_chunk(len(batch.returns))
+            value_loss = F.mse_loss(batch.returns, policy.predict_values(batch.observations).flatten())
+            guards.backward(vf_coef * value_loss, weight, "value loss", update)
+            if index == 0:
+                first_loss += value_loss.item() * weight
+        guards.step(optimizer, policy, max_grad_norm, "value", update)
+    return first_loss

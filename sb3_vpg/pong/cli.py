@@ -23,21 +23,17 @@ from pathlib import Path
 
 from sb3_vpg.common.extras import MissingExtraError, extra_needed
 from sb3_vpg.common.files import replaced_whole
-from sb3_vpg.pong.run import (
+from sb3_vpg.pong.options import (
     ENV_IDS,
-    EPISODES_FILE,
     GAME_SEED,
     POSITIVE_FLOAT,
     POSITIVE_INT,
-    STATE_FILE,
-    RunFolderError,
     TrainOptions,
     add_train_options,
-    read_episodes,
-    read_state,
     train_options,
-    train_run,
 )
+from sb3_vpg.pong.run import train_run
+from sb3_vpg.pong.run_folder import EPISODES_FILE, STATE_FILE, RunFolderError, read_episodes, read_state
 from sb3_vpg.pong.wrappers import KARPATHY_PONG_ID
 
 

@@ -22,8 +22,10 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from sb3_vpg import REINFORCE
 from sb3_vpg.common.callbacks import StopTrainingOnWallClock
+from sb3_vpg.pong.callbacks import EpisodeLog
 from sb3_vpg.pong.configs import OPTIMIZERS, pong_preset_kwargs
-from sb3_vpg.pong.run import EpisodeLog, RunState, make_env
+from sb3_vpg.pong.envs import make_env
+from sb3_vpg.pong.run_folder import RunState
 
 # The best trial of the wall-clock study (benchmarks/pong_preset_tuning.py; its summary:
 # benchmarks/results/pong_preset/tuning/summary.md): the points preset (sb3_vpg.pong.configs.PRESETS["points"])

@@ -19,11 +19,12 @@ from stable_baselines3.common.utils import FloatSchedule, explained_variance, ob
 from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F
 
+from sb3_vpg.common import guards
 from sb3_vpg.common.buffers import DictEpisodicRolloutBuffer, EpisodicRolloutBuffer
 from sb3_vpg.common.capabilities import env_actions, rollout_actor
 from sb3_vpg.common.files import replaced_whole
+from sb3_vpg.common.guards import NonFiniteError as NonFiniteError  # where 0.5.0 defined it
 from sb3_vpg.common.saved_models import check_saved_by, fit_optimizers_to_saved, removed_module_errors, upgrade_saved_settings
-from sb3_vpg.common.undo import TrainingSnapshot
 from sb3_vpg.common.validation import (
     ArgumentValueError,
     check_bool,
@@ -31,7 +32,7 @@ from sb3_vpg.common.validation import (
     check_reinforce_arguments,
     needs,
 )
-from sb3_vpg.common.value_optimizer import make_value_optimizer, with_fused_kernel
+from sb3_vpg.common.value_optimizer import make_value_optimizer, value_steps, with_fused_kernel
 from sb3_vpg.reinforce.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
 
 SelfREINFORCE = TypeVar("SelfREINFORCE", bound="REINFORCE")
@@ -39,10 +40,6 @@ SelfREINFORCE = TypeVar("SelfREINFORCE", bound="REINFORCE")
 DEFAULT_N_STEPS = 2048
 # Rows the buffer starts with when batching by episodes (it grows as needed)
 EPISODE_BATCH_ROWS = 1024
-
-
-class NonFiniteError(FloatingPointError):
-    """A reward, return, loss or gradient that is NaN or infinite: training stops before the weights change."""
 
 
 class DroppedStepsWarning(UserWarning):
@@ -454,7 +451,7 @@ class REINFORCE(OnPolicyAlgorithm):
             clipped_actions = env_actions(self.policy, actions)  # the name SB3's callbacks read
             try:
                 new_obs, rewards, dones, infos = env.step(clipped_actions)
-                self._check_rewards(rewards)
+                guards.check_rewards(rewards, self.num_timesteps)
             except BaseException:
                 # Some envs may have stepped and others not: the next learn resets them all, and reports the
                 # steps of running episodes it drops
@@ -492,7 +489,7 @@ class REINFORCE(OnPolicyAlgorithm):
                 last_values = self.policy.predict_values(obs_as_tensor(self._last_obs, self.device))  # type: ignore[arg-type]
         rollout_buffer.compute_returns_and_advantage(last_values=last_values, dones=self._last_episode_starts)  # type: ignore[arg-type]
         try:
-            self._check_returns(rollout_buffer)
+            guards.check_returns(rollout_buffer.returns[: rollout_buffer.n_ready_steps], rollout_buffer.ready_envs)
             callback.update_locals(locals())
             callback.on_rollout_end()
         except BaseException:  # a callback that raised (a Ctrl-C): the steps wait for the next learn's update
@@ -500,29 +497,6 @@ class REINFORCE(OnPolicyAlgorithm):
             raise
 
         return True
-
-    def _check_rewards(self, rewards: np.ndarray) -> None:
-        """Stop at a non-finite reward, before it is counted, stored or trained on."""
-        if np.isfinite(rewards).all():
-            return
-        bad = np.flatnonzero(~np.isfinite(rewards))
-        if len(bad):
-            raise NonFiniteError(
-                f"env {bad[0]} returned the non-finite reward {rewards[bad[0]]} at step {self.num_timesteps + len(rewards):,} "
-                f"(num_timesteps after it); nothing of that step was stored or trained on"
-            )
-
-    @staticmethod
-    def _check_returns(buffer: EpisodicRolloutBuffer) -> None:
-        """Stop at a non-finite return (a value or bootstrap overflowed), before it is trained on."""
-        bad = np.flatnonzero(~np.isfinite(buffer.returns[: buffer.n_ready_steps]))
-        if len(bad):
-            env = int(buffer.ready_envs[bad[0]])
-            step = int(bad[0] - np.searchsorted(buffer.ready_envs, env))
-            raise NonFiniteError(
-                f"non-finite return {buffer.returns[bad[0]]} for env {env} at step {step} of its steps in this update "
-                f"(carried steps first); check the rewards and values of that env"
-            )
 
     def _time_limit_values(self, dones: np.ndarray, infos: list[dict[str, Any]]) -> np.ndarray | None:
         """``V(terminal_observation)`` where a time limit cut an episode (with a baseline; None elsewhere): the
@@ -574,42 +548,6 @@ class REINFORCE(OnPolicyAlgorithm):
         # ActorCriticPolicy.forward
         return actions.cpu().numpy().reshape((-1, *action_shape)), None, log_probs
 
-    def _backward(self, loss: th.Tensor, weight: float, what: str) -> None:
-        if not th.isfinite(loss):
-            raise NonFiniteError(
-                f"non-finite {what} {loss.item()} in update {self._n_updates + 1}; the weights were not changed"
-            )
-        (loss * weight).backward()
-
-    def _optimizer_step(self, optimizer: th.optim.Optimizer, what: str) -> None:
-        parameters = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
-        gradients = [parameter.grad for parameter in parameters]
-        norm = th.nn.utils.get_total_norm(gradients)  # one fused pass; non-finite where any gradient entry is
-        if not th.isfinite(norm):
-            optimizer.zero_grad()
-            update = self._n_updates + 1
-            bad = next((p for p, gradient in zip(parameters, gradients, strict=True) if not th.isfinite(gradient).all()), None)
-            if bad is not None:
-                raise NonFiniteError(
-                    f"non-finite gradient of {self._parameter_name(bad)} in the {what} step of update {update}; the "
-                    "weights were not changed"
-                )
-            # every entry is finite but their norm overflows the dtype: a policy that has diverged
-            largest, parameter = max(
-                ((gradient.abs().max().item(), p) for p, gradient in zip(parameters, gradients, strict=True)),
-                key=lambda pair: pair[0],
-            )
-            raise NonFiniteError(
-                f"the gradient norm of the {what} step of update {update} overflows (every entry is finite, the largest "
-                f"{largest:.3g} in {self._parameter_name(parameter)}); the weights were not changed"
-            )
-        if self.max_grad_norm is not None:
-            th.nn.utils.clip_grads_with_norm_(parameters, self.max_grad_norm, norm)
-        optimizer.step()
-
-    def _parameter_name(self, parameter: th.Tensor) -> str:
-        return next((name for name, candidate in self.policy.named_parameters() if candidate is parameter), "a parameter")
-
     def _actions_for_log_prob(self, actions: th.Tensor) -> th.Tensor:
         if isinstance(self.action_space, spaces.Discrete):
             return actions.long().flatten()
@@ -624,41 +562,70 @@ class REINFORCE(OnPolicyAlgorithm):
 
     def train(self) -> None:
         """
-        One policy-gradient step over every step whose return is ready (gradient accumulated over
-        ``batch_size`` chunks), then, with a baseline, ``n_value_steps - 1`` value-only steps (one optimizer,
-        whose first step also fitted the value function) or ``n_value_steps`` steps of the value optimizer.
-        A non-finite loss or gradient in any of them undoes the whole update before the error is raised.
+        One policy-gradient step over every step whose return is ready (the gradient accumulated over
+        ``batch_size`` chunks), then, with a baseline, ``n_value_steps - 1`` value-only steps (one optimizer, whose
+        first step also fitted the value function) or ``n_value_steps`` steps of the value optimizer. An update that
+        fails (a non-finite loss or gradient) or is interrupted is undone whole and its steps held for the next.
         """
         self.policy.set_training_mode(True)
+        self._update_learning_rates()
+        buffer = self.rollout_buffer
+        self.logger.record("train/n_samples", buffer.n_ready_steps)
+        self.logger.record("train/n_episodes", buffer.n_ready_episodes)
+        self.logger.record("train/n_carried_steps", buffer.n_carried_steps)
+        if buffer.n_ready_steps == 0:
+            return  # no episode has ended: nothing has an exact return, so no update (SB3 keeps counting steps)
+
+        update = self._n_updates + 1
+        # With one optimizer and a baseline, the policy step fits the value function too
+        joint_value_step = self.use_baseline and self.value_optimizer is None
+        policy_loss_sum = entropy_loss_sum = value_loss_sum = 0.0
+        with guards.undone_if_it_fails(self.policy, self._optimizers(), buffer):
+            self.policy.optimizer.zero_grad()
+            for batch in buffer.get(self.batch_size):
+                weight = self._chunk_weight(len(batch.advantages))
+                actions = self._actions_for_log_prob(batch.actions)
+                action_masks = getattr(batch, "action_masks", None)  # in the batches of a buffer that keeps masks
+                if joint_value_step:
+                    values, log_prob, entropy = self._evaluate_actions(batch.observations, actions, action_masks)
+                else:
+                    distribution = self._get_distribution(batch.observations, action_masks)
+                    log_prob, entropy = distribution.log_prob(actions), distribution.entropy()
+
+                policy_loss = -(batch.advantages * log_prob).mean()
+                # Approximate the entropy by -log_prob where it has no analytical form, as A2C does
+                entropy_loss = -th.mean(-log_prob) if entropy is None else -th.mean(entropy)
+                loss = policy_loss + self.ent_coef * entropy_loss
+                if joint_value_step:
+                    value_loss = F.mse_loss(batch.returns, values.flatten())
+                    loss = loss + self.vf_coef * value_loss
+                    value_loss_sum += value_loss.item() * weight
+                guards.backward(loss, weight, "loss", update)
+                policy_loss_sum += policy_loss.item() * weight
+                entropy_loss_sum += entropy_loss.item() * weight
+            guards.step(self.policy.optimizer, self.policy, self.max_grad_norm, "policy", update)
+
+            if self.use_baseline:
+                value_optimizer = self.value_optimizer or self.policy.optimizer
+                n_value_only_steps = self.n_value_steps - 1 if joint_value_step else self.n_value_steps
+                first_value_loss = value_steps(
+                    self.policy, value_optimizer, buffer, n_value_only_steps, update, weight_of_chunk=self._chunk_weight,
+                    batch_size=self.batch_size, vf_coef=self.vf_coef, max_grad_norm=self.max_grad_norm,
+                )  # fmt: skip
+                value_loss_sum = value_loss_sum if joint_value_step else first_value_loss
+
+        self._n_updates += 1
+        self._record_update(policy_loss_sum, entropy_loss_sum, value_loss_sum)
+
+    def _update_learning_rates(self) -> None:
         self._update_learning_rate(self.policy.optimizer)
         if self.value_optimizer is not None:
             vf_learning_rate = self.vf_lr_schedule(self._current_progress_remaining)
             update_learning_rate(self.value_optimizer, vf_learning_rate)
             self.logger.record("train/vf_learning_rate", vf_learning_rate)
+
+    def _record_update(self, policy_loss: float, entropy_loss: float, value_loss: float) -> None:
         buffer = self.rollout_buffer
-
-        self.logger.record("train/n_samples", buffer.n_ready_steps)
-        self.logger.record("train/n_episodes", buffer.n_ready_episodes)
-        self.logger.record("train/n_carried_steps", buffer.n_carried_steps)
-        if buffer.n_ready_steps == 0:
-            # No episode ended yet: nothing has an exact return, so no update (SB3 keeps counting steps).
-            return
-
-        # With one optimizer and a baseline, the policy step fits the value function too
-        joint_value_step = self.use_baseline and self.value_optimizer is None
-        n_value_only_steps = self.n_value_steps - 1 if joint_value_step else self.n_value_steps if self.use_baseline else 0
-        # An update that fails (a non-finite loss) or is interrupted (a Ctrl-C, even inside an optimizer's step) is
-        # undone whole: the weights, the optimizers' states (and BatchNorm's statistics) as they were, and its
-        # steps held again for the next learn
-        before = TrainingSnapshot(self.policy, self._optimizers())
-        try:
-            policy_loss, entropy_loss, value_loss = self._gradient_steps(joint_value_step, n_value_only_steps)
-        except BaseException:
-            before.restore()
-            buffer.unready()
-            raise
-
-        self._n_updates += 1
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         self.logger.record("train/policy_loss", policy_loss)
         self.logger.record("train/entropy_loss", entropy_loss)
@@ -667,48 +634,6 @@ class REINFORCE(OnPolicyAlgorithm):
             self.logger.record("train/explained_variance", explained_variance(buffer.values, buffer.returns))
         if hasattr(self.policy, "log_std"):
             self.logger.record("train/std", th.exp(self.policy.log_std).mean().item())
-
-    def _gradient_steps(self, joint_value_step: bool, n_value_only_steps: int) -> tuple[float, float, float]:
-        """The update's optimizer steps; returns the policy, entropy and value losses (the value loss before any
-        value step)."""
-        buffer = self.rollout_buffer
-        policy_loss_sum = entropy_loss_sum = value_loss_sum = 0.0
-        self.policy.optimizer.zero_grad()
-        for batch in buffer.get(self.batch_size):
-            weight = self._chunk_weight(len(batch.advantages))
-            actions = self._actions_for_log_prob(batch.actions)
-            action_masks = getattr(batch, "action_masks", None)  # in the batches of a buffer that keeps masks
-            if joint_value_step:
-                values, log_prob, entropy = self._evaluate_actions(batch.observations, actions, action_masks)
-            else:
-                distribution = self._get_distribution(batch.observations, action_masks)
-                log_prob, entropy = distribution.log_prob(actions), distribution.entropy()
-
-            policy_loss = -(batch.advantages * log_prob).mean()
-            # Approximate the entropy by -log_prob where it has no analytical form, as A2C does
-            entropy_loss = -th.mean(-log_prob) if entropy is None else -th.mean(entropy)
-            loss = policy_loss + self.ent_coef * entropy_loss
-            if joint_value_step:
-                value_loss = F.mse_loss(batch.returns, values.flatten())
-                loss = loss + self.vf_coef * value_loss
-                value_loss_sum += value_loss.item() * weight
-            self._backward(loss, weight, "loss")
-            policy_loss_sum += policy_loss.item() * weight
-            entropy_loss_sum += entropy_loss.item() * weight
-        self._optimizer_step(self.policy.optimizer, "policy")
-
-        value_optimizer = self.value_optimizer or self.policy.optimizer
-        for step in range(n_value_only_steps):
-            value_optimizer.zero_grad()
-            for batch in buffer.get(self.batch_size):
-                weight = self._chunk_weight(len(batch.returns))
-                values = self.policy.predict_values(batch.observations)
-                value_loss = F.mse_loss(batch.returns, values.flatten())
-                self._backward(self.vf_coef * value_loss, weight, "value loss")
-                if step == 0 and not joint_value_step:  # logged before any value step, as with one optimizer
-                    value_loss_sum += value_loss.item() * weight
-            self._optimizer_step(value_optimizer, "value")
-        return policy_loss_sum, entropy_loss_sum, value_loss_sum
 
     def learn(
         self: SelfREINFORCE,
