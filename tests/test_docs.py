@@ -30,3 +30,24 @@ def test_the_docs_have_examples():
 def test_docs_example_runs(name, code, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # examples that save a model write it here
     exec(compile(code, name, "exec"), {"__name__": "__docs__"})
+
+
+def test_the_link_checker_finds_missing_pages_and_anchors(tmp_path):
+    """CI runs .ci/check_links.py on the built site; here on a small site of its own."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("check_links", ROOT / ".ci" / "check_links.py")
+    check_links = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(check_links)  # type: ignore[union-attr]
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "index.html").write_text(
+        '<a href="api.html#good">ok</a> <a href="api.html#gone">x</a> <a href="missing.html">x</a>'
+        '<a href="https://example.org/#any">external</a> <a href="#top">self</a> <p id="top"></p>'
+    )
+    (tmp_path / "api.html").write_text('<h1 id="good">API</h1> <a href="sub/">dir</a>')
+    (tmp_path / "sub" / "index.html").write_text('<a href="../index.html#nowhere">x</a>')
+    assert check_links.broken_links(tmp_path) == [
+        "index.html: api.html#gone (no anchor #gone in api.html)",
+        "index.html: missing.html (no such file)",
+        "sub/index.html: ../index.html#nowhere (no anchor #nowhere in index.html)",
+    ]
