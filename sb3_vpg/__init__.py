@@ -5,7 +5,7 @@ from sb3_vpg.reinforce import REINFORCE
 from sb3_vpg.reinforce.reinforce import DroppedStepsWarning
 from sb3_vpg.vpg import VPG
 
-__version__ = "0.5.0"
+__version__ = "0.6.0.dev0"  # main carries the next release's development version
 
 __all__ = ["REINFORCE", "VPG", "DroppedStepsWarning", "MaskableREINFORCE", "MaskableVPG", "NonFiniteError", "__version__"]
 
