@@ -9,6 +9,8 @@ over to rl_zoo3's own command with its arguments unchanged. ``train`` with one o
 
 import runpy
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sb3_vpg import NonFiniteError
 from sb3_vpg.common.extras import MissingExtraError, extra_needed
@@ -113,14 +115,14 @@ def run(command: str, args: list[str]) -> None:
     """Register our algorithms and hand ``command`` over to rl_zoo3 with ``args``."""
     register()
     if command == "train":
-        try:
+        with _train_errors_in_one_line():
             args = with_checked_params(with_default_config(args))
-        except (ZooArgumentError, ArgumentValueError) as error:  # both name the option or hyperparameter
-            print(f"python -m sb3_vpg.zoo train: error: {error}", file=sys.stderr)
-            raise SystemExit(2) from None
-        except NonFiniteError as error:  # a run that diverged: the message says where, a traceback adds nothing
-            print(f"python -m sb3_vpg.zoo train: training stopped: {error}", file=sys.stderr)
-            raise SystemExit(1) from None
+            sys.argv = [f"python -m sb3_vpg.zoo {command}", *args]
+            from rl_zoo3.train import train
+
+            with masked_evaluation(args):
+                train()
+        return
     sys.argv = [f"python -m sb3_vpg.zoo {command}", *args]
     if command == "record_training":
         with record_videos_through_us(), ffmpeg_on_path():
@@ -130,18 +132,6 @@ def run(command: str, args: list[str]) -> None:
             runpy.run_module("rl_zoo3.push_to_hub", run_name="__main__")
     elif command in SCRIPT_COMMANDS:
         runpy.run_module(f"rl_zoo3.{command}", run_name="__main__")
-    elif command == "train":
-        from rl_zoo3.train import train
-
-        try:
-            with masked_evaluation(args):
-                train()
-        except (ZooArgumentError, ArgumentValueError) as error:  # both name the option or hyperparameter
-            print(f"python -m sb3_vpg.zoo train: error: {error}", file=sys.stderr)
-            raise SystemExit(2) from None
-        except NonFiniteError as error:  # a run that diverged: the message says where, a traceback adds nothing
-            print(f"python -m sb3_vpg.zoo train: training stopped: {error}", file=sys.stderr)
-            raise SystemExit(1) from None
     elif command == "enjoy":
         from rl_zoo3.enjoy import enjoy
 
@@ -150,3 +140,17 @@ def run(command: str, args: list[str]) -> None:
         from rl_zoo3 import plots
 
         getattr(plots, command)()
+
+
+@contextmanager
+def _train_errors_in_one_line() -> Iterator[None]:
+    """A refused option or hyperparameter (both name it) is one line and exit code 2, as argparse's; a run that
+    diverged is ``NonFiniteError``'s line and exit code 1: a traceback adds nothing to either."""
+    try:
+        yield
+    except (ZooArgumentError, ArgumentValueError) as error:
+        print(f"python -m sb3_vpg.zoo train: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except NonFiniteError as error:
+        print(f"python -m sb3_vpg.zoo train: training stopped: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
