@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch as th
-from hypothesis import example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sb3_vpg import REINFORCE, VPG
@@ -520,6 +520,34 @@ def test_every_typed_option_takes_a_value_its_consumer_takes_or_names_itself(cap
             assert parsed <= MAX_GAME_SEED
         if flag == "--n-envs":
             assert parsed <= MAX_GAMES
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    option=st.sampled_from(_typed_options()),
+    value=st.one_of(
+        st.integers(min_value=-(2**80), max_value=2**80).map(str),
+        st.floats(allow_nan=True, allow_infinity=True).map(repr),
+        st.text(max_size=12),
+    ),
+)
+def test_typed_option_values_drawn_by_hypothesis(capsys, option, value):
+    """As above, with values hypothesis draws: every value parses to a finite number within the option's range, or
+    the parser refuses it in one line that names the option (before any game is played)."""
+    from sb3_vpg.pong.run import MAX_GAME_SEED, MAX_GAMES
+
+    command, flag, dest = option
+    try:
+        args = build_parser().parse_args([command, *REQUIRED[command], flag, value])
+    except SystemExit as exit_info:
+        assert exit_info.code == 2
+        line = capsys.readouterr().err.strip().splitlines()[-1]
+        assert f"argument {flag}: " in line, line
+        return
+    parsed = getattr(args, dest)
+    assert math.isfinite(parsed) and parsed >= 0, (flag, value, parsed)
+    assert flag != "--seed" or parsed <= MAX_GAME_SEED
+    assert flag != "--n-envs" or parsed <= MAX_GAMES
 
 
 def test_extreme_accepted_values_are_used_as_given(capsys, tmp_path):
