@@ -17,12 +17,13 @@ class NonFiniteError(FloatingPointError):
 
 def check_rewards(rewards: np.ndarray, num_timesteps: int) -> None:
     """Stop at a non-finite reward of one vector step, before it is counted, stored or trained on."""
+    if np.isfinite(rewards).all():  # every step of every env passes here: one pass when all is well
+        return
     bad = np.flatnonzero(~np.isfinite(rewards))
-    if len(bad):
-        raise NonFiniteError(
-            f"env {bad[0]} returned the non-finite reward {rewards[bad[0]]} at step {num_timesteps + len(rewards):,} "
-            f"(num_timesteps after it); nothing of that step was stored or trained on"
-        )
+    raise NonFiniteError(
+        f"env {bad[0]} returned the non-finite reward {rewards[bad[0]]} at step {num_timesteps + len(rewards):,} "
+        f"(num_timesteps after it); nothing of that step was stored or trained on"
+    )
 
 
 def check_returns(returns: np.ndarray, envs: np.ndarray) -> None:
