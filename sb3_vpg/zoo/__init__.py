@@ -22,6 +22,7 @@ from sb3_vpg.zoo.arguments import (
     default_config,
     with_checked_params,
     with_default_config,
+    zoo_algorithms,
 )
 from sb3_vpg.zoo.patches import (
     card_for_sb3_vpg,
@@ -81,10 +82,10 @@ def register() -> None:
     algorithm table and its Optuna sampler tables."""
     from rl_zoo3 import hyperparams_opt, utils
 
-    import sb3_vpg.pong  # registers KarpathyPolicy and the KarpathyPong env ids that our configs name
+    import sb3_vpg.pong  # noqa: F401  # registers KarpathyPolicy and the KarpathyPong env ids that our configs name
     from sb3_vpg.zoo.hyperparams_opt import convert_reinforce_params, sample_reinforce_params, sample_vpg_params
 
-    utils.ALGOS.update(ZOO_ALGOS, **{key: getattr(sb3_vpg, name) for key, name in MASKABLE_ZOO_ALGOS.items()})
+    utils.ALGOS.update(zoo_algorithms())
     hyperparams_opt.HYPERPARAMS_SAMPLER.update(
         reinforce=sample_reinforce_params, vpg=sample_vpg_params,
         reinforce_mask=sample_reinforce_params, vpg_mask=sample_vpg_params,

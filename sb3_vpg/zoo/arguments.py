@@ -100,8 +100,13 @@ def with_checked_params(args: list[str]) -> list[str]:
     return [*args[: span[1]], *added, *args[span[1] :]]
 
 
+def zoo_algorithms() -> dict[str, type[REINFORCE]]:
+    """Our algorithms by their zoo names, the masked ones included (imported on first use: they need sb3-contrib)."""
+    return {**ZOO_ALGOS, **{key: getattr(sb3_vpg, name) for key, name in MASKABLE_ZOO_ALGOS.items()}}
+
+
 def our_algorithm(algo: str) -> type[REINFORCE] | None:
-    return {**ZOO_ALGOS, **{key: getattr(sb3_vpg, name) for key, name in MASKABLE_ZOO_ALGOS.items()}}.get(algo)
+    return zoo_algorithms().get(algo)
 
 
 def _is_zoo_learning_rate(value: Any) -> bool:
