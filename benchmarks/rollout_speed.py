@@ -194,9 +194,10 @@ def summary(rows: list[dict], sources: set[str]) -> str:
         "# Training speed against the raw env",
         "",
         f"Measured {date} on {platform.processor() or platform.machine()}, {os.cpu_count()} cores, nothing else "
-        f"running; one torch thread; median of {n_repeats} interleaved repetitions (`python benchmarks/rollout_speed.py`).",
+        f"running; one torch thread; median of {n_repeats} interleaved repetitions (`python benchmarks/rollout_speed.py`): "
+        "each ratio is the median of the ratios within a repetition, so it is not the ratio of the medians beside it.",
         "",
-        "| task | algorithm | version | training steps/s | raw env steps/s | training / raw | steps/s against the peer |",
+        "| task | algorithm | version | training steps/s | raw env steps/s | training / raw (median of the repetitions' ratios) | steps/s against the peer (median of the repetitions' ratios) |",
         "|---|---|---|---|---|---|---|",
     ]
     keys = list(dict.fromkeys((row["source"], row["task"], row["algo"]) for row in rows))

@@ -36,3 +36,4 @@ html_static_path = ["_static"]
 nitpicky = True
 nitpick_ignore_regex = [(r"py:.*", r"(?!sb3_vpg\.).*"), (r"py:.*", r"sb3_vpg\..*\.Self[A-Za-z]+")]
 html_css_files = ["fit.css"]
+html_js_files = ["fit.js"]

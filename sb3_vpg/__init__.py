@@ -1,8 +1,8 @@
 from typing import Any
 
 from sb3_vpg.common.guards import NonFiniteError
+from sb3_vpg.common.on_policy_algorithm import DroppedStepsWarning
 from sb3_vpg.reinforce import REINFORCE
-from sb3_vpg.reinforce.reinforce import DroppedStepsWarning
 from sb3_vpg.vpg import VPG
 
 __version__ = "0.6.0.dev0"  # main carries the next release's development version

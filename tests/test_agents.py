@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -13,6 +14,17 @@ import yaml
 ROOT = Path(__file__).parents[1]
 AGENTS = ROOT / "agents"
 SHIPPED = sorted((folder.parent.name, folder.name[: -len("_1")]) for folder in AGENTS.glob("*/*_1"))
+# The agents the quick set plays (a few seconds each); the whole set plays every one (10-30 s each)
+QUICK_ENV = "CartPole-v1"
+
+
+def agents(*, without: str | None = None) -> list[Any]:
+    """The shipped agents as test parameters: the CartPole ones in the quick set, the others in the whole set."""
+    return [
+        pytest.param(algo, env_id, id=f"{algo}-{env_id}", marks=[] if env_id == QUICK_ENV else [pytest.mark.slow])
+        for algo, env_id in SHIPPED
+        if env_id != without
+    ]
 
 
 def ship_agents_module():
@@ -46,7 +58,7 @@ def test_agent_files_and_model_card(algo, env_id):
     assert (folder / f"{env_id}.zip").stat().st_size < 6e6
 
 
-@pytest.mark.parametrize(("algo", "env_id"), SHIPPED, ids=[f"{algo}-{env_id}" for algo, env_id in SHIPPED])
+@pytest.mark.parametrize(("algo", "env_id"), agents())
 def test_agent_plays_through_the_zoo_without_training(algo, env_id, tmp_path):
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "sb3_vpg.zoo", "enjoy", "--algo", algo, "--env", env_id, "-f", str(AGENTS),
@@ -56,11 +68,7 @@ def test_agent_plays_through_the_zoo_without_training(algo, env_id, tmp_path):
     assert not (tmp_path / "logs").exists()  # nothing was trained
 
 
-@pytest.mark.parametrize(
-    ("algo", "env_id"),
-    [entry for entry in SHIPPED if entry[1] != "KarpathyPong-v0"],
-    ids=[f"{algo}-{env_id}" for algo, env_id in SHIPPED if env_id != "KarpathyPong-v0"],
-)
+@pytest.mark.parametrize(("algo", "env_id"), agents(without="KarpathyPong-v0"))
 def test_agent_scores_what_its_card_says(algo, env_id):
     """The evaluation that wrote results.json, repeated: the same env seed, the same deterministic episodes."""
     folder = AGENTS / algo / f"{env_id}_1"
@@ -69,6 +77,7 @@ def test_agent_scores_what_its_card_says(algo, env_id):
     assert (round(mean, 2), round(std, 2)) == (results["mean_reward"], results["std_reward"])
 
 
+@pytest.mark.slow  # 10 full games of Pong; the quick set plays two in test_karpathy_pong_run.py
 def test_pong_agent_plays_the_games_its_card_reports():
     """The Pong agent samples its actions (as Karpathy's): the same seed plays the same 10 games."""
     folder = AGENTS / "reinforce" / "KarpathyPong-v0_1"

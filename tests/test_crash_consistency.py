@@ -64,7 +64,8 @@ def reference(tmp_path_factory) -> tuple[list[tuple], list[int]]:
     return rows(out), [first_points, second_points]
 
 
-@pytest.mark.parametrize("shard", [pytest.param(shard, marks=[pytest.mark.slow] if shard else []) for shard in range(SHARDS)])
+@pytest.mark.slow  # the quick set kills a checkpoint at each of its stages (test_karpathy_pong_run.py)
+@pytest.mark.parametrize("shard", range(SHARDS))
 def test_a_kill_at_any_write_loses_nothing_before_the_checkpoint(tmp_path, reference, shard):
     reference_rows, points = reference
     assert points[0] >= 30 and points[1] >= 15  # the harness sees the writes (opens, appends, renames, deletions)

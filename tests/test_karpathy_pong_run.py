@@ -22,8 +22,10 @@ pytest.importorskip("ale_py", reason="the [atari] extra installs ale-py")
 
 
 def run(*args: str) -> None:
-    result = subprocess.run([sys.executable, "-m", "sb3_vpg.pong", *args], capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    """A Pong command in this process (its end-to-end runs as a subprocess are the tests that read its output)."""
+    from sb3_vpg.pong.cli import main
+
+    main(list(args))
 
 
 def test_stop_and_resume(tmp_path: Path):
@@ -160,7 +162,7 @@ cli.main(["train", "--out", out, "--n-episodes", "1", "--checkpoint-every", "1",
 """
 
 
-@pytest.mark.parametrize("stage", ["model", "state", "cleanup", "resave"])
+@pytest.mark.parametrize("stage", ["model", "state", "cleanup", "resave"])  # test_crash_consistency.py: every write
 def test_kill_in_the_middle_of_a_checkpoint_resumes_from_the_last_complete_one(tmp_path: Path, stage: str):
     out = tmp_path / "run"
     killed = subprocess.run([sys.executable, "-c", KILL_MID_SAVE, stage, str(out)], capture_output=True, text=True,
@@ -311,6 +313,7 @@ def test_long_run_report_finds_first_passes(tmp_path: Path):
     assert (out / "long_runs.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow  # a benchmark's report and a resume; the quick set resumes in test_stop_and_resume
 def test_a_run_reported_with_its_checkpoint_resumes_on_another_machine(tmp_path: Path):
     """pong_long_runs.py --with-checkpoint makes <out>/<label> a whole run folder (CSV up to the checkpoint,
     state.json, one model file): copied elsewhere, as a fresh clone would have it, it resumes where the run stood."""
@@ -390,6 +393,7 @@ def test_points_preset_is_karpathys_agent_updated_on_finished_points():
         env.close()
 
 
+@pytest.mark.slow  # 8 games; the quick set runs the vector env in test_vector_env_run
 def test_points_preset_runs_8_games_on_the_vector_env_and_refuses_n_episodes(tmp_path: Path):
     out = tmp_path / "run"
     run("train", "--out", str(out), "--config", "points", "--updates", "1", "--seed", "2")

@@ -178,7 +178,7 @@ def test_masks_stay_beside_their_steps_and_returns_are_unchanged():
 
 def test_a_buffer_without_masks_refuses_them():
     buffer = EpisodicRolloutBuffer(4, spaces.Box(-1, 1, (1,)), spaces.Discrete(3))
-    with pytest.raises(ValueError, match="keeps no action masks: use MaskableEpisodicRolloutBuffer"):
+    with pytest.raises(TypeError, match="unexpected keyword argument 'action_masks'"):
         buffer.add(np.zeros((1, 1)), np.zeros((1, 1)), np.zeros(1), np.ones(1), None, np.zeros(1),
                    episode_end=np.zeros(1, bool), action_masks=np.ones((1, 3), bool))  # fmt: skip
 

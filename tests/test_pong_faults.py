@@ -208,7 +208,9 @@ def test_options_given_on_resume_are_applied_and_recorded(capsys, run_copy):
         assert len(list(csv.DictReader(file))) == state["episodes"] >= 3  # 1 + 2 episodes, none dropped
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize(
+    "stop", [pytest.param(signal.SIGINT, id="ctrl-c"), pytest.param(signal.SIGTERM, id="sigterm", marks=pytest.mark.slow)]
+)
 def test_a_signal_stops_with_a_final_checkpoint_and_the_next_run_resumes(tmp_path: Path, stop: signal.Signals):
     """Ctrl-C (SIGINT) stops a run as SIGTERM (``kill <pid>``) does: at the next step, with a final checkpoint."""
     out = tmp_path / "run"

@@ -353,10 +353,23 @@ class LearningSessions(RuleBasedStateMachine):
         )
 
 
-LearningSessions.TestCase.settings = settings(
-    max_examples=int(os.environ.get("STATE_MACHINE_EXAMPLES", 40)),
-    stateful_step_count=12,
-    deadline=None,
-    derandomize="STATE_MACHINE_EXAMPLES" not in os.environ,
-)
-test_learning_sessions = LearningSessions.TestCase
+def sessions_settings(default_examples: int) -> settings:
+    return settings(
+        max_examples=int(os.environ.get("STATE_MACHINE_EXAMPLES", default_examples)),
+        stateful_step_count=12,
+        deadline=None,
+        derandomize="STATE_MACHINE_EXAMPLES" not in os.environ,
+    )
+
+
+@pytest.mark.slow
+class TestLearningSessions(LearningSessions.TestCase):  # type: ignore[name-defined]
+    """The whole set's run: 40 derandomised sequences."""
+
+    settings = sessions_settings(40)
+
+
+class TestLearningSessionsQuick(LearningSessions.TestCase):  # type: ignore[name-defined]
+    """The quick set's run: the first few sequences (the quick set keeps within minutes)."""
+
+    settings = sessions_settings(8)

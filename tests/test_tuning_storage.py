@@ -98,6 +98,7 @@ def test_two_workers_share_a_study_on_postgresql(postgres_url, tmp_path):
     check_study(postgres_url, outputs)
 
 
+@pytest.mark.slow  # the quick set shares a study on PostgreSQL
 def test_two_workers_share_a_study_in_a_journal_file(tmp_path):
     """rl_zoo3 turns a --storage path ending in .log into Optuna's JournalStorage (a file on a shared file system)."""
     outputs = run_two_workers(str(tmp_path / "study.log"), tmp_path)

@@ -21,7 +21,7 @@ DIRECT_WRITES_ALLOWED = {
     ("sb3_vpg/common/files.py", "append_lines"): "the appended log itself; readers drop a torn last line",
     ("sb3_vpg/pong/cli.py", "check_out_file"): "a probe: opens for appending, writes nothing",
     ("sb3_vpg/pong/run_folder.py", "_check_writable"): "a probe: opens for appending, writes nothing",
-    ("sb3_vpg/reinforce/reinforce.py", "save"): "SB3's save to a file object, or to the temporary file of a path",
+    ("sb3_vpg/common/on_policy_algorithm.py", "save"): "SB3's save to a file object, or to the temporary file of a path",
     ("benchmarks/shared.py", "execute"): "a subprocess's live log, written while it runs; no result reads it",
     ("benchmarks/mujoco_benchmark.py", "execute"): "a subprocess's live log, written while it runs",
     ("benchmarks/pong_head_to_head.py", "train_zoo"): "a subprocess's live log, written while it runs",

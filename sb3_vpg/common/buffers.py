@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 import torch as th
 from gymnasium import spaces
-from stable_baselines3.common.buffers import BaseBuffer, RolloutBuffer
+from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.type_aliases import DictRolloutBufferSamples, PyTorchObs, RolloutBufferSamples
 
 from sb3_vpg.common.returns import (
@@ -112,23 +112,16 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         if ready_at == "point" and not reset_on_reward:
             raise ValueError("ready_at='point' needs reset_on_reward=True: only then does a point end its return")
         self._check_observation_space(observation_space)
-        # RolloutBuffer's own __init__ would allocate its fixed arrays: only the base class's is wanted
-        BaseBuffer.__init__(self, buffer_size, observation_space, action_space, device, n_envs=n_envs)
-        self.gae_lambda = gae_lambda
-        self.gamma = gamma
+        # RolloutBuffer's __init__ ends with reset(), which here allocates nothing: the table is allocated below
+        super().__init__(buffer_size, observation_space, action_space, device, gae_lambda, gamma, n_envs)
         self.ready_at = ready_at
         self.bootstrap_incomplete = bootstrap_incomplete
         self.reset_on_reward = reset_on_reward
         self.normalize_advantage = normalize_advantage
-        self.generator_ready = False
         self.arrays = self._allocate(max(buffer_size, 1))
-        self.pos = 0
         self.first_untrained = np.zeros(n_envs, dtype=np.int64)  # per env: its first row not yet trained on
         self.rollout_start = 0  # first row of the rollout being collected (its values are not computed yet)
         self.n_ended_episodes = 0  # episodes that ended since the last compute_returns_and_advantage
-        # What compute_returns_and_advantage changed, until the update that trains its steps is done: see unready()
-        self._before_ready: tuple[np.ndarray, int, int] | None = None
-        self._clear_ready()
 
     # --- how observations are stored: one kind per class ---
 
@@ -198,7 +191,8 @@ class EpisodicRolloutBuffer(RolloutBuffer):
     def reset(self) -> None:
         """Start a rollout, or resume one that was interrupted; untrained steps are kept."""
         self._clear_ready()
-        self._before_ready = None
+        # What compute_returns_and_advantage changed, until the update that trains its steps is done: see unready()
+        self._before_ready: tuple[np.ndarray, int, int] | None = None
         self.generator_ready = False
         self.full = False
 
@@ -230,7 +224,6 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         *,
         episode_end: np.ndarray | None = None,
         terminal_values: np.ndarray | None = None,
-        action_masks: np.ndarray | None = None,
     ) -> None:
         """
         Store one vectorised step.
@@ -244,15 +237,9 @@ class EpisodicRolloutBuffer(RolloutBuffer):
         :param episode_end: True where the step ended its episode (the env's ``dones``)
         :param terminal_values: ``V(terminal_observation)`` where an episode was truncated by a time limit at
             this step (zero elsewhere and without a baseline)
-        :param action_masks: The masks of allowed actions the actions were sampled under: only a buffer that keeps
-            them takes them (:class:`~sb3_vpg.common.maskable.MaskableEpisodicRolloutBuffer`)
         """
         if episode_end is None:
             raise TypeError(_FILLED_BY_OTHER_ALGORITHM.format(buffer=type(self).__name__))
-        if action_masks is not None:
-            raise ValueError(
-                f"{type(self).__name__} keeps no action masks: use MaskableEpisodicRolloutBuffer (sb3_vpg.common.maskable)"
-            )
         if self.pos == self.capacity:
             self._make_room()
         row, arrays = self.pos, self.arrays
