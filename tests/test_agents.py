@@ -1,6 +1,5 @@
 """Every shipped agent (agents/, rl-trained-agents' layout) plays with no training, and its card says what it scores."""
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -10,6 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from tests.benchmark_scripts import import_script
 
 ROOT = Path(__file__).parents[1]
 AGENTS = ROOT / "agents"
@@ -28,12 +29,7 @@ def agents(*, without: str | None = None) -> list[Any]:
 
 
 def ship_agents_module():
-    sys.path.insert(0, str(ROOT / "benchmarks"))  # where the script finds the module it imports (shared.py)
-    spec = importlib.util.spec_from_file_location("ship_agents", ROOT / "benchmarks" / "ship_agents.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_script("agents/ship_agents.py")
 
 
 def test_an_agent_for_every_shipped_entry():

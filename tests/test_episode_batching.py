@@ -1,16 +1,13 @@
-"""benchmarks/episode_batching.py: the probe's policy lags against hand-computed ones, and the script end to end."""
-
-import sys
+"""benchmarks/classic_control/episode_batching.py: the probe's policy lags against hand-computed ones, and the script
+end to end."""
 
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from sb3_vpg import REINFORCE
-from tests.benchmark_scripts import BENCHMARKS, read_csv, run_script
+from tests.benchmark_scripts import import_script, read_csv, run_main
 from tests.envs import TinyFeatureEnv
 
-sys.path.insert(0, str(BENCHMARKS))
-
-import episode_batching
+episode_batching = import_script("classic_control/episode_batching.py")
 
 
 def test_the_probe_gives_each_trained_step_the_age_of_its_policy():
@@ -27,7 +24,7 @@ def test_the_probe_gives_each_trained_step_the_age_of_its_policy():
 
 
 def test_the_script_writes_its_table_and_plot(tmp_path):
-    run_script("episode_batching.py", "--steps", "2000", "--seeds", "0", "--out", str(tmp_path), timeout=600)
+    run_main("classic_control/episode_batching.py", "--steps", "2000", "--seeds", "0", "--out", str(tmp_path))
     rows = read_csv(tmp_path / "runs.csv")
     assert [row["mode"] for row in rows] == list(episode_batching.MODES)
     for row in rows:

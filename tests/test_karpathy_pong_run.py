@@ -16,7 +16,7 @@ import torch as th
 from sb3_vpg import REINFORCE
 from sb3_vpg.common.files import is_temporary
 from sb3_vpg.pong.run import checkpoint_model_path
-from tests.benchmark_scripts import BENCHMARKS, run_script
+from tests.benchmark_scripts import BENCHMARKS, run_main, run_script
 
 pytest.importorskip("ale_py", reason="the [atari] extra installs ale-py")
 
@@ -67,8 +67,8 @@ def test_vector_env_run(tmp_path: Path):
 
 @pytest.mark.slow
 def test_pong_throughput_benchmark_writes_its_tables(tmp_path):
-    """benchmarks/pong_throughput.py on a small budget: every measurement in the CSV, ratios in the table."""
-    run_script("pong_throughput.py", "--configs", "vector-2", "--reps", "2", "--steps", "300", "--no-memory",
+    """benchmarks/speed/pong_throughput.py on a small budget: every measurement in the CSV, ratios in the table."""
+    run_script("speed/pong_throughput.py", "--configs", "vector-2", "--reps", "2", "--steps", "300", "--no-memory",
                "--out", str(tmp_path), timeout=600)  # fmt: skip
     with open(tmp_path / "pong_throughput.csv") as file:
         rows = list(csv.DictReader(file))
@@ -88,9 +88,9 @@ def test_pong_throughput_benchmark_writes_its_tables(tmp_path):
 
 @pytest.mark.slow
 def test_pong_throughput_ab_benchmark_interleaves_two_versions(tmp_path):
-    """benchmarks/pong_throughput_ab.py with this checkout as both versions: each repetition measures both, the
+    """benchmarks/speed/pong_throughput_ab.py with this checkout as both versions: each repetition measures both, the
     table gives each version's ratios and ours / baseline."""
-    run_script("pong_throughput_ab.py", "--baseline", str(BENCHMARKS.parent), "--configs", "single", "--reps", "2",
+    run_script("speed/pong_throughput_ab.py", "--baseline", str(BENCHMARKS.parent), "--configs", "single", "--reps", "2",
                "--steps", "300", "--out", str(tmp_path), timeout=600)  # fmt: skip
     with open(tmp_path / "pong_throughput_ab.csv") as file:
         rows = list(csv.DictReader(file))
@@ -292,7 +292,7 @@ def test_play_and_record_a_saved_agent(tmp_path: Path):
 
 
 def test_long_run_report_finds_first_passes(tmp_path: Path):
-    """benchmarks/pong_long_runs.py on a synthetic run: the first episode above each threshold, or 'not yet'."""
+    """benchmarks/pong/pong_long_runs.py on a synthetic run: the first episode above each threshold, or 'not yet'."""
     folder = tmp_path / "run"
     folder.mkdir()
     running = [-21.0, -15.0, -14.5, -16.0, -9.0, -5.0, -4.99]  # -15 itself does not pass -15
@@ -305,7 +305,7 @@ def test_long_run_report_finds_first_passes(tmp_path: Path):
         csv.writer(file).writerow((8, 8000, 2880.0, 21, 5.0))
     (folder / "state.json").write_text(json.dumps({"env_id": "KarpathyPongClassic-v0", "episodes": 7}))
     out = tmp_path / "out"
-    run_script("pong_long_runs.py", "--run", f"a={folder}", "--run", f"b={folder}=Other-v0", "--out", str(out), timeout=600)
+    run_main("pong/pong_long_runs.py", "--run", f"a={folder}", "--run", f"b={folder}=Other-v0", "--out", str(out))
     table = (out / "long_runs.md").read_text()
     expected = "| 7 | 7,000 | 0.70 | -4.99 | -4.99 | 3 / 3,000 / 0.30 | 5 / 5,000 / 0.50 | 7 / 7,000 / 0.70 | not yet |"
     assert f"| a | KarpathyPongClassic-v0 {expected}" in table and f"| b | Other-v0 {expected}" in table
@@ -323,7 +323,7 @@ def test_a_run_reported_with_its_checkpoint_resumes_on_another_machine(tmp_path:
     (folder / "model-0.zip").write_bytes(b"an older checkpoint")  # older model files are not copied
     out = tmp_path / "results"
     for _ in range(2):  # the second report replaces the first copy
-        run_script("pong_long_runs.py", "--run", f"classic={folder}", "--out", str(out), "--with-checkpoint", timeout=600)
+        run_main("pong/pong_long_runs.py", "--run", f"classic={folder}", "--out", str(out), "--with-checkpoint")
     state = json.loads((folder / "state.json").read_text())
     copied = out / "classic"
     assert sorted(path.name for path in copied.iterdir()) == ["episodes.csv", state["model"], "state.json"]
@@ -412,7 +412,7 @@ def test_points_preset_runs_8_games_on_the_vector_env_and_refuses_n_episodes(tmp
 
 
 def test_fast_preset_report(tmp_path: Path):
-    """benchmarks/pong_fast_preset.py --report-only on two synthetic 1-hour runs: values at 5/10/15/30/60 minutes
+    """benchmarks/pong/pong_fast_preset.py --report-only on two synthetic 1-hour runs: values at 5/10/15/30/60 minutes
     (none before the first episode ends), minutes and agent steps to -10/-5/0/+10, and their medians (a seed that
     never got there counts as later than all)."""
     # at 12, 24, 36, 48 and 59 minutes of runs that lasted an hour (the last episode ends before the hour does)
@@ -429,7 +429,7 @@ def test_fast_preset_report(tmp_path: Path):
         (folder / "state.json").write_text(json.dumps({"env_id": "KarpathyPong-v0", "episodes": 5, "wall_seconds": 3600.0}))
     out = tmp_path / "out"
     report = ("--seeds", "0", "1", "--report-only", "--runs", str(tmp_path / "runs"), "--out", str(out))
-    run_script("pong_fast_preset.py", *report, timeout=600)
+    run_main("pong/pong_fast_preset.py", *report)
     table = (out / "fast_preset.md").read_text()
     never = "not reached"
 
@@ -447,6 +447,6 @@ def test_fast_preset_report(tmp_path: Path):
     # a run stopped before the hour has no value at 60 minutes
     state = tmp_path / "runs" / "seed1" / "state.json"
     state.write_text(json.dumps({**json.loads(state.read_text()), "wall_seconds": 3000.0}))
-    run_script("pong_fast_preset.py", *report, timeout=600)
+    run_main("pong/pong_fast_preset.py", *report)
     assert "| fast | 1 | 5 | 50,000 | 14 | - | - | -20.00 | -15.00 | - |" in (out / "fast_preset.md").read_text()
     assert (out / "seed1" / "episodes.csv").exists() and (out / "fast_preset.png").stat().st_size > 10_000

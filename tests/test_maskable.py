@@ -283,7 +283,7 @@ def test_tiny_tour_env_returns_minus_the_tour_length():
 def test_the_masked_tour_benchmark_writes_its_table(tmp_path):
     from tests.benchmark_scripts import read_csv, run_script
 
-    run_script("masked_tour.py", "--steps", "2000", "--seeds", "0", "--out", str(tmp_path), timeout=600)
+    run_script("classic_control/masked_tour.py", "--steps", "2000", "--seeds", "0", "--out", str(tmp_path), timeout=600)
     rows = read_csv(tmp_path / "masked_tour.csv")
     assert [(row["masks"], row["timesteps"]) for row in rows] == [("True", "2000"), ("False", "2000")]
     masked = rows[0]

@@ -1,8 +1,7 @@
-"""benchmarks/mujoco_benchmark.py: the anchors' metrics against hand-computed values, the report rebuilt from
+"""benchmarks/mujoco/mujoco_benchmark.py: the anchors' metrics against hand-computed values, the report rebuilt from
 committed CSVs alone, and RolloutReturnLog, the callback that records each rollout's training batch."""
 
 import csv
-import sys
 from pathlib import Path
 
 import gymnasium as gym
@@ -13,11 +12,9 @@ from stable_baselines3.common.env_util import make_vec_env
 
 from sb3_vpg import REINFORCE
 from sb3_vpg.common.callbacks import RolloutMotionLog, RolloutReturnLog
-from tests.benchmark_scripts import BENCHMARKS, run_script
+from tests.benchmark_scripts import import_script, run_main
 
-sys.path.insert(0, str(BENCHMARKS))
-
-import mujoco_benchmark
+mujoco_benchmark = import_script("mujoco/mujoco_benchmark.py")
 
 
 def rollout(timesteps: int, episodes: int, mean_return: float | None) -> dict:
@@ -158,7 +155,7 @@ def test_report_is_rebuilt_from_the_committed_csvs(tmp_path: Path):
         write_seed(tmp_path, "vpg", "Hopper-v5", seed, level, speed=2.0)
     committed = (tmp_path / "evaluations.csv").read_text()
 
-    run_script("mujoco_benchmark.py", "--report-only", "--out", str(tmp_path), timeout=300)
+    run_main("mujoco/mujoco_benchmark.py", "--report-only", "--out", str(tmp_path))
     table = (tmp_path / "mujoco.md").read_text()
     assert "| Hopper v5 / v3 | vpg | Spinning Up VPG, better of PyTorch / TF1 |" in table
     assert "| 3M | 907 (10) | 900 (2) | -7 |" in table  # the mean of 1,000 and 800

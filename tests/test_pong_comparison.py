@@ -1,4 +1,4 @@
-"""benchmarks/pong_comparison.py end to end through the real rl_zoo3 CLI and the real ALE, on a short budget."""
+"""benchmarks/pong/pong_comparison.py end to end through the real rl_zoo3 CLI and the real ALE, on a short budget."""
 
 from pathlib import Path
 
@@ -17,7 +17,7 @@ CONTENDERS = ("reinforce-fast", "reinforce")
 
 def run_benchmark(out: Path) -> str:
     args = ("--minutes", str(MINUTES), "--seeds", "0", "--out", str(out), "--contenders", *CONTENDERS)
-    return run_script("pong_comparison.py", *args, timeout=600)
+    return run_script("pong/pong_comparison.py", *args, timeout=600)
 
 
 @pytest.mark.slow

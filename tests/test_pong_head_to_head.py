@@ -1,9 +1,8 @@
-"""benchmarks/pong_head_to_head.py on short budgets: real SB3 PPO/A2C on the real KarpathyPongVecEnv, our preset
+"""benchmarks/pong/pong_head_to_head.py on short budgets: real SB3 PPO/A2C on the real KarpathyPongVecEnv, our preset
 through its CLI, and the zoo's PPO through the real rl_zoo3 CLI on the real ALE."""
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import gymnasium as gym
@@ -11,10 +10,9 @@ import numpy as np
 import pytest
 
 from sb3_vpg.pong.scores import running_reward
-from tests.benchmark_scripts import BENCHMARKS, read_csv, run_script
+from tests.benchmark_scripts import import_script, read_csv, run_script
 
 ale_py = pytest.importorskip("ale_py")
-sys.path.insert(0, str(BENCHMARKS))
 
 ENTRIES = """
 ppo-short:
@@ -78,7 +76,7 @@ def test_tuning_trains_every_entry_and_picks_the_best(tmp_path):
     # even beside other tests: the check does not depend on the machine's speed)
     args = ("--minutes", "5", "--stop-after-games", "1", "--entries", str(entries))
     args += ("--runs", str(tmp_path / "runs"))
-    first = run_script("pong_sb3_tuning.py", *args, "--out", str(tmp_path / "out"), timeout=900)
+    first = run_script("pong/pong_sb3_tuning.py", *args, "--out", str(tmp_path / "out"), timeout=900)
     assert first.count("tuning ") == 2
     rows = {row["entry"]: row for row in read_csv(tmp_path / "out" / "tuning.csv")}
     assert set(rows) == {"ppo-short", "a2c-short"}
@@ -89,14 +87,14 @@ def test_tuning_trains_every_entry_and_picks_the_best(tmp_path):
         assert float(row["running_reward"]) == pytest.approx(float(games[-1]["running_reward"]), abs=0.006)
     table = (tmp_path / "out" / "tuning.md").read_text()
     assert "Best, and so head to head: PPO `ppo-short`, A2C `a2c-short`" in table  # one entry of each
-    again = run_script("pong_sb3_tuning.py", *args, "--out", str(tmp_path / "out"), timeout=600)
+    again = run_script("pong/pong_sb3_tuning.py", *args, "--out", str(tmp_path / "out"), timeout=600)
     assert again.count("reused ") == 2 and "tuning " not in again
 
 
 def test_best_entry_comes_from_the_committed_tuning_where_its_runs_are_gone(tmp_path):
     """A fresh machine has the committed tuning.csv, not the tuning's run folders: the head-to-head still picks
     the entries that did best there (here the second of each algorithm, not the zoo's settings)."""
-    import shared
+    from shared import pong_entries
 
     (tmp_path / "tuning.csv").write_text(
         "entry,algo,minutes,games,steps,steps_per_second,running_reward\n"
@@ -105,22 +103,22 @@ def test_best_entry_comes_from_the_committed_tuning_where_its_runs_are_gone(tmp_
         "ppo-n-steps-512,ppo,10.0,463,1593320,1770,9.0\n"  # another tuning length: not this one
     )
     runs = tmp_path / "runs"  # no run folder at all
-    entries = shared.read_entries(shared.DEFAULT_ENTRIES)
-    assert shared.best_entry(entries, "ppo", runs, 15.0, tmp_path) == "ppo-lr-1e-3"
-    assert shared.best_entry(entries, "a2c", runs, 15.0, tmp_path) == "a2c-lr-2.5e-4"
-    assert shared.best_entry(entries, "ppo", runs, 20.0, tmp_path) == "ppo-zoo-atari"  # untuned at 20 minutes
+    entries = pong_entries.read_entries(pong_entries.DEFAULT_ENTRIES)
+    assert pong_entries.best_entry(entries, "ppo", runs, 15.0, tmp_path) == "ppo-lr-1e-3"
+    assert pong_entries.best_entry(entries, "a2c", runs, 15.0, tmp_path) == "a2c-lr-2.5e-4"
+    assert pong_entries.best_entry(entries, "ppo", runs, 20.0, tmp_path) == "ppo-zoo-atari"  # untuned at 20 minutes
 
 
 def test_recorded_command_names_repository_paths_relative_to_its_root():
     """A committed run record names no machine's folders: paths inside the repository become relative to its root,
     where the commands run; paths outside it (a scratch folder) stay as they are."""
-    import pong_head_to_head
+    pong_head_to_head = import_script("pong/pong_head_to_head.py")
 
     root = pong_head_to_head.ROOT
-    command = f"{root}/benchmarks/pong_head_to_head.py --train-one ppo-zoo-atari --run-folder {root}/runs/h2h/seed0"
+    command = f"{root}/benchmarks/pong/head_to_head_worker.py ppo-zoo-atari --run-folder {root}/runs/h2h/seed0"
     command += f" --entries {root}/benchmarks/configs/pong_head_to_head.yml --out /scratch/out"
     assert pong_head_to_head.recorded_command(command) == (
-        "benchmarks/pong_head_to_head.py --train-one ppo-zoo-atari --run-folder runs/h2h/seed0"
+        "benchmarks/pong/head_to_head_worker.py ppo-zoo-atari --run-folder runs/h2h/seed0"
         " --entries benchmarks/configs/pong_head_to_head.yml --out /scratch/out"
     )
 
@@ -133,7 +131,7 @@ def test_head_to_head_trains_our_preset_and_the_zoo_ppo_and_reports_them(tmp_pat
     args = ("--contenders", "reinforce", "ppo-zoo", "--minutes", str(minutes), "--seeds", "0", "--config", "fast")
     args += ("--stop-after-games", "1")
     args += ("--runs", str(tmp_path / "runs" / "head_to_head"), "--out", str(tmp_path / "out"))
-    first = run_script("pong_head_to_head.py", *args, timeout=900)
+    first = run_script("pong/pong_head_to_head.py", *args, timeout=900)
     assert [line.split()[1] for line in first.splitlines() if line.startswith("training ")] == ["reinforce", "ppo-zoo"]
     # ours through the Pong CLI, in pong_fast_preset.py's run folders; the zoo's PPO through the rl_zoo3 CLI
     ours = tmp_path / "runs" / "pong_fast" / "seed0"
@@ -158,12 +156,12 @@ def test_head_to_head_trains_our_preset_and_the_zoo_ppo_and_reports_them(tmp_pat
     assert int(read_csv(zoo / "episodes.csv")[-1]["steps"]) == sum(length // 4 for length in frames)
     table = (tmp_path / "out" / "head_to_head.md").read_text()
     assert "our 'fast' preset" in table and "the zoo's PPO (CnnPolicy, PongNoFrameskip-v4)" in table
-    again = run_script("pong_head_to_head.py", *args, timeout=600)
+    again = run_script("pong/pong_head_to_head.py", *args, timeout=600)
     assert again.count("reused ") == 2 and "\ntraining " not in again
     assert (tmp_path / "out" / "head_to_head.md").read_text() == table
     # a fresh machine: the committed results, no run folder; nothing is trained again and the report is the same
     shutil.rmtree(tmp_path / "runs")
-    fresh = run_script("pong_head_to_head.py", *args, timeout=600)
+    fresh = run_script("pong/pong_head_to_head.py", *args, timeout=600)
     assert fresh.count("reused ") == 2 and "\ntraining " not in fresh
     assert (tmp_path / "out" / "head_to_head.md").read_text() == table
     assert not (tmp_path / "runs" / "pong_fast").exists()
@@ -174,7 +172,8 @@ def test_threads_ab_times_both_thread_counts_interleaved(tmp_path):
     entries = tmp_path / "entries.yml"
     entries.write_text(ENTRIES)
     args = ("ppo-short", "--minutes", "5", "--reps", "2", "--stop-after-games", "1", "--entries", str(entries))
-    run_script("pong_sb3_threads.py", *args, "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out"), timeout=600)
+    out = ("--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out"))
+    run_script("speed/pong_sb3_threads.py", *args, *out, timeout=600)
     rows = read_csv(tmp_path / "out" / "threads.csv")
     # repetition 0 runs 1 thread first, repetition 1 runs 2 threads first
     assert [(row["rep"], row["torch_threads"]) for row in rows] == [("0", "1"), ("0", "2"), ("1", "2"), ("1", "1")]

@@ -58,8 +58,8 @@ def test_a_short_study_runs_resumes_and_reports(tmp_path):
     # steps, whatever the machine's speed
     args = ["--out", str(out), "--minutes", "0.15", "--report-seconds", "3", "--enqueue", str(guess)]
     args += ["--seconds-per-step", "0.0005"]
-    run_script("pong_preset_tuning.py", *args, "--trials", "1", timeout=300)
-    run_script("pong_preset_tuning.py", *args, "--trials", "2", timeout=300)  # resumes the same study
+    run_script("pong/pong_preset_tuning.py", *args, "--trials", "1", timeout=300)
+    run_script("pong/pong_preset_tuning.py", *args, "--trials", "2", timeout=300)  # resumes the same study
     trials = read_csv(out / "trials.csv")
     assert [row["trial"] for row in trials] == ["0", "1"]
     assert all(row["state"] == "complete" for row in trials)

@@ -1,12 +1,8 @@
-"""benchmarks/robustness_recheck.py: when a seed holds its score, and how contenders are ranked."""
+"""benchmarks/classic_control/robustness_recheck.py: when a seed holds its score, and how contenders are ranked."""
 
-import sys
+from tests.benchmark_scripts import import_script
 
-from tests.benchmark_scripts import BENCHMARKS
-
-sys.path.insert(0, str(BENCHMARKS))
-
-import robustness_recheck
+robustness_recheck = import_script("classic_control/robustness_recheck.py")
 
 
 def test_a_seed_holds_when_no_evaluation_after_its_first_475_falls_under_400_and_the_last_is_475():

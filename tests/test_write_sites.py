@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[1]
-SOURCES = sorted([*(ROOT / "sb3_vpg").rglob("*.py"), *(ROOT / "benchmarks").glob("*.py")])
+SOURCES = sorted([*(ROOT / "sb3_vpg").rglob("*.py"), *(ROOT / "benchmarks").rglob("*.py")])
 # Methods that write their receiver's file or the path given as their first argument
 WRITING_METHODS = {"write_text", "write_bytes", "savefig", "to_csv", "save"}
 # Names that a block of ``replaced_whole`` binds its temporary file to
@@ -22,10 +22,10 @@ DIRECT_WRITES_ALLOWED = {
     ("sb3_vpg/pong/cli.py", "check_out_file"): "a probe: opens for appending, writes nothing",
     ("sb3_vpg/pong/run_folder.py", "_check_writable"): "a probe: opens for appending, writes nothing",
     ("sb3_vpg/common/on_policy_algorithm.py", "save"): "SB3's save to a file object, or to the temporary file of a path",
-    ("benchmarks/shared.py", "execute"): "a subprocess's live log, written while it runs; no result reads it",
-    ("benchmarks/mujoco_benchmark.py", "execute"): "a subprocess's live log, written while it runs",
-    ("benchmarks/pong_head_to_head.py", "train_zoo"): "a subprocess's live log, written while it runs",
-    ("benchmarks/zoo_tuning.py", "run_study"): "a subprocess's live log, appended while the study runs",
+    ("benchmarks/shared/zoo_runs.py", "execute"): "a subprocess's live log, written while it runs; no result reads it",
+    ("benchmarks/mujoco/mujoco_benchmark.py", "execute"): "a subprocess's live log, written while it runs",
+    ("benchmarks/pong/pong_head_to_head.py", "train_zoo"): "a subprocess's live log, written while it runs",
+    ("benchmarks/classic_control/zoo_tuning.py", "run_study"): "a subprocess's live log, appended while the study runs",
 }
 
 

@@ -1,24 +1,20 @@
-"""benchmarks/zoo_benchmark.py --quick, end to end through the real rl_zoo3 CLI, and its resume."""
+"""benchmarks/classic_control/zoo_benchmark.py --quick, end to end through the real rl_zoo3 CLI, and its resume."""
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import matplotlib.image
 import pytest
+from shared import tables
 
-from tests.benchmark_scripts import BENCHMARKS, read_csv, run_script
-
-sys.path.insert(0, str(BENCHMARKS))
-
-import shared
+from tests.benchmark_scripts import read_csv, run_script
 
 RUNS = {(algo, "CartPole-v1", seed) for algo in ("reinforce", "ppo") for seed in (0, 1)}
 
 
 def run_quick(out: Path) -> str:
-    return run_script("zoo_benchmark.py", "--quick", "--out", str(out), timeout=600)
+    return run_script("classic_control/zoo_benchmark.py", "--quick", "--out", str(out), timeout=600)
 
 
 @pytest.mark.slow
@@ -72,10 +68,10 @@ def test_a_benchmark_of_one_algorithm_keeps_the_other_results(tmp_path):
     table = (out / "CartPole-v1.md").read_text()
     other_env = {**runs[0], "algo": "a2c", "env": "Acrobot-v1", "final_score": "-80.5"}
     other_evaluation = {**evaluations[0], "algo": "a2c", "env": "Acrobot-v1", "eval_mean": "-80.5"}
-    shared.write_csv(out / "runs.csv", [other_env, *runs])
-    shared.write_csv(out / "evaluations.csv", [other_evaluation, *evaluations])
+    tables.write_csv(out / "runs.csv", [other_env, *runs])
+    tables.write_csv(out / "evaluations.csv", [other_evaluation, *evaluations])
 
-    again = run_script("zoo_benchmark.py", "--quick", "--algos", "ppo", "--out", str(out), timeout=600)
+    again = run_script("classic_control/zoo_benchmark.py", "--quick", "--algos", "ppo", "--out", str(out), timeout=600)
     assert again.count("reused ") == 2 and "trained " not in again and "reinforce" not in again
     key = lambda row: tuple(sorted(row.items()))  # noqa: E731
     assert sorted(read_csv(out / "runs.csv"), key=key) == sorted([other_env, *runs], key=key)
@@ -85,7 +81,7 @@ def test_a_benchmark_of_one_algorithm_keeps_the_other_results(tmp_path):
     # a fresh clone has the CSVs, not the logs: REINFORCE's runs are reported as recorded, not dropped
     shutil.rmtree(out / "logs" / "reinforce")
     (out / "CartPole-v1_steps.png").unlink()
-    again = run_script("zoo_benchmark.py", "--quick", "--algos", "ppo", "--out", str(out), timeout=600)
+    again = run_script("classic_control/zoo_benchmark.py", "--quick", "--algos", "ppo", "--out", str(out), timeout=600)
     assert again.count("reused ") == 2 and "trained " not in again
     assert (out / "CartPole-v1.md").read_text() == table
     assert sorted(read_csv(out / "runs.csv"), key=key) == sorted([other_env, *runs], key=key)

@@ -1,29 +1,25 @@
-"""benchmarks/zoo_tuning.py end to end (--quick): real Optuna studies on SQLite through our zoo entry point, the
-recheck of the best trial against the shipped entry through the zoo benchmark's runner, and the report."""
+"""benchmarks/classic_control/zoo_tuning.py end to end (--quick): real Optuna studies on SQLite through our zoo entry
+point, the recheck of the best trial against the shipped entry through the zoo benchmark's runner, and the report."""
 
 import dataclasses
 import shutil
-import sys
 import warnings
 from pathlib import Path
 
 import optuna
 import pytest
 import yaml
-
-from tests.benchmark_scripts import BENCHMARKS, read_csv, run_script
-
-sys.path.insert(0, str(BENCHMARKS))
-
-import shared
-import zoo_tuning
+from shared import tables, zoo_runs
 
 from sb3_vpg.zoo import default_config
 from sb3_vpg.zoo.hyperparams_opt import sample_reinforce_params, sample_vpg_params
+from tests.benchmark_scripts import import_script, read_csv, run_script
+
+zoo_tuning = import_script("classic_control/zoo_tuning.py")
 
 
 def tune(out: Path, *extra: str) -> str:
-    return run_script("zoo_tuning.py", "--quick", "--out", str(out), *extra, timeout=900)
+    return run_script("classic_control/zoo_tuning.py", "--quick", "--out", str(out), *extra, timeout=900)
 
 
 def test_zoo_entry_rounds_the_sampled_values_and_keeps_the_discount_exact():
@@ -103,8 +99,8 @@ def test_quick_tuning_studies_rechecks_and_reports(tmp_path):
     shutil.rmtree(out / "logs")
     other_trial = {field: "" for field in trials[0]} | {"study": "vpg_Acrobot-v1", "trial": "0", "state": "COMPLETE"}
     other_run = {field: "" for field in recheck[0]} | {"study": "vpg_Acrobot-v1", "algo": "vpg_Acrobot-v1-trial0"}
-    shared.write_csv(out / "trials.csv", [*trials, other_trial])
-    shared.write_csv(out / "recheck.csv", [*recheck, other_run])
+    tables.write_csv(out / "trials.csv", [*trials, other_trial])
+    tables.write_csv(out / "recheck.csv", [*recheck, other_run])
     (out / "vpg_Acrobot-v1.md").write_text("## vpg_Acrobot-v1\n")
     third = tune(out)
     assert "trained " not in third and "reused " not in third
@@ -125,7 +121,7 @@ def test_studies_tune_on_their_own_seeds_and_recheck_on_the_benchmark_suite():
             assert zoo_tuning.recheck_suite(study).n_timesteps == 1_000_000
             assert study.recheck_seeds == (1 if study.name in zoo_tuning.MUJOCO_RECHECKED else 0)
         else:
-            assert study.suite is shared.SUITES[study.suite.env_id]
+            assert study.suite is zoo_runs.SUITES[study.suite.env_id]
         assert study.trial_steps <= study.suite.n_timesteps
     # the zoo benchmark's seeds stay held out
     assert {zoo_tuning.TUNING_SEED, *zoo_tuning.RECHECK_SEEDS}.isdisjoint(range(5))
@@ -223,7 +219,7 @@ def test_an_entry_that_swings_between_evaluations_ranks_behind_one_that_stays_go
 def test_a_recheck_run_that_diverged_is_a_row_that_ranks_last(tmp_path):
     """A run that stopped on NonFiniteError is the entry's result on that seed, not a crash to retry."""
     study = zoo_tuning.STUDIES["reinforce_Hopper-v5"]
-    run = shared.Run("reinforce_Hopper-v5-trial3", zoo_tuning.recheck_suite(study), 1001)
+    run = zoo_runs.Run("reinforce_Hopper-v5-trial3", zoo_tuning.recheck_suite(study), 1001)
     log = tmp_path / "scratch" / run.algo / run.name / "train.log"
     log.parent.mkdir(parents=True)
     error = (
@@ -234,7 +230,7 @@ def test_a_recheck_run_that_diverged_is_a_row_that_ranks_last(tmp_path):
     assert row == {"study": study.name, "algo": run.algo, "env": "Hopper-v5", "seed": 1001, "diverged": error}
     calm = {"final_score": -5.0, "late_score": 3.0}
     assert sorted([[row], [calm]], key=lambda rows: zoo_tuning.rank_key(study, rows)) == [[calm], [row]]
-    crashed = shared.Run("reinforce_Hopper-v5-calm", zoo_tuning.recheck_suite(study), 1001)
+    crashed = zoo_runs.Run("reinforce_Hopper-v5-calm", zoo_tuning.recheck_suite(study), 1001)
     other_log = tmp_path / "scratch" / crashed.algo / crashed.name / "train.log"
     other_log.parent.mkdir(parents=True)
     other_log.write_text("Traceback (most recent call last):\nKeyError: 'n_steps'\n")
@@ -267,7 +263,7 @@ def test_a_mujoco_recheck_trains_1m_steps_of_entries_that_keep_3m_and_runs_the_s
         (f"{study.name}-trial3", 1001, 1_000_000),
         (f"{study.name}-calm", 1001, 1_000_000),
     ]
-    assert "-n 1000000" in " ".join(shared.train_command(runs[0], tmp_path))
+    assert "-n 1000000" in " ".join(zoo_runs.train_command(runs[0], tmp_path))
 
 
 def test_lunar_lander_studies_begin_with_their_starting_points_queued_once(tmp_path):

@@ -7,7 +7,7 @@ frame difference, one hidden layer of 200 ReLU units, the Bernoulli UP/DOWN outp
 that restart at every point (``reset_on_reward``); an update takes every finished point (``ready_at="point"``).
 
 The objective reports the running reward every ``report_seconds`` so that a pruner can stop a trial that is
-behind the others at the same minute. ``benchmarks/pong_preset_tuning.py`` runs the study. Needs Optuna (the
+behind the others at the same minute. ``benchmarks/pong/pong_preset_tuning.py`` runs the study. Needs Optuna (the
 ``zoo`` extra).
 """
 
@@ -27,7 +27,7 @@ from sb3_vpg.pong.configs import OPTIMIZERS, pong_preset_kwargs
 from sb3_vpg.pong.envs import make_env
 from sb3_vpg.pong.run_folder import RunState
 
-# The best trial of the wall-clock study (benchmarks/pong_preset_tuning.py; its summary:
+# The best trial of the wall-clock study (benchmarks/pong/pong_preset_tuning.py; its summary:
 # benchmarks/results/pong_preset/tuning/summary.md): the points preset (sb3_vpg.pong.configs.PRESETS["points"])
 POINTS_TRIAL: dict[str, Any] = dict(
     n_envs=8,

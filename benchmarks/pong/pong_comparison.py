@@ -16,8 +16,8 @@ killed part-way is trained again from the start. Scores are the training games (
 so there are no separate evaluation runs) and Karpathy's running reward (a 0.99 average over games, in the
 order they ended across the run's games).
 
-    python benchmarks/pong_comparison.py                       # 4 contenders x seeds 0 1, 60 minutes each: 4 hours
-    python benchmarks/pong_comparison.py --minutes 1 --seeds 0 --out /tmp/pong   # a look at the machinery
+    python benchmarks/pong/pong_comparison.py                       # 4 contenders x seeds 0 1, 60 minutes each: 4 hours
+    python benchmarks/pong/pong_comparison.py --minutes 1 --seeds 0 --out /tmp/pong   # a look at the machinery
 
 Writes to ``--out`` (default ``benchmarks/results/pong_comparison``): ``comparison.md`` (per run and median per
 contender: running reward at 15, 30 and 60 minutes, minutes and agent steps to first pass -10, -5 and 0,
@@ -29,25 +29,19 @@ in ``<out>/logs`` (not committed).
 
 import argparse
 import csv
+import sys
 from pathlib import Path
 
 import numpy as np
-from shared import (
-    BENCHMARKS,
-    Run,
-    Suite,
-    Variant,
-    plot_running_reward,
-    read_episodes,
-    run_dir,
-    summarise,
-    table_lines,
-    train_all,
-    write_csv,
-)
 
 from sb3_vpg.common.files import replaced_whole, write_text_whole
 from sb3_vpg.pong.scores import running_reward
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the scripts' library, shared/
+from shared import BENCHMARKS
+from shared.pong_games import plot_running_reward, summarise, table_lines
+from shared.tables import write_csv
+from shared.zoo_runs import Run, Suite, Variant, read_monitor_episodes, run_dir, train_all
 
 CONTENDERS = {
     "reinforce-fast": "REINFORCE fast preset (4 games)",
@@ -68,7 +62,7 @@ def pong_suite(minutes: float, contenders: list[str]) -> Suite:
 
 def games(run: Run, out: Path) -> dict[str, np.ndarray]:
     """Every game of a finished run, in the order they ended: score, agent steps so far, minutes, running reward."""
-    episodes = read_episodes(run_dir(out / "logs", run))  # (score, length, seconds since the start)
+    episodes = read_monitor_episodes(run_dir(out / "logs", run))  # (score, length, seconds since the start)
     running = np.empty(len(episodes))
     value = None
     for index, score in enumerate(episodes[:, 0]):

@@ -4,7 +4,7 @@ nothing else running, median over seeds. Each seed is one ``python -m sb3_vpg.po
 run (the preset's games on ``KarpathyPongVecEnv``), one after the other so that each has the machine to itself;
 a run interrupted part-way resumes from its checkpoint, a finished one is not redone.
 
-    python benchmarks/pong_fast_preset.py --config fast --seeds 0 1 2 --hours 1
+    python benchmarks/pong/pong_fast_preset.py --config fast --seeds 0 1 2 --hours 1
 
 Runs (checkpoints included) go to ``--runs`` (default ``runs/pong_<config>``, not committed); the report to
 ``--out`` (default ``benchmarks/results/pong_<config>``): ``<config>_preset.md`` (per seed and median: running
@@ -15,12 +15,17 @@ against agent steps) and ``seed<N>/episodes.csv``. (The fast preset's committed 
 """
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
-from shared import copy_up_to_checkpoint, read_games, summarise, table_lines, train_pong_run, wall_hours_done
 
 from sb3_vpg.common.files import replaced_whole, write_text_whole
+from sb3_vpg.pong.run_folder import EPISODES_FILE
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the scripts' library, shared/
+from shared.pong_games import read_games, summarise, table_lines
+from shared.pong_runs import copy_up_to_checkpoint, train_pong_run, wall_hours_done
 
 CHECKPOINT_MINUTES = (5, 10, 15, 30, 60)
 THRESHOLDS = (-10.0, -5.0, 0.0, 10.0)
@@ -65,14 +70,14 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="the report: benchmarks/results/pong_<config>")
     parser.add_argument("--report-only", action="store_true", help="no training: report the runs as they are")
     args = parser.parse_args()
-    out = Path(args.out or Path(__file__).parent / "results" / f"pong_{args.config}")
+    out = Path(args.out or Path(__file__).resolve().parents[1] / "results" / f"pong_{args.config}")
     runs_folder = Path(args.runs or f"runs/pong_{args.config}")
     rows, runs = [], {}
     for seed in args.seeds:
         folder = runs_folder / f"seed{seed}"
         if not args.report_only:
             train_pong_run(seed, folder, args.hours, args.config)
-        if (folder / "episodes.csv").exists():
+        if (folder / EPISODES_FILE).exists():
             copy_up_to_checkpoint(folder, out / f"seed{seed}")
             runs[seed] = read_games(out / f"seed{seed}")
             # the run's length is its checkpoint's wall clock: no value at a minute it has not reached

@@ -1,7 +1,7 @@
 """
 Which classic-control entry holds its score on every seed: the shipped zoo entry and variations of it written by
 hand, trained through our zoo entry point exactly as ``zoo_benchmark.py`` trains them (the same budget and
-evaluations, ``shared.py``), on the tuning seeds 1001-1003; the benchmark's seeds 0-4 stay held out.
+evaluations, ``shared.zoo_runs``), on the tuning seeds 1001-1003; the benchmark's seeds 0-4 stay held out.
 
 A contender is ranked by (1) the seeds that hold: once an evaluation first reaches the suite's threshold, no later
 evaluation falls below ``HOLD_FRACTION`` of it, and the final one is at the threshold; then (2) the median over
@@ -10,24 +10,31 @@ ranking of ``zoo_tuning.py`` looks at the final evaluation alone, and let throug
 evaluations went 500, 45, 453, 105, 500 on a held-out seed.
 
 Outputs in ``--out`` (default ``benchmarks/results/robustness``): ``<algo>_<env>.md`` (every contender per seed,
-the ranking, the winner's entry) and ``recheck.csv`` (one row per run). Runs are resumable (``shared.execute``).
+the ranking, the winner's entry) and ``recheck.csv`` (one row per run). Runs are resumable (``zoo_runs.execute``).
 
-    python benchmarks/robustness_recheck.py --workers 1
-    python benchmarks/robustness_recheck.py --studies vpg_LunarLander-v3
+    python benchmarks/classic_control/robustness_recheck.py --workers 1
+    python benchmarks/classic_control/robustness_recheck.py --studies vpg_LunarLander-v3
 """
 
 import argparse
 import statistics
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import shared
 import yaml
-from shared import BENCHMARKS, SUITES, Run, Suite, Variant, train_all
 
 from sb3_vpg.common.files import write_text_whole
 from sb3_vpg.zoo import default_config
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the scripts' library, shared/
+from shared import (
+    BENCHMARKS,
+    tables,
+    zoo_runs,
+)
+from shared.zoo_runs import SUITES, Run, Suite, Variant, train_all
 
 SEEDS = (1001, 1002, 1003)
 HOLD_FRACTION = 400 / 475  # CartPole's: an evaluation of 400 after a first 475
@@ -107,7 +114,7 @@ def holds(evaluations: list[float], threshold: float) -> bool:
 
 
 def seed_row(run: Run, out: Path) -> dict:
-    row, evaluations = shared.collect(run, out)
+    row, evaluations = zoo_runs.collect(run, out)
     values = [e["eval_mean"] for e in evaluations]
     half = run.suite.n_timesteps / 2
     assert run.suite.threshold is not None
@@ -166,14 +173,14 @@ def main() -> None:
     train_all([run for study in studies for run in runs(study, out)], out, args.workers)
     rows = [
         row
-        for row in shared.read_rows(out / "recheck.csv")
+        for row in tables.read_rows(out / "recheck.csv")
         if not any(row["algo"].startswith(f"{name}-") for name in args.studies)
     ]
     for study in studies:
         study_rows = [seed_row(run, out) for run in runs(study, out)]
         write_text_whole(out / f"{study.name}.md", markdown(study, out, study_rows))
         rows += study_rows
-    shared.write_csv(out / "recheck.csv", rows)
+    tables.write_csv(out / "recheck.csv", rows)
     print(f"written to {out}")
 
 

@@ -12,7 +12,7 @@ Two measurements per (algorithm, seed), each in its own process:
 
 Outputs in benchmarks/results/: cartpole_runs.csv, cartpole_evals.csv, cartpole_summary.md, cartpole_curves.png.
 
-    python benchmarks/cartpole_throughput.py --seeds 0 1 2 3 4 --workers 2
+    python benchmarks/speed/cartpole_throughput.py --seeds 0 1 2 3 4 --workers 2
 """
 
 import argparse
@@ -30,7 +30,7 @@ from stable_baselines3.common.evaluation import evaluate_policy
 
 from sb3_vpg.common.files import replaced_whole, write_text_whole
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = Path(__file__).resolve().parents[1] / "results"
 ENV_ID = "CartPole-v1"
 THRESHOLD = 475.0
 # Step budgets for the sample-efficiency runs: the zoo's n_timesteps for PPO/REINFORCE; A2C's zoo budget is
@@ -42,7 +42,7 @@ BUDGETS = {"reinforce": 100_000, "ppo": 100_000, "a2c": 200_000}
 def zoo_hyperparams(algo: str) -> dict[str, Any]:
     """The CartPole-v1 entry of rl_zoo3's (or our) hyperparameter file, with lin_ schedules converted."""
     if algo == "reinforce":
-        path = Path(__file__).parents[1] / "zoo_configs" / "reinforce.yml"
+        path = Path(__file__).resolve().parents[2] / "zoo_configs" / "reinforce.yml"
     else:
         import rl_zoo3
 

@@ -1,12 +1,12 @@
 """
 Pong training throughput of two code versions, interleaved in one run: ours (this checkout) and a baseline checkout
 (for example ``git worktree add /tmp/before <commit>``). Each repetition runs each version's own
-``benchmarks/pong_throughput.py`` once (one repetition, no memory measurement), alternating which goes first, so both
+``benchmarks/speed/pong_throughput.py`` once (one repetition, no memory measurement), alternating which goes first, so both
 see the same machine. Reported: per version and env configuration, the median [min, max] of training / raw emulator
 (both measured in the same repetition of the same version), and the median ratio of ours to the baseline's.
 
     git worktree add /tmp/before <commit>
-    python benchmarks/pong_throughput_ab.py --baseline /tmp/before --reps 5
+    python benchmarks/speed/pong_throughput_ab.py --baseline /tmp/before --reps 5
 
 Outputs in benchmarks/results/ (or --out): pong_throughput_ab.csv, pong_throughput_ab.md.
 """
@@ -20,17 +20,20 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from shared import median_range
-
 from sb3_vpg.common.files import replaced_whole, write_text_whole
 
-HERE = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the scripts' library, shared/
+from shared.tables import median_range
+
+HERE = Path(__file__).resolve().parents[2]
 
 
 def one_repetition(tree: Path, configs: list[str], steps: int) -> dict[str, float]:
     """training / raw per configuration, from one repetition of ``tree``'s pong_throughput.py."""
     with tempfile.TemporaryDirectory() as out:
-        command = [sys.executable, str(tree / "benchmarks" / "pong_throughput.py"), "--configs", *configs, "--reps", "1"]
+        # the script's place in either tree: benchmarks/speed/ since the scripts were grouped by subject
+        script = next(p for p in (tree / "benchmarks" / "speed", tree / "benchmarks") if (p / "pong_throughput.py").exists())
+        command = [sys.executable, str(script / "pong_throughput.py"), "--configs", *configs, "--reps", "1"]
         command += ["--steps", str(steps), "--no-memory", "--out", out]
         subprocess.run(command, check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(tree)})
         with open(Path(out) / "pong_throughput.csv") as file:

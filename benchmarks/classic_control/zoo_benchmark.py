@@ -2,7 +2,7 @@
 REINFORCE and VPG against SB3's A2C and PPO and sb3-contrib's TRPO, every run trained through our zoo entry
 point (``python -m sb3_vpg.zoo train``) with the zoo's own evaluation (``--eval-freq``, deterministic
 evaluation episodes, ``evaluations.npz``, monitor files). Karpathy Pong, which is compared on wall clock, has a
-script of its own built on this one: ``benchmarks/pong_comparison.py``.
+script of its own built on this one: ``benchmarks/pong/pong_comparison.py``.
 
 Hyperparameters: our ``zoo_configs/`` for REINFORCE/VPG; rl_zoo3's published entries for A2C/PPO/TRPO, except
 for the envs the zoo publishes none for (``benchmarks/configs/<algo>.yml``, each entry says where it comes
@@ -26,31 +26,25 @@ A run of some envs or algorithms (``--envs``, ``--algos``) reports every run of 
 that made them; a run whose logs are not here (a fresh clone) is reported as ``runs.csv`` and
 ``evaluations.csv`` recorded it.
 
-    python benchmarks/zoo_benchmark.py --workers 2             # the full benchmark
-    python benchmarks/zoo_benchmark.py --quick --out /tmp/q    # a minute: CartPole, 2 algorithms, 2 seeds
+    python benchmarks/classic_control/zoo_benchmark.py --workers 2             # the full benchmark
+    python benchmarks/classic_control/zoo_benchmark.py --quick --out /tmp/q    # a minute: CartPole, 2 algorithms, 2 seeds
 """
 
 import argparse
 import csv
 import math
 import statistics
+import sys
 from pathlib import Path
 
 import numpy as np
-from shared import (
-    ALL_ALGOS,
-    BENCHMARKS,
-    SUITES,
-    Run,
-    Suite,
-    collect,
-    finished,
-    read_rows,
-    train_all,
-    write_csv,
-)
 
 from sb3_vpg.common.files import replaced_whole, write_text_whole
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the scripts' library, shared/
+from shared import BENCHMARKS
+from shared.tables import read_rows, write_csv
+from shared.zoo_runs import ALL_ALGOS, SUITES, Run, Suite, collect, finished, train_all
 
 QUICK_SUITE = Suite("CartPole-v1", ("reinforce", "ppo"), 2_048, 1_024, 2, 475.0)
 

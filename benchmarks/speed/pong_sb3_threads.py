@@ -4,8 +4,8 @@ Agent steps per second of SB3's PPO/A2C entries for the Pong head-to-head with 1
 both see the same machine: the median of the repetitions and the median ratio of 2 threads to 1 within a
 repetition. ``--stop-after-games N`` also stops each run once N games per env have ended (short checks).
 
-    python benchmarks/pong_sb3_threads.py                       # the zoo's settings of PPO and A2C
-    python benchmarks/pong_sb3_threads.py ppo-lr-1e-3 --reps 4
+    python benchmarks/speed/pong_sb3_threads.py                       # the zoo's settings of PPO and A2C
+    python benchmarks/speed/pong_sb3_threads.py ppo-lr-1e-3 --reps 4
 
 Writes ``threads.md`` and ``threads.csv`` to ``--out`` (default ``benchmarks/results/pong_head_to_head``); run
 folders go to ``<--runs>/threads``.
@@ -14,20 +14,16 @@ folders go to ``<--runs>/threads``.
 import argparse
 import shutil
 import statistics
+import sys
 from pathlib import Path
 
-from shared import (
-    BENCHMARKS,
-    DEFAULT_ENTRIES,
-    Entries,
-    median_range,
-    read_entries,
-    read_games,
-    train_entry,
-    write_csv,
-)
-
 from sb3_vpg.common.files import write_text_whole
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the scripts' library, shared/
+from shared import BENCHMARKS
+from shared.pong_entries import DEFAULT_ENTRIES, Entries, read_entries, train_entry
+from shared.pong_games import read_games
+from shared.tables import median_range, write_csv
 
 
 def threads_ab(

@@ -9,7 +9,7 @@ Tuning REINFORCE and VPG with our own tuning path, then choosing the entries to 
    trial that a killed run left running is marked failed first).
 2. **Recheck.** The best trials of a study, the entry shipped in ``zoo_configs/`` when the study began, and
    the study's hand-written variations of these (``Study.variations``), trained through the zoo exactly as
-   ``shared.py`` trains them (the benchmark's budget, evaluation grid and threshold) on the tuning seeds
+   ``shared.zoo_runs`` trains them (the benchmark's budget, evaluation grid and threshold) on the tuning seeds
    1001-1003. They are ranked by the seeds whose final evaluation holds the threshold, then by median steps to the
    threshold (a run that never gets there counts as the budget plus one evaluation) and mean final score, or, for
    LunarLander (the goal is the final model), by median final score. The first is the entry to ship. The
@@ -18,11 +18,11 @@ Tuning REINFORCE and VPG with our own tuning path, then choosing the entries to 
 3. **Report.** ``<study>.md`` (trials by state, the best trials and their parameters, the recheck, the winning
    zoo entry), ``summary.md`` (all of them), ``trials.csv`` (every trial) and ``recheck.csv`` (every run).
 
-    python benchmarks/zoo_tuning.py                                   # every study but LunarLander's, recheck, report
-    python benchmarks/zoo_tuning.py --studies vpg_LunarLander-v3       # hours: resumable, run it across sessions
-    python benchmarks/zoo_tuning.py --studies vpg_HalfCheetah-v5 reinforce_HalfCheetah-v5   # MuJoCo: 20-40 minutes each
-    python benchmarks/zoo_tuning.py --studies vpg_CartPole-v1 --trials 10 --out /tmp/tune   # one small study
-    python benchmarks/zoo_tuning.py --report-only
+    python benchmarks/classic_control/zoo_tuning.py                              # every study but LunarLander's
+    python benchmarks/classic_control/zoo_tuning.py --studies vpg_LunarLander-v3  # hours: resumable across sessions
+    python benchmarks/classic_control/zoo_tuning.py --studies vpg_HalfCheetah-v5  # MuJoCo: 20-40 minutes
+    python benchmarks/classic_control/zoo_tuning.py --studies vpg_CartPole-v1 --trials 10 --out /tmp/tune  # a small one
+    python benchmarks/classic_control/zoo_tuning.py --report-only
 
 Studies run ``--workers`` at a time (one torch thread each), then the rechecks. An interrupted tuning resumes:
 a study continues to its number of trials and finished recheck runs are reused.
@@ -46,25 +46,21 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-import shared
 import yaml
-from shared import (
-    BENCHMARKS,
-    MUJOCO_ENVS,
-    MUJOCO_EVAL_FREQ,
-    MUJOCO_STEPS,
-    SUITES,
-    Run,
-    Suite,
-    Variant,
-    collect,
-    train_all,
-    write_csv,
-)
 
 from sb3_vpg.common.files import write_text_whole
 from sb3_vpg.zoo import default_config
 from sb3_vpg.zoo.hyperparams_opt import convert_reinforce_params
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the scripts' library, shared/
+from shared import (
+    BENCHMARKS,
+    tables,
+    zoo_runs,
+)
+from shared.mujoco_runs import MUJOCO_ENVS, MUJOCO_EVAL_FREQ, MUJOCO_STEPS
+from shared.tables import write_csv
+from shared.zoo_runs import SUITES, Run, Suite, Variant, collect, train_all
 
 TUNING_SEED = 1000
 RECHECK_SEEDS: tuple[int, ...] = (1001, 1002, 1003)
@@ -335,7 +331,7 @@ def recorded_trials(study: Study, out: Path) -> list[TrialRecord]:
             {key: parse_value(text) for key, text in row.items() if key not in TRIAL_FIELDS and text != ""},
             float(row["seconds"]) if row["seconds"] else None,
         )
-        for row in shared.read_rows(out / "trials.csv")
+        for row in tables.read_rows(out / "trials.csv")
         if row["study"] == study.name
     ]
 
@@ -542,14 +538,14 @@ def trial_rows(study: Study, out: Path) -> list[dict]:
 
 def recorded_recheck(out: Path) -> dict[tuple[str, int], dict]:
     """The runs ``recheck.csv`` records, by (contender, seed), with their numbers as numbers."""
-    return {(row["algo"], row["seed"]): row for row in shared.read_rows(out / "recheck.csv")}
+    return {(row["algo"], row["seed"]): row for row in tables.read_rows(out / "recheck.csv")}
 
 
 def recheck_row(study: Study, run: Run, out: Path, recorded: dict[tuple[str, int], dict]) -> dict | None:
     """A recheck run's row: collected from its logs if they are here, else as recheck.csv recorded it, else None.
     A run that stopped on a non-finite loss or gradient is a result (the entry diverges on that seed): its row has
     the error instead of scores."""
-    if shared.finished(run, out):
+    if zoo_runs.finished(run, out):
         row, evaluations = collect(run, out)
         if study.goal == "late":
             row["late_score"] = late_score(evaluations, run.suite.n_timesteps)
@@ -570,7 +566,7 @@ def diverged(run: Run, out: Path) -> str:
 
 def kept_rows(path: Path, replaced: set[str]) -> list[dict]:
     """The rows of a report CSV that belong to studies other than ``replaced``."""
-    return [row for row in shared.read_rows(path) if row["study"] not in replaced]
+    return [row for row in tables.read_rows(path) if row["study"] not in replaced]
 
 
 def main() -> None:
@@ -610,12 +606,12 @@ def main() -> None:
         to_train = [
             run
             for run in every_run
-            if not diverged(run, out) and (shared.finished(run, out) or (run.algo, run.seed) not in recorded)
+            if not diverged(run, out) and (zoo_runs.finished(run, out) or (run.algo, run.seed) not in recorded)
         ]
         try:
             train_all(to_train, out, args.workers)
         except SystemExit as failures:
-            if any(not shared.finished(run, out) and not diverged(run, out) for run in to_train):
+            if any(not zoo_runs.finished(run, out) and not diverged(run, out) for run in to_train):
                 raise
             print(f"{failures}; each of them diverged (NonFiniteError), which the report records")
 

@@ -11,12 +11,12 @@ and ``agents/agents.md``, the table of every shipped agent (the docs include it)
 entry point with the shipped entry and ``--seed``; runs of the same algorithm and env are replaced. The MuJoCo
 agents are not trained here: each is seed 0's run of ``mujoco_benchmark.py`` (3M steps), its final model.
 
-    python benchmarks/ship_agents.py --workers 2                  # every entry (about 15 minutes on 2 cores)
-    python benchmarks/ship_agents.py --mujoco-only                # seed 0's MuJoCo runs, once they are done
-    python benchmarks/ship_agents.py --mujoco-only --envs Hopper-v5  # one env's
-    python benchmarks/ship_agents.py --algos reinforce --envs CartPole-v1
-    python benchmarks/ship_agents.py --pong-only                   # the Pong agent's card (10 full games)
-    python benchmarks/ship_agents.py --evaluate-only               # every card re-evaluated on this machine
+    python benchmarks/agents/ship_agents.py --workers 2                  # every entry (about 15 minutes on 2 cores)
+    python benchmarks/agents/ship_agents.py --mujoco-only                # seed 0's MuJoCo runs, once they are done
+    python benchmarks/agents/ship_agents.py --mujoco-only --envs Hopper-v5  # one env's
+    python benchmarks/agents/ship_agents.py --algos reinforce --envs CartPole-v1
+    python benchmarks/agents/ship_agents.py --pong-only                   # the Pong agent's card (10 full games)
+    python benchmarks/agents/ship_agents.py --evaluate-only               # every card re-evaluated on this machine
     python -m sb3_vpg.zoo enjoy --algo reinforce --env LunarLander-v3 -f agents --no-render -n 5000
 """
 
@@ -31,11 +31,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
-from shared import MUJOCO_ENVS, MujocoRun, final_zoo_folder
 
 from sb3_vpg.common.files import write_text_whole
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the scripts' library, shared/
+from shared.mujoco_runs import MUJOCO_ENVS, MujocoRun, final_zoo_folder
+
+ROOT = Path(__file__).resolve().parents[2]
 ENVS = ("CartPole-v1", "Acrobot-v1", "InvertedPendulum-v5", "LunarLander-v3")
 # The MuJoCo envs with a shipped agent: Humanoid-v5's benchmark runs have not finished yet, so it has none
 AGENT_MUJOCO_ENVS = tuple(env_id for env_id in MUJOCO_ENVS if env_id != "Humanoid-v5")
@@ -85,7 +87,7 @@ def model_card(algo: str, env_id: str, mean: float, std: float, seed: int) -> st
     shipping = " --mujoco-only" if env_id in MUJOCO_ENVS else ""
     if env_id in MUJOCO_ENVS:
         training = (
-            f"python benchmarks/mujoco_benchmark.py --algos {algo} --envs {env_id} --seeds {seed}   # 3M steps; "
+            f"python benchmarks/mujoco/mujoco_benchmark.py --algos {algo} --envs {env_id} --seeds {seed}   # 3M steps; "
             f"the final model, with its observation statistics ({env_id}/vecnormalize.pkl)"
         )
     else:
@@ -136,7 +138,7 @@ python -m sb3_vpg.zoo enjoy --algo {algo} --env {env_id} -f agents --no-render -
 {training}
 ```
 
-or, for every shipped agent, `python benchmarks/ship_agents.py{shipping}`.
+or, for every shipped agent, `python benchmarks/agents/ship_agents.py{shipping}`.
 
 ## Hyperparameters
 

@@ -10,8 +10,8 @@ The study lives in an Optuna journal file (``<out>/journal.log``), so an interru
 stood: a trial that was running is marked failed and the study goes on until ``--trials`` trials have finished
 (completed or pruned).
 
-    python benchmarks/pong_preset_tuning.py --trials 8 --minutes 10     # about 1 h 20 min
-    python benchmarks/pong_preset_tuning.py --report-only                # the summary of the study as it stands
+    python benchmarks/pong/pong_preset_tuning.py --trials 8 --minutes 10     # about 1 h 20 min
+    python benchmarks/pong/pong_preset_tuning.py --report-only                # the summary of the study as it stands
 
 Writes to ``--out`` (default ``benchmarks/results/pong_preset/tuning``): ``journal.log`` (the study),
 ``trials.csv`` and ``summary.md`` (every trial: its choices, state, running reward at the end and at each
@@ -31,7 +31,7 @@ from optuna.storages.journal import JournalFileBackend
 from sb3_vpg.common.files import replaced_whole, write_text_whole
 from sb3_vpg.pong.tuning import objective
 
-BENCHMARKS = Path(__file__).resolve().parent
+BENCHMARKS = Path(__file__).resolve().parents[1]
 STUDY_NAME = "pong-preset"
 # First guesses, tried before TPE: frequent updates on finished points, with RMSProp as Karpathy and with Adam
 FIRST_GUESSES: list[dict[str, Any]] = [

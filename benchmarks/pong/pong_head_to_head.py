@@ -33,16 +33,16 @@ while its folder is there). Runs go one after the other, seed by seed. ``--stop-
 PPO/A2C and zoo runs once N games per env have ended, and ours after N updates (the fast preset updates every 10
 games), for short checks that must not depend on the clock.
 
-    python benchmarks/pong_sb3_tuning.py                          # first: every PPO/A2C entry, 15 min each, seed 0
-    python benchmarks/pong_head_to_head.py --config fast          # the head-to-head, seeds 0 1
-    python benchmarks/pong_head_to_head.py --report-only          # the report of the runs finished so far
+    python benchmarks/pong/pong_sb3_tuning.py                          # first: every PPO/A2C entry, 15 min each, seed 0
+    python benchmarks/pong/pong_head_to_head.py --config fast          # the head-to-head, seeds 0 1
+    python benchmarks/pong/pong_head_to_head.py --report-only          # the report of the runs finished so far
 
 Writes to ``--out`` (default ``benchmarks/results/pong_head_to_head``): ``head_to_head.md`` and ``runs.csv``
 (per run and median per contender: running reward at 5, 10, 15, 30, 45 and 60 minutes, minutes and agent steps to
 first pass -10, -5, 0 and +10), ``curves.png`` (running reward against minutes and against agent steps, median
 of the seeds with their range shaded), ``episodes/<contender>_seed<N>.csv`` (every game: the run's
-``episodes.csv``) and ``.json`` (the run's record). ``--train-one`` is the worker that trains one PPO/A2C entry
-in a process of its own (``shared.train_entry`` starts it).
+``episodes.csv``) and ``.json`` (the run's record). ``head_to_head_worker.py`` trains one PPO/A2C entry in a
+process of its own (``shared.pong_entries.train_entry`` starts it).
 Run folders go to ``--runs`` (default ``runs/pong_head_to_head``, not committed).
 """
 
@@ -54,30 +54,18 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
-
-from shared import (
-    BENCHMARKS,
-    DEFAULT_ENTRIES,
-    DONE_FILE,
-    Entries,
-    best_entry,
-    plot_running_reward,
-    read_entries,
-    read_episodes,
-    read_games,
-    run_folder,
-    summarise,
-    table_lines,
-    train_entry,
-    train_pong_run,
-    wall_hours_done,
-    write_csv,
-)
 
 from sb3_vpg.common.files import replaced_whole, write_text_whole
-from sb3_vpg.pong.run_folder import CSV_FIELDS
+from sb3_vpg.pong.run_folder import CSV_FIELDS, EPISODES_FILE
 from sb3_vpg.pong.scores import running_reward
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the scripts' library, shared/
+from shared import BENCHMARKS
+from shared.pong_entries import DEFAULT_ENTRIES, DONE_FILE, Entries, best_entry, read_entries, run_folder, train_entry
+from shared.pong_games import plot_running_reward, read_games, summarise, table_lines
+from shared.pong_runs import train_pong_run, wall_hours_done
+from shared.tables import write_csv
+from shared.zoo_runs import read_monitor_episodes
 
 ROOT = BENCHMARKS.parent
 CHECKPOINT_MINUTES = (5, 10, 15, 30, 45, 60)  # 45: the end of the A2C and zoo runs
@@ -86,55 +74,6 @@ CONTENDERS = ("reinforce", "ppo", "a2c", "ppo-zoo")
 DEFAULT_MINUTES = {"reinforce": 60.0, "ppo": 60.0, "a2c": 45.0, "ppo-zoo": 45.0}
 ZOO_ENV = "PongNoFrameskip-v4"
 ZOO_FRAMES_PER_STEP = 4  # AtariWrapper's frame skip
-EPISODES_FILE = "episodes.csv"
-
-
-def sb3_model(entry: dict[str, Any], env: Any, seed: int) -> Any:
-    """The PPO or A2C model of an entry, on ``env``: ``MlpPolicy`` with one hidden layer of 200 ReLU units."""
-    import torch as th
-    from stable_baselines3 import A2C, PPO
-
-    settings = dict(entry)
-    algo = {"ppo": PPO, "a2c": A2C}[settings.pop("algo")]
-    settings.pop("n_envs")
-    policy_kwargs: dict[str, Any] = dict(net_arch=[200], activation_fn=th.nn.ReLU)
-    if settings.pop("rmsprop_tf_like", False):
-        from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
-
-        policy_kwargs.update(optimizer_class=RMSpropTFLike, optimizer_kwargs=dict(eps=1e-5))
-    return algo("MlpPolicy", env, seed=seed, verbose=0, policy_kwargs=policy_kwargs, **settings)
-
-
-def train_sb3(
-    entries: Entries,
-    name: str,
-    seed: int,
-    minutes: float,
-    folder: Path,
-    torch_threads: int,
-    stop_after_games: int | None = None,
-) -> None:
-    """Train the SB3 entry ``name`` on ``KarpathyPongVecEnv`` for ``minutes``, every game to ``episodes.csv``
-    (the columns of ``python -m sb3_vpg.pong train``'s); with ``stop_after_games``, stop earlier once that many
-    games per env have ended (SB3's ``StopTrainingOnMaxEpisodes``)."""
-    import torch as th
-    from stable_baselines3.common.callbacks import BaseCallback, StopTrainingOnMaxEpisodes
-    from stable_baselines3.common.vec_env import VecMonitor
-
-    from sb3_vpg.common.callbacks import StopTrainingOnWallClock
-    from sb3_vpg.pong.callbacks import EpisodeLog
-    from sb3_vpg.pong.vec_env import KarpathyPongVecEnv
-
-    th.set_num_threads(torch_threads)
-    entry = entries.settings[name]
-    env = VecMonitor(KarpathyPongVecEnv(entry["n_envs"], seed=seed))
-    model = sb3_model(entry, env, seed)
-    (folder / EPISODES_FILE).unlink(missing_ok=True)  # a new run
-    callbacks: list[BaseCallback] = [EpisodeLog(folder), StopTrainingOnWallClock(minutes * 60)]
-    if stop_after_games is not None:
-        callbacks.append(StopTrainingOnMaxEpisodes(stop_after_games))
-    model.learn(10**10, callback=callbacks)
-    env.close()
 
 
 def zoo_command(
@@ -153,7 +92,7 @@ def zoo_command(
 def zoo_games_to_csv(zoo_dir: Path, path: Path) -> None:
     """The zoo run's games, from its monitor files (unclipped scores of whole games, lengths in frames), as
     ``episodes.csv`` rows: agent steps = frames / 4."""
-    episodes = read_episodes(zoo_dir)  # (score, frames, seconds since the monitor started), in the order they ended
+    episodes = read_monitor_episodes(zoo_dir)  # (score, frames, seconds since the monitor started), in the order they ended
     value = None
     with replaced_whole(path) as temporary, open(temporary, "w", newline="") as file:
         writer = csv.writer(file)
@@ -325,14 +264,8 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true", help="no training: report the finished runs")
     stop = "also stop each PPO/A2C and zoo run once N games per env have ended (short checks; ours stops by its clock)"
     parser.add_argument("--stop-after-games", type=int, default=None, metavar="N", help=stop)
-    parser.add_argument("--train-one", help=argparse.SUPPRESS)  # a worker: one SB3 entry, in its own process
-    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--run-folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     entries = read_entries(args.entries)
-    if args.train_one:
-        train_sb3(entries, args.train_one, args.seed, args.minutes, args.run_folder, args.torch_threads, args.stop_after_games)
-        return
     runs = args.runs.resolve()
     minutes = {c: DEFAULT_MINUTES[c] if args.minutes is None else args.minutes for c in CONTENDERS}
     contenders = [contender for contender in CONTENDERS if contender in args.contenders]

@@ -4,7 +4,7 @@ agent steps and wall hours at which its running reward (Karpathy's 0.99 average)
 next to Karpathy's ~8,000 episodes. Copies each run's ``episodes.csv`` to ``<out>/<label>/`` and draws the
 curves against episodes and against wall-clock hours.
 
-    python benchmarks/pong_long_runs.py --run classic-seed1=runs/classic_seed1 --run classic-seed2=runs/classic_seed2 \
+    python benchmarks/pong/pong_long_runs.py --run classic-seed1=runs/classic_seed1 --run classic-seed2=runs/classic_seed2 \
         --run v5-seed0=benchmarks/results/karpathy_pong/v5-seed0=KarpathyPong-v0
 
 A run is ``LABEL=FOLDER`` (its env id read from ``FOLDER/state.json``) or ``LABEL=FOLDER=ENV_ID``. Episodes after
@@ -21,15 +21,16 @@ Writes ``<out>/long_runs.md``, ``<out>/long_runs.png`` and ``<out>/<label>/episo
 """
 
 import argparse
-import csv
 import json
-import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared import copy_up_to_checkpoint
-
 from sb3_vpg.common.files import replaced_whole, write_text_whole
+from sb3_vpg.pong import run_folder as pong_folder
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the scripts' library, shared/
+from shared.pong_runs import copy_checkpoint, copy_up_to_checkpoint
 
 THRESHOLDS = (-15.0, -10.0, -5.0, 0.0)
 KARPATHY_EPISODES = 8_000  # "Pong from Pixels": slightly better than the AI after ~8,000 episodes (three nights)
@@ -45,26 +46,11 @@ class Run:
     running_reward: list[float]
 
 
-def copy_checkpoint(run_folder: Path, out: Path) -> None:
-    """Copy the run's last complete checkpoint (state.json and its model file) to ``out`` and remove any older model
-    file there, so that ``out`` (with the episodes.csv of ``copy_up_to_checkpoint``) is a run folder to resume."""
-    state = json.loads((run_folder / "state.json").read_text())
-    model_file = state["model"]
-    shutil.copyfile(run_folder / model_file, out / f"{model_file}.tmp")
-    (out / f"{model_file}.tmp").replace(out / model_file)
-    shutil.copyfile(run_folder / "state.json", out / "state.json.tmp")
-    (out / "state.json.tmp").replace(out / "state.json")
-    for path in out.glob("model-*.zip"):
-        if path.name != model_file:
-            path.unlink()
-
-
 def read_run(label: str, folder: Path, env_id: str | Path) -> Run:
     """A run's episodes.csv in ``folder``; ``env_id`` or the run folder whose state.json names it."""
-    with open(folder / "episodes.csv") as file:
-        rows = list(csv.DictReader(file))
+    rows = pong_folder.read_episodes(folder)
     if isinstance(env_id, Path):
-        env_id = json.loads((env_id / "state.json").read_text()).get("env_id", "KarpathyPong-v0")
+        env_id = json.loads((env_id / pong_folder.STATE_FILE).read_text()).get("env_id", "KarpathyPong-v0")
     return Run(
         label,
         env_id,
@@ -132,7 +118,7 @@ def plot(runs: list[Run], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", action="append", required=True, help="LABEL=FOLDER of a run (repeatable)")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "karpathy_pong"))
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "results" / "karpathy_pong"))
     parser.add_argument("--with-checkpoint", action="store_true", help="copy each run's last checkpoint beside its CSV")
     args = parser.parse_args()
     out = Path(args.out)
@@ -141,7 +127,7 @@ def main() -> None:
         label, folder, *env_id = spec.split("=")
         if Path(folder).resolve() != (out / label).resolve():  # not the copy itself
             copy_up_to_checkpoint(Path(folder), out / label)
-            if args.with_checkpoint and (Path(folder) / "state.json").exists():
+            if args.with_checkpoint and (Path(folder) / pong_folder.STATE_FILE).exists():
                 copy_checkpoint(Path(folder), out / label)
         runs.append(read_run(label, out / label, env_id[0] if env_id else Path(folder)))
     write_text_whole(out / "long_runs.md", markdown(runs))

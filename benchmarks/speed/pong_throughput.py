@@ -14,7 +14,7 @@ stored pixel (6400 per step).
 
 Outputs in benchmarks/results/ (or --out): pong_throughput.csv, pong_throughput.md.
 
-    python benchmarks/pong_throughput.py --reps 5 --steps 6000
+    python benchmarks/speed/pong_throughput.py --reps 5 --steps 6000
 """
 
 import argparse
@@ -31,11 +31,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from shared import median_range
 
 from sb3_vpg.common.files import replaced_whole, write_text_whole
 
-RESULTS = Path(__file__).parent / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the scripts' library, shared/
+from shared.tables import median_range
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 
 def make_env(config: str, seed: int = 0) -> Any:

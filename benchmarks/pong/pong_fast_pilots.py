@@ -3,8 +3,8 @@ Pilot runs that chose the fast Pong preset: candidate configurations of Karpathy
 its own ``KarpathyPongVecEnv``, logged like the long runs (``episodes.csv`` with Karpathy's running reward).
 Compare them at equal agent steps and episodes; wall-clock figures depend on what else shared the machine.
 
-    python benchmarks/pong_fast_pilots.py A-lr1e-3 0 2 0.75 &    # candidate, seed, games, hours
-    python benchmarks/pong_fast_pilots.py C-lr1e-3-4episodes 0 2 0.75 &
+    python benchmarks/pong/pong_fast_pilots.py A-lr1e-3 0 2 0.75 &    # candidate, seed, games, hours
+    python benchmarks/pong/pong_fast_pilots.py C-lr1e-3-4episodes 0 2 0.75 &
 
 Writes ``benchmarks/results/pong_fast/pilots/<candidate>_seed<N>/episodes.csv``.
 """
@@ -19,6 +19,7 @@ from sb3_vpg.common.callbacks import StopTrainingOnWallClock
 from sb3_vpg.pong import karpathy_kwargs
 from sb3_vpg.pong.callbacks import EpisodeLog, ProgressPrinter
 from sb3_vpg.pong.envs import make_env
+from sb3_vpg.pong.run_folder import EPISODES_FILE
 
 CANDIDATES = {
     "A-lr1e-3": lambda: karpathy_kwargs(learning_rate=1e-3),
@@ -36,9 +37,9 @@ CANDIDATES = {
 def main() -> None:
     name, seed, n_envs, hours = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
     th.set_num_threads(1)
-    out = Path(__file__).parent / "results" / "pong_fast" / "pilots" / f"{name}_seed{seed}"
+    out = Path(__file__).resolve().parents[1] / "results" / "pong_fast" / "pilots" / f"{name}_seed{seed}"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "episodes.csv").unlink(missing_ok=True)  # a new run
+    (out / EPISODES_FILE).unlink(missing_ok=True)  # a new run
     model = REINFORCE(env=make_env(n_envs, seed, vector_env=True), seed=seed, **CANDIDATES[name]())
     log = EpisodeLog(out)
     printer = ProgressPrinter(log, print_every=10)

@@ -16,7 +16,7 @@ Each mode runs the shipped CartPole entry (``zoo_configs/reinforce.yml``) with o
 0-2 for 100,000 steps. Writes ``benchmarks/results/episode_batching/`` (``batching.md``, ``runs.csv``,
 ``batching.png``).
 
-    python benchmarks/episode_batching.py            # 12 runs, a few minutes on one core
+    python benchmarks/classic_control/episode_batching.py            # 12 runs, a few minutes on one core
 """
 
 import argparse
@@ -141,7 +141,7 @@ def run(mode: str, seed: int, steps: int) -> tuple[dict, dict[str, np.ndarray]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "episode_batching")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "results" / "episode_batching")
     parser.add_argument("--steps", type=int, default=STEPS)
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     args = parser.parse_args()

@@ -15,8 +15,8 @@ are the algorithms' defaults.
 Outputs in ``--out`` (default ``benchmarks/results/rollout_speed``): ``runs.csv`` (one row per measurement),
 ``summary.md`` (medians, ratios, the date, the machine). Nothing else may run on the machine meanwhile.
 
-    python benchmarks/rollout_speed.py --repeats 3
-    python benchmarks/rollout_speed.py --repeats 3 --compare-with /tmp/sb3-vpg-0.4.0   # a checkout of the release
+    python benchmarks/speed/rollout_speed.py --repeats 3
+    python benchmarks/speed/rollout_speed.py --repeats 3 --compare-with /tmp/sb3-vpg-0.4.0   # a checkout of the release
 """
 
 import argparse
@@ -33,7 +33,8 @@ from pathlib import Path
 
 from sb3_vpg.common.files import replaced_whole, write_text_whole
 
-BENCHMARKS = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent  # where a child process imports this script from
+BENCHMARKS = HERE.parent
 ROOT = BENCHMARKS.parent
 # (task, algorithm): the env, its number of envs, the algorithm's arguments and the steps trained
 CONFIGS: dict[tuple[str, str], dict] = {
@@ -109,7 +110,7 @@ def busy_machine_example(repeats: int) -> list[dict]:
         rows = []
         for repeat in range(repeats):
             for num_threads in (None, 1):
-                code = f"import json, sys; sys.path.insert(0, {str(BENCHMARKS)!r}); import rollout_speed; " + (
+                code = f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import rollout_speed; " + (
                     f"print(json.dumps(rollout_speed.readme_example({num_threads!r})))"
                 )
                 result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -122,7 +123,7 @@ def busy_machine_example(repeats: int) -> list[dict]:
 
 
 def run_in_subprocess(task: str, algo: str, raw_steps: int, source: Path) -> dict:
-    code = f"import json, sys; sys.path.insert(0, {str(BENCHMARKS)!r}); import rollout_speed; " + (
+    code = f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import rollout_speed; " + (
         f"print(json.dumps(rollout_speed.measure({task!r}, {algo!r}, {raw_steps})))"
     )
     env = {**os.environ, "PYTHONPATH": str(source), "OMP_NUM_THREADS": "1"}
@@ -194,10 +195,12 @@ def summary(rows: list[dict], sources: set[str]) -> str:
         "# Training speed against the raw env",
         "",
         f"Measured {date} on {platform.processor() or platform.machine()}, {os.cpu_count()} cores, nothing else "
-        f"running; one torch thread; median of {n_repeats} interleaved repetitions (`python benchmarks/rollout_speed.py`): "
-        "each ratio is the median of the ratios within a repetition, so it is not the ratio of the medians beside it.",
+        f"running; one torch thread; median of {n_repeats} interleaved repetitions "
+        "(`python benchmarks/speed/rollout_speed.py`): each ratio is the median of the ratios within a repetition, so "
+        "it is not the ratio of the medians beside it.",
         "",
-        "| task | algorithm | version | training steps/s | raw env steps/s | training / raw (median of the repetitions' ratios) | steps/s against the peer (median of the repetitions' ratios) |",
+        "| task | algorithm | version | training steps/s | raw env steps/s | training / raw (median of the repetitions' "
+        "ratios) | steps/s against the peer (median of the repetitions' ratios) |",
         "|---|---|---|---|---|---|---|",
     ]
     keys = list(dict.fromkeys((row["source"], row["task"], row["algo"]) for row in rows))

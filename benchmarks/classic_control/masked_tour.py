@@ -5,8 +5,8 @@ seeds 0-4, 16,000 steps. Every 2,000 steps the deterministic tour is scored agai
 and 100 sampled episodes give the share that end infeasible and their mean length in steps (a tour is 6; an agent
 trained without masks is evaluated without them too). Writes ``results/masked_tour/masked_tour.csv`` and ``masked_tour.md``.
 
-    python benchmarks/masked_tour.py
-    python benchmarks/masked_tour.py --steps 4000 --seeds 0 --out /tmp/tour   # a quick look
+    python benchmarks/classic_control/masked_tour.py
+    python benchmarks/classic_control/masked_tour.py --steps 4000 --seeds 0 --out /tmp/tour   # a quick look
 """
 
 import argparse
@@ -27,7 +27,7 @@ from sb3_vpg.common.files import replaced_whole, write_text_whole
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
 parser.add_argument("--steps", type=int, default=16_000, help="steps per run (a multiple of 2,000)")
 parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "masked_tour")
+parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "results" / "masked_tour")
 args = parser.parse_args()
 EVAL_EVERY = 2_000
 N_SAMPLED = 100

@@ -5,8 +5,8 @@ settings and variations of them, all on ``KarpathyPongVecEnv`` with our input an
 ``pong_head_to_head.py``. A finished entry (``benchmark.json`` in its run folder) is not trained again.
 ``--stop-after-games N`` also stops each run once N games per env have ended (short checks).
 
-    python benchmarks/pong_sb3_tuning.py                # every entry, 15 minutes each
-    python benchmarks/pong_sb3_tuning.py --report-only  # the report of the entries finished so far
+    python benchmarks/pong/pong_sb3_tuning.py                # every entry, 15 minutes each
+    python benchmarks/pong/pong_sb3_tuning.py --report-only  # the report of the entries finished so far
 
 Writes ``tuning.md``, ``tuning.csv`` and ``tuning.png`` to ``--out`` (default
 ``benchmarks/results/pong_head_to_head``, where the head-to-head reads them); run folders go to ``--runs``.
@@ -15,24 +15,25 @@ Writes ``tuning.md``, ``tuning.csv`` and ``tuning.png`` to ``--out`` (default
 import argparse
 import json
 import shutil
+import sys
 from pathlib import Path
 
-from shared import (
-    BENCHMARKS,
+from sb3_vpg.common.files import write_text_whole
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the scripts' library, shared/
+from shared import BENCHMARKS
+from shared.pong_entries import (
     DEFAULT_ENTRIES,
     DONE_FILE,
     Entries,
     best_entry,
-    plot_running_reward,
     read_entries,
-    read_games,
     run_folder,
     train_entry,
     tuning_rows,
-    write_csv,
 )
-
-from sb3_vpg.common.files import write_text_whole
+from shared.pong_games import plot_running_reward, read_games
+from shared.tables import write_csv
 
 
 def tune(
