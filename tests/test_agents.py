@@ -34,7 +34,7 @@ def ship_agents_module():
 
 def test_an_agent_for_every_shipped_entry():
     module = ship_agents_module()
-    entries = {(algo, env_id) for algo in ("reinforce", "vpg") for env_id in (*module.ENVS, *module.AGENT_MUJOCO_ENVS)}
+    entries = {(algo, env_id) for algo in ("reinforce", "vpg") for env_id in (*module.ENVS, *module.AGENT_MUJOCO_ENVS[algo])}
     assert entries <= set(SHIPPED)
 
 
@@ -66,11 +66,49 @@ def test_agent_plays_through_the_zoo_without_training(algo, env_id, tmp_path):
 
 @pytest.mark.parametrize(("algo", "env_id"), agents(without="KarpathyPong-v0"))
 def test_agent_scores_what_its_card_says(algo, env_id):
-    """The evaluation that wrote results.json, repeated: the same env seed, the same deterministic episodes."""
+    """The evaluations that wrote results.json, repeated: the same env seed, the same episodes, deterministic and
+    sampled (from the same torch seed); the card's table gives them."""
     folder = AGENTS / algo / f"{env_id}_1"
     results = json.loads((folder / "results.json").read_text())
-    mean, std = ship_agents_module().evaluate(algo, folder / f"{env_id}.zip", env_id)
-    assert (round(mean, 2), round(std, 2)) == (results["mean_reward"], results["std_reward"])
+    module = ship_agents_module()
+    deterministic = module.evaluate(algo, folder / f"{env_id}.zip", env_id)
+    sampled = module.evaluate(algo, folder / f"{env_id}.zip", env_id, deterministic=False)
+    assert results["eval_seed"] == module.EVAL_SEED
+    assert {key: results[key] for key in deterministic.as_json()} == deterministic.as_json()
+    assert results["sampled"] == sampled.as_json()
+    assert module.evaluation_text(deterministic, sampled, results["seed_choice"]) in (folder / "README.md").read_text()
+
+
+def test_an_agent_is_evaluated_on_the_held_out_env_seed(monkeypatch):
+    """The evaluation env plays ``EVAL_SEED``'s episodes, not the training run's (loading a model seeds its env with
+    the seed it was trained with, as SB3's algorithms do)."""
+    module = ship_agents_module()
+    model = AGENTS / "reinforce" / "Acrobot-v1_1" / "Acrobot-v1.zip"
+    scores = set()
+    for seed in (module.EVAL_SEED, module.EVAL_SEED + 1):
+        monkeypatch.setattr(module, "EVAL_SEED", seed)
+        scores.add(module.evaluate("reinforce", model, "Acrobot-v1"))
+    assert len(scores) == 2
+
+
+def test_the_seed_nearest_the_median_ships():
+    module = ship_agents_module()
+    assert module.seed_nearest_median({0: 10.0, 1: 50.0, 2: 30.0, 3: 20.0, 4: 40.0}) == 2
+    assert module.seed_nearest_median({0: 10.0, 1: 30.0, 2: 20.0}) == 2
+    assert module.seed_nearest_median({3: 10.0, 1: 20.0}) == 1  # a tie: the lower seed
+    assert module.seed_nearest_median({0: 100.0, 1: 0.0, 2: 40.0, 3: 60.0}) == 2  # median 50: a tie of 2 and 3
+
+
+def test_a_shipped_mujoco_agent_is_its_benchmark_seed_nearest_the_median():
+    """Each shipped MuJoCo agent of the current entries names the seed whose final model it is, and that seed is the
+    one nearest the median of the committed runs' late training returns."""
+    module = ship_agents_module()
+    for algo, env_id in SHIPPED:
+        results = json.loads((AGENTS / algo / f"{env_id}_1" / "results.json").read_text())
+        if results.get("seed_choice") is None:
+            continue  # a zoo entry's agent, or a MuJoCo agent of an entry whose seeds have not finished
+        expected_seed, expected_choice = module.mujoco_seed_choice(algo, env_id, module.MUJOCO_RESULTS)
+        assert (results["training_seed"], results["seed_choice"]) == (expected_seed, expected_choice)
 
 
 @pytest.mark.slow  # 10 full games of Pong; the quick set plays two in test_karpathy_pong_run.py

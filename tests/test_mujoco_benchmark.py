@@ -139,7 +139,7 @@ def test_the_goals_are_judged_on_five_seeds_and_humanoid_on_three(tmp_path: Path
         write_seed(tmp_path, "reinforce", "Walker2d-v5", seed, 900.0, speed=1.0)
     for seed, level in enumerate((300.0, 400.0, 500.0)):
         write_seed(tmp_path, "reinforce", "Humanoid-v5", seed, level, speed=0.5)
-    lines = mujoco_benchmark.goal_lines(mujoco_benchmark.read_runs(tmp_path))
+    lines = mujoco_benchmark.goal_lines(mujoco_benchmark.read_runs(tmp_path, mujoco_benchmark.ALGOS))
     (reinforce,) = [line for line in lines if "Tianshou REINFORCE" in line]
     assert "on 6 of 6 envs" in reinforce and "**missed**" in reinforce  # Humanoid is judged, and below
     assert "HalfCheetah pending (0 of 5 seeds), Hopper +104, Walker2d pending (4 of 5 seeds)" in reinforce

@@ -61,7 +61,19 @@ from sb3_vpg.common.files import replaced_whole, whole_lines, write_text_whole
 from sb3_vpg.zoo import default_config
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the scripts' library, shared/
-from shared.mujoco_runs import MUJOCO_ENVS, MUJOCO_EVAL_FREQ, MUJOCO_STEPS, MujocoRun, part_start, parts
+from shared.mujoco_runs import (
+    MUJOCO_ENVS,
+    MUJOCO_EVAL_FREQ,
+    MUJOCO_STEPS,
+    MujocoRun,
+    Runs,
+    late_mean,
+    part_start,
+    parts,
+    reached,
+    read_csv,
+    read_runs,
+)
 
 ALGOS = ("vpg", "reinforce")
 SEEDS = (0, 1, 2, 3, 4)
@@ -74,7 +86,6 @@ TIANSHOU_WINDOW = 32_000  # Tianshou's epoch is 30,000 steps; the committed rows
 RETURN_FIELDS = ("algo", "env", "seed", "timesteps", "episodes", "mean_return")
 EVALUATION_FIELDS = ("algo", "env", "seed", "timesteps", "eval_mean", "eval_std")
 MOTION_FIELDS = ("algo", "env", "seed", "timesteps", "episodes", "mean_length", "mean_speed")
-FLOAT_FIELDS = ("mean_return", "eval_mean", "eval_std", "mean_length", "mean_speed")
 
 
 @dataclass(frozen=True)
@@ -118,7 +129,6 @@ ANCHOR_ENV_VERSION = "v3"  # every source's
 # A locomotion env pays a reward per step for staying up: a long episode at no speed is a policy standing still
 HEALTHY_REWARD_ENVS = ("Hopper-v5", "Walker2d-v5", "Ant-v5", "Humanoid-v5")
 STANDING_SPEED = 0.2  # m/s of forward speed below which such a policy stands
-LATE_STEPS = 100_000  # "the end of training": a seed's last 100k steps
 
 
 # ---- the anchors' metrics: pure functions of a run's rows -----------------------------------------------------
@@ -177,10 +187,6 @@ def window_returns(returns: list[dict], up_to: int) -> dict[int, float]:
     return curve
 
 
-def reached(rows: list[dict], steps: int) -> bool:
-    return bool(rows) and max(row["timesteps"] for row in rows) >= steps
-
-
 def tianshou_sampled_score(returns: list[dict], up_to: int) -> float | None:
     """One seed's best point of :func:`window_returns` up to ``up_to``; None if the run has not reached it."""
     if not reached(returns, up_to):
@@ -196,15 +202,6 @@ def tianshou_aggregate(seed_returns: list[list[dict]], up_to: int) -> float | No
     curves = [window_returns(rows, up_to) for rows in seed_returns]
     ends = set.intersection(*(set(curve) for curve in curves))
     return max((statistics.fmean(curve[end] for curve in curves) for end in ends), default=None)
-
-
-def late_mean(rows: list[dict], column: str, up_to: int) -> float | None:
-    """The episode-weighted mean of ``column`` over the rows of the last ``LATE_STEPS`` steps before ``up_to``."""
-    window = [row for row in rows if up_to - LATE_STEPS < row["timesteps"] <= up_to and row["episodes"] > 0]
-    window = [row for row in window if row.get(column) is not None]
-    if not window or not reached(rows, up_to):
-        return None
-    return sum(row[column] * row["episodes"] for row in window) / sum(row["episodes"] for row in window)
 
 
 def collapsed(best: float | None, late: float | None) -> bool | None:
@@ -347,21 +344,6 @@ def run_rows(run: MujocoRun, out: Path) -> tuple[list[dict], list[dict], list[di
     return returns, motion, evaluations
 
 
-def read_csv(path: Path) -> list[dict]:
-    """A committed CSV's rows, numbers as numbers."""
-    if not path.exists():
-        return []
-    with open(path, newline="") as file:
-        rows = list(csv.DictReader(file))
-    for row in rows:
-        for key, text in row.items():
-            if key in ("seed", "timesteps", "episodes"):
-                row[key] = int(text)
-            elif key in FLOAT_FIELDS:
-                row[key] = float(text) if text != "" else None
-    return rows
-
-
 def write_csv(path: Path, fields: tuple[str, ...], rows: list[dict]) -> None:
     """Write the CSV whole or not at all: a temporary file, flushed to disk, renamed over the old one."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -406,23 +388,6 @@ def sorted_rows(rows: list[dict]) -> list[dict]:
 
 
 @dataclass(frozen=True)
-class Runs:
-    """The committed rows of one algorithm on one env, by seed."""
-
-    returns: dict[int, list[dict]]
-    evaluations: dict[int, list[dict]]
-    motion: dict[int, list[dict]]
-
-    @property
-    def seeds(self) -> list[int]:
-        return sorted({*self.returns, *self.evaluations})
-
-    def finished(self, steps: int) -> list[int]:
-        """The seeds whose training reached ``steps``."""
-        return [seed for seed in self.seeds if reached(self.returns.get(seed, []), steps)]
-
-
-@dataclass(frozen=True)
 class SeedSummary:
     """One seed at 3M: its best sampled return (Tianshou's reading of one seed), its return, episode length and
     forward speed over its last 100k steps, and whether it collapsed."""
@@ -435,27 +400,6 @@ class SeedSummary:
     @property
     def collapsed(self) -> bool | None:
         return collapsed(self.best, self.late)
-
-
-def by_seed(rows: list[dict], algo: str, env_id: str) -> dict[int, list[dict]]:
-    seeds: dict[int, list[dict]] = {}
-    for row in rows:
-        if row["algo"] == algo and row["env"] == env_id:
-            seeds.setdefault(row["seed"], []).append(row)
-    return seeds
-
-
-def read_runs(out: Path) -> dict[tuple[str, str], Runs]:
-    """Every (algorithm, env)'s committed rows in ``out``."""
-    evaluations = read_csv(out / "evaluations.csv")
-    runs = {}
-    for env_id in MUJOCO_ENVS:
-        returns, motion = read_csv(out / "returns" / f"{env_id}.csv"), read_csv(out / "motion" / f"{env_id}.csv")
-        for algo in ALGOS:
-            runs[algo, env_id] = Runs(
-                by_seed(returns, algo, env_id), by_seed(evaluations, algo, env_id), by_seed(motion, algo, env_id)
-            )
-    return runs
 
 
 def aggregate(anchor: Anchor, runs: Runs) -> tuple[float | None, int]:
@@ -730,7 +674,7 @@ def main() -> None:
                 except Exception as error:  # the other runs go on; a rerun resumes this one
                     print(f"FAILED   {run.algo} {run.env_id} seed {run.seed}: {error}", flush=True)
     collect(runs, out)  # also the runs still training: their CSV rows as they stand
-    committed = read_runs(out)
+    committed = read_runs(out, ALGOS)
     write_text_whole(out / "mujoco.md", report(committed))
     for algo in ALGOS:
         write_text_whole(out / f"{algo}.md", algorithm_table(committed, algo))
