@@ -63,3 +63,28 @@ def test_the_pages_quote_the_pong_agents_card(page):
     assert pong_agent_figure() in text
     # no other count of games won is given for it
     assert not re.search(r"(won|wins) \d+ of 20 games", text)
+
+
+MUJOCO_REPORT = ROOT / "benchmarks" / "results" / "mujoco" / "mujoco.md"
+MUJOCO_PAIR = re.compile(r"(HalfCheetah|Hopper|Walker2d|Swimmer|Ant|Humanoid) (-?\d[\d,]*\d|-?\d) / (\d[\d,]*\d|\d)\b")
+
+
+def mujoco_anchor_rows(anchor: str) -> dict[str, tuple[str, str]]:
+    """``{env: (ours, the anchor's)}`` of the MuJoCo report's table against the anchors, for one anchor."""
+    rows = {}
+    for line in MUJOCO_REPORT.read_text().splitlines():
+        cells = [cell.strip() for cell in line.split("|")[1:-1]]
+        if len(cells) == 8 and cells[2] == anchor:
+            rows[cells[0].split()[0]] = (cells[6].split(" (")[0], cells[5].split(" (")[0])
+    return rows
+
+
+def test_the_readme_quotes_the_mujoco_report():
+    """The README's MuJoCo row gives, for REINFORCE against Tianshou's REINFORCE and VPG against Tianshou's A2C,
+    every env's "ours / the anchor's" as the generated report has them."""
+    (row,) = [line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("| MuJoCo")]
+    reinforce_part, vpg_part = row.split("VPG against Tianshou's A2C")
+    for part, anchor in ((reinforce_part, "Tianshou REINFORCE"), (vpg_part, "Tianshou A2C")):
+        quoted = {env: (ours, theirs) for env, ours, theirs in MUJOCO_PAIR.findall(part)}
+        expected = mujoco_anchor_rows(anchor)
+        assert quoted == {env: figures for env, figures in expected.items() if figures[0] != "-"}, anchor

@@ -41,7 +41,7 @@ def test_shipped_config_is_found_and_used_by_default(algo):
 
 @pytest.mark.parametrize("algo", first_in_quick_set(sorted(ZOO_ALGOS)))
 def test_train_then_enjoy_last_and_best_model(algo, tmp_path):
-    train = zoo("train", "--algo", algo, "--env", "CartPole-v1", "-f", "logs", "-n", "4096", "--eval-freq", "256",
+    train = zoo("train", "--algo", algo, "--env", "CartPole-v1", "-f", "logs", "-n", "4096", "--eval-freq", "1024",
                 "--eval-episodes", "2", "--seed", "1", "--num-threads", "1", cwd=tmp_path)  # fmt: skip
     assert train.returncode == 0, train.stderr[-3000:]
     run_dir = tmp_path / "logs" / algo / "CartPole-v1_1"
@@ -58,11 +58,25 @@ def test_train_then_enjoy_last_and_best_model(algo, tmp_path):
         assert "Episode Reward" in enjoy.stdout or "Atari Episode Score" in enjoy.stdout or "Mean reward" in enjoy.stdout
 
 
-def test_unknown_algo_gets_rl_zoo3_error(tmp_path):
-    result = zoo("train", "--algo", "nope", "--env", "CartPole-v1", cwd=tmp_path)
-    assert result.returncode == 2
-    assert "argument --algo: invalid choice: 'nope'" in result.stderr
-    assert "Traceback" not in result.stderr
+def zoo_in_process(*args: str, capsys: pytest.CaptureFixture) -> tuple[int, str]:
+    """``python -m sb3_vpg.zoo`` in this process (for the refusals, which end before any work): its exit code and
+    its stderr."""
+    from sb3_vpg.zoo import main
+
+    capsys.readouterr()
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as stop:
+        code = int(stop.code or 0)
+    return code, capsys.readouterr().err
+
+
+def test_unknown_algo_gets_rl_zoo3_error(capsys):
+    code, stderr = zoo_in_process("train", "--algo", "nope", "--env", "CartPole-v1", capsys=capsys)
+    assert code == 2
+    assert "argument --algo: invalid choice: 'nope'" in stderr
+    assert "Traceback" not in stderr
 
 
 def test_unknown_env_gets_rl_zoo3_error(tmp_path):
@@ -74,13 +88,13 @@ def test_unknown_env_gets_rl_zoo3_error(tmp_path):
     assert "rl_zoo3/train.py" in last_frame
 
 
-def test_unknown_command_says_so(tmp_path):
-    result = zoo("fly", cwd=tmp_path)
-    assert result.returncode == 2
-    assert "usage: python -m sb3_vpg.zoo" in result.stderr
-    assert "error: unknown command 'fly'; choose one of train, enjoy, record_video" in result.stderr
-    result = zoo(cwd=tmp_path)
-    assert result.returncode == 2 and "error: no command given" in result.stderr
+def test_unknown_command_says_so(capsys):
+    code, stderr = zoo_in_process("fly", capsys=capsys)
+    assert code == 2
+    assert "usage: python -m sb3_vpg.zoo" in stderr
+    assert "error: unknown command 'fly'; choose one of train, enjoy, record_video" in stderr
+    code, stderr = zoo_in_process(capsys=capsys)
+    assert code == 2 and "error: no command given" in stderr
 
 
 @pytest.mark.parametrize("flag", ["--help", "-h"])

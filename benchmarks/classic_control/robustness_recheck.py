@@ -68,6 +68,14 @@ STUDIES = {
             # get large negative standardised returns whatever they did
             "g99-n32-lin": {"gamma": 0.99, "n_steps": 32, "learning_rate": "lin_0.00564"},
             "g99-n32-lin2e-3": {"gamma": 0.99, "n_steps": 32, "learning_rate": "lin_0.002"},
+            # REINFORCE with a baseline (Williams 1992): still whole-episode returns (GAE lambda 1), but an episode
+            # cut at 500 steps is bootstrapped with the value of its last state, where without a baseline its last
+            # steps are scored as if the pole had fallen
+            "baseline": {"use_baseline": True},
+            "baseline-lin": {"use_baseline": True, "learning_rate": "lin_0.00564"},
+            "baseline-n32-lin": {"use_baseline": True, "n_steps": 32, "learning_rate": "lin_0.00564"},
+            "baseline-half": {"use_baseline": True, "learning_rate": 0.00282},
+            "baseline-clip": {"use_baseline": True, "max_grad_norm": 0.5},
         }),
         Study("vpg", SUITES["CartPole-v1"], {
             "lin": {"learning_rate": "lin_0.00753"},
