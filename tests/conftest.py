@@ -1,6 +1,8 @@
 import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
 import torch as th
 
 # The benchmarks' library (benchmarks/shared/), importable by the tests as the scripts import it
@@ -9,3 +11,12 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
 # One torch thread per test process: pytest-xdist runs one worker per core, and two threads were measured
 # slower than one on these machines (benchmarks/speed/pong_throughput.py ran slower with two torch threads than with one).
 th.set_num_threads(1)
+
+
+def first_in_quick_set(values: list[Any], keep: int = 1) -> list[Any]:
+    """Test parameters of a repeated end-to-end run: the first ``keep`` run in the quick set, the others in the whole
+    set only (marked slow). A tuple value is the parameters of one case."""
+    return [
+        pytest.param(*(value if isinstance(value, tuple) else (value,)), marks=[] if i < keep else [pytest.mark.slow])
+        for i, value in enumerate(values)
+    ]

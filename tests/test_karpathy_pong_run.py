@@ -19,6 +19,7 @@ from sb3_vpg import REINFORCE
 from sb3_vpg.common.files import is_temporary
 from sb3_vpg.pong.run import checkpoint_model_path
 from tests.benchmark_scripts import BENCHMARKS, run_main, run_script
+from tests.conftest import first_in_quick_set
 
 pytest.importorskip("ale_py", reason="the [atari] extra installs ale-py")
 
@@ -164,7 +165,8 @@ cli.main(["train", "--out", out, "--n-episodes", "1", "--checkpoint-every", "1",
 """
 
 
-@pytest.mark.parametrize("stage", ["model", "state", "cleanup", "resave"])  # test_crash_consistency.py: every write
+# test_crash_consistency.py: every write
+@pytest.mark.parametrize("stage", first_in_quick_set(["model", "state", "cleanup", "resave"]))
 def test_kill_in_the_middle_of_a_checkpoint_resumes_from_the_last_complete_one(tmp_path: Path, stage: str):
     out = tmp_path / "run"
     killed = subprocess.run([sys.executable, "-c", KILL_MID_SAVE, stage, str(out)], capture_output=True, text=True,

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from sb3_vpg.zoo import ZOO_ALGOS, default_config, with_default_config
+from tests.conftest import first_in_quick_set
 
 ROOT = Path(__file__).parents[1]
 
@@ -19,12 +20,6 @@ def zoo(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "sb3_vpg.zoo", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
     )
-
-
-def first_in_quick_set(values: list[str]) -> list[Any]:
-    """Test parameters: the first value runs in the quick set, the others in the whole set only (each a zoo command
-    run end to end, 10-90 s)."""
-    return [pytest.param(value, marks=[] if i == 0 else [pytest.mark.slow]) for i, value in enumerate(values)]
 
 
 @pytest.mark.parametrize("algo", sorted(ZOO_ALGOS))
@@ -97,7 +92,7 @@ def test_unknown_command_says_so(capsys):
     assert code == 2 and "error: no command given" in stderr
 
 
-@pytest.mark.parametrize("flag", ["--help", "-h"])
+@pytest.mark.parametrize("flag", first_in_quick_set(["--help", "-h"]))
 def test_help_lists_the_commands(tmp_path, flag):
     result = zoo(flag, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -458,7 +453,7 @@ def test_push_to_hub_writes_what_it_would_upload_with_the_shipped_agents_card_fi
     assert "rl_zoo3." not in card and "pip install rl_zoo3" not in card
 
 
-@pytest.mark.parametrize("command", ["record_training", "push_to_hub", "load_from_hub"])
+@pytest.mark.parametrize("command", first_in_quick_set(["record_training", "push_to_hub", "load_from_hub"]))
 def test_the_script_commands_take_our_algorithms(command, tmp_path):
     """Their arguments are parsed under ``if __name__ == "__main__"``: ours are registered before."""
     result = zoo(command, "--help", cwd=tmp_path)
