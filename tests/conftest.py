@@ -20,3 +20,17 @@ def first_in_quick_set(values: list[Any], keep: int = 1) -> list[Any]:
         pytest.param(*(value if isinstance(value, tuple) else (value,)), marks=[] if i < keep else [pytest.mark.slow])
         for i, value in enumerate(values)
     ]
+
+
+def zoo_in_process(*args: str, capsys: pytest.CaptureFixture) -> tuple[int, str]:
+    """``python -m sb3_vpg.zoo`` in this process (where a fresh process adds nothing to what is checked): its exit
+    code and its stderr."""
+    from sb3_vpg.zoo import main
+
+    capsys.readouterr()
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as stop:
+        code = int(stop.code or 0)
+    return code, capsys.readouterr().err

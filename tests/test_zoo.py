@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from sb3_vpg.zoo import ZOO_ALGOS, default_config, with_default_config
-from tests.conftest import first_in_quick_set
+from tests.conftest import first_in_quick_set, zoo_in_process
 
 ROOT = Path(__file__).parents[1]
 
@@ -51,20 +51,6 @@ def test_train_then_enjoy_last_and_best_model(algo, tmp_path):
                     cwd=tmp_path)  # fmt: skip
         assert enjoy.returncode == 0, enjoy.stderr[-3000:]
         assert "Episode Reward" in enjoy.stdout or "Atari Episode Score" in enjoy.stdout or "Mean reward" in enjoy.stdout
-
-
-def zoo_in_process(*args: str, capsys: pytest.CaptureFixture) -> tuple[int, str]:
-    """``python -m sb3_vpg.zoo`` in this process (for the refusals, which end before any work): its exit code and
-    its stderr."""
-    from sb3_vpg.zoo import main
-
-    capsys.readouterr()
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as stop:
-        code = int(stop.code or 0)
-    return code, capsys.readouterr().err
 
 
 def test_unknown_algo_gets_rl_zoo3_error(capsys):

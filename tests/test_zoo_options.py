@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from sb3_vpg import REINFORCE, VPG
 from sb3_vpg.common.buffers import EpisodicRolloutBuffer
 from sb3_vpg.common.validation import is_integer
-from sb3_vpg.zoo import main
+from tests.conftest import zoo_in_process
 
 # The parameters the zoo's own options set (--env, --seed, --verbose, --device, --tensorboard-log) are not fuzzed here
 SET_BY_ZOO_OPTIONS = {"self", "policy", "env", "seed", "verbose", "device", "tensorboard_log", "_init_setup_model"}
@@ -33,13 +33,7 @@ def train(tmp_path: Path, algo: str, tokens: list[str], capsys: pytest.CaptureFi
     folder = tmp_path / "logs"
     argv = ["train", "--algo", algo, "--env", "CartPole-v1", "-f", str(folder), "-n", str(BUDGET),
             "--eval-freq", "-1", "--seed", "0", "-params", *tokens]  # fmt: skip
-    capsys.readouterr()
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as stop:
-        code = int(stop.code or 0)
-    return code, capsys.readouterr().err
+    return zoo_in_process(*argv, capsys=capsys)
 
 
 def saved_model(tmp_path: Path, algo: str) -> Path | None:
