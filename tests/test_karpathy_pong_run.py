@@ -21,6 +21,8 @@ from sb3_vpg.pong.run import checkpoint_model_path
 from tests.benchmark_scripts import BENCHMARKS, run_main, run_script
 from tests.conftest import first_in_quick_set
 
+SHIPPED_PONG_AGENT = Path(__file__).parents[1] / "agents" / "reinforce" / "KarpathyPong-v0_1" / "KarpathyPong-v0.zip"
+
 pytest.importorskip("ale_py", reason="the [atari] extra installs ale-py")
 
 
@@ -457,3 +459,18 @@ def test_fast_preset_report(tmp_path: Path):
     run_main("pong/pong_fast_preset.py", *report)
     assert "| fast | 1 | 5 | 50,000 | 14 | - | - | -20.00 | -15.00 | - |" in (out / "fast_preset.md").read_text()
     assert (out / "seed1" / "episodes.csv").exists() and (out / "fast_preset.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow  # two full games of the shipped agent, twice
+def test_play_draws_its_actions_from_its_own_seed_not_the_models(tmp_path: Path):
+    """``play --seed`` decides the games: loading a model seeds the global generators with the seed it was trained
+    with (as SB3's algorithms do), so the games' seed is set after loading; the same weights saved with another
+    training seed play the same games."""
+    from sb3_vpg.pong.games import play_games
+
+    shipped = SHIPPED_PONG_AGENT
+    reseeded = tmp_path / "reseeded.zip"
+    model = REINFORCE.load(shipped)
+    model.seed = model.seed + 5
+    model.save(reseeded)
+    assert play_games(shipped, "KarpathyPong-v0", 2, seed=3) == play_games(reseeded, "KarpathyPong-v0", 2, seed=3)

@@ -71,9 +71,9 @@ def _game_line(game: int, agent: int, ai: int) -> str:
 def play_games(model_path: str | Path, env_id: str, games: int, seed: int) -> list[int]:
     """Play ``games`` full games, print each score and the mean; the scores (agent minus AI)."""
     th.set_num_threads(1)
-    set_random_seed(seed)
     env = gym.make(env_id)
     act = stochastic_actions(load_agent(model_path, env))
+    set_random_seed(seed)  # after loading, which seeds the generators with the model's training seed
     scores = []
     for game in range(1, games + 1):
         agent, ai = play_game(env, act, seed=seed if game == 1 else None)
@@ -97,9 +97,9 @@ def record_gif(
     from PIL import Image
 
     th.set_num_threads(1)
-    set_random_seed(seed)
     env = gym.make(env_id, render_mode="rgb_array")
     act = stochastic_actions(load_agent(model_path, env))
+    set_random_seed(seed)  # after loading, which seeds the generators with the model's training seed
     n_frames = gif_frames(fps, seconds)
     best: tuple[int, list[np.ndarray]] | None = None
     for game in range(1, tries + 1):
