@@ -76,6 +76,13 @@ STUDIES = {
             "baseline-n32-lin": {"use_baseline": True, "n_steps": 32, "learning_rate": "lin_0.00564"},
             "baseline-half": {"use_baseline": True, "learning_rate": 0.00282},
             "baseline-clip": {"use_baseline": True, "max_grad_norm": 0.5},
+            # batching by episodes: no carried step is more than a few updates old (episode_batching.py), at the
+            # price of fewer updates (about 40 in 100,000 steps with 8 episodes)
+            "episodes4": {"n_steps": None, "n_episodes": 4},
+            "episodes8": {"n_steps": None, "n_episodes": 8},
+            "episodes8-lin": {"n_steps": None, "n_episodes": 8, "learning_rate": "lin_0.00564"},
+            "episodes8-2x": {"n_steps": None, "n_episodes": 8, "learning_rate": 0.0113},
+            "episodes16-2x": {"n_steps": None, "n_episodes": 16, "learning_rate": 0.0113},
         }),
         Study("vpg", SUITES["CartPole-v1"], {
             "lin": {"learning_rate": "lin_0.00753"},
