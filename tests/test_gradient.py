@@ -7,6 +7,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from sb3_vpg import REINFORCE
+from sb3_vpg.reinforce.reinforce import truncated_importance_weights
 from tests.envs import TinyFeatureEnv, tiny_features
 
 
@@ -152,3 +153,102 @@ def test_episode_normalisation_through_the_algorithm():
     advantages = next(model.rollout_buffer.get()).advantages.numpy().reshape(3, 5)  # what the update gets
     np.testing.assert_allclose(advantages.mean(axis=1), 0.0, atol=1e-6)
     np.testing.assert_allclose(advantages.std(axis=1), 1.0, atol=1e-4)
+
+
+@pytest.mark.parametrize("max_importance_weight", [None, 0.5, 1.0, 10.0])
+def test_carried_steps_are_weighted_by_the_truncated_importance_ratio(max_importance_weight):
+    """Episodes of 3 steps, rollouts of 2: the second episode's first step is drawn by the policy before the first
+    update and trained after it, so it enters the second update with ``min(c, pi_1 / pi_0)``; its other steps were
+    drawn by the policy they train (weight ``min(c, 1)``). Without ``max_importance_weight`` every weight is 1."""
+    ep_length, lr, gamma = 3, 0.5, 0.9
+    model = REINFORCE(
+        "MlpPolicy",
+        DummyVecEnv([lambda: TinyFeatureEnv(ep_length)]),
+        learning_rate=lr,
+        n_steps=2,
+        gamma=gamma,
+        normalize_advantage="none",
+        max_importance_weight=max_importance_weight,
+        policy_kwargs=dict(net_arch=[], optimizer_class=th.optim.SGD),
+        seed=5,
+    )
+
+    def linear() -> tuple[np.ndarray, np.ndarray]:
+        net = model.policy.action_net
+        return net.weight.detach().numpy().astype(np.float64).copy(), net.bias.detach().numpy().astype(np.float64).copy()
+
+    with th.no_grad():
+        model.policy.action_net.weight.copy_(th.tensor([[0.3, -0.8, 0.5], [-0.2, 0.4, 0.1]]))
+    before = linear()
+    recorder = RecordActions()
+    model.learn(4, callback=recorder)  # the first episode ends at step 3: one update; the second has begun
+    assert model._n_updates == 1
+    after_first = linear()
+    model.learn(2, callback=recorder, reset_num_timesteps=False)  # the second episode ends: the second update
+    assert model._n_updates == 2
+
+    def pi(params: tuple[np.ndarray, np.ndarray], t: int) -> np.ndarray:
+        return softmax(params[0] @ tiny_features(t).astype(np.float64) + params[1])
+
+    actions = recorder.actions[ep_length:]
+    rewards = [TinyFeatureEnv.reward(t, actions[t]) for t in range(ep_length)]
+    actors = [before, after_first, after_first]  # the policy that drew each step of the second episode
+    cap = np.inf if max_importance_weight is None else max_importance_weight
+    grad_weight, grad_bias = np.zeros((2, 3)), np.zeros(2)
+    ratios = []
+    for t in range(ep_length):
+        ret = sum(gamma**j * rewards[t + j] for j in range(ep_length - t))
+        ratio = pi(after_first, t)[actions[t]] / pi(actors[t], t)[actions[t]]
+        ratios.append(ratio)
+        weight = 1.0 if max_importance_weight is None else min(cap, ratio)
+        score = np.eye(2)[actions[t]] - pi(after_first, t)
+        grad_weight += weight * ret * np.outer(score, tiny_features(t))
+        grad_bias += weight * ret * score
+    assert abs(ratios[0] - 1) > 0.01  # the carried step's policy did change
+    expected = (after_first[0] + lr * grad_weight / ep_length, after_first[1] + lr * grad_bias / ep_length)
+    np.testing.assert_allclose(linear()[0], expected[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(linear()[1], expected[1], rtol=1e-5, atol=1e-6)
+
+
+def test_truncated_importance_weights_are_the_clipped_ratio():
+    log_prob = th.tensor([0.0, -1.0, -0.1, -3.0])
+    old_log_prob = th.tensor([0.0, -0.5, -2.0, -3.0])
+    weights = truncated_importance_weights(log_prob, old_log_prob, 1.5)
+    th.testing.assert_close(weights, th.tensor([1.0, float(np.exp(-0.5)), 1.5, 1.0]))
+
+
+class FreshStepRatios(BaseCallback):
+    """At the end of the first rollout, before any update: every step's ``pi / pi_old`` (the policy that acted is
+    the policy being trained, so each should be 1 up to float rounding)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ratios: np.ndarray | None = None
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        if self.ratios is not None or self.model.rollout_buffer.n_ready_steps == 0:
+            return
+        ratios = []
+        with th.no_grad():
+            for batch in self.model.rollout_buffer.get(None):
+                actions = self.model._actions_for_log_prob(batch.actions)
+                log_prob = self.model._get_distribution(batch.observations, None).log_prob(actions)
+                ratios.append(th.exp(log_prob - batch.old_log_prob).numpy())
+        self.ratios = np.concatenate(ratios)
+
+
+@pytest.mark.parametrize(
+    "env_id, policy_kwargs",
+    [("CartPole-v1", {}), ("Pendulum-v1", {}), ("Pendulum-v1", {"action_bounds": "tanh"}), ("Pendulum-v1", {"net_arch": []})],
+)
+def test_the_rollouts_log_probabilities_are_the_policys(env_id, policy_kwargs):
+    """The rollout actor's log-probabilities (numpy, for an MLP) are the ones the update computes (torch): a step
+    trained by the policy that drew it gets importance weight 1."""
+    recorder = FreshStepRatios()
+    model = REINFORCE("MlpPolicy", env_id, n_episodes=2, max_importance_weight=1.0, policy_kwargs=policy_kwargs, seed=0)
+    model.learn(1000, callback=recorder)
+    assert recorder.ratios is not None and len(recorder.ratios) >= 2 * 9
+    np.testing.assert_allclose(recorder.ratios, 1.0, rtol=0, atol=1e-5)

@@ -35,6 +35,8 @@ BAD_ARGUMENTS = [
     (dict(bootstrap_incomplete=True), "bootstrap_incomplete=True needs a learned baseline"),
     (dict(max_grad_norm=0.0), r"max_grad_norm must be a finite number in \(0, inf\] or None"),
     (dict(max_grad_norm=math.inf), "max_grad_norm must be a finite number"),
+    (dict(max_importance_weight=0.0), r"max_importance_weight must be a finite number in \(0, inf\] or None"),
+    (dict(max_importance_weight="1"), "max_importance_weight must be a finite number"),
     (dict(vf_coef=-1.0), r"vf_coef must be a finite number in \[0, inf\]"),
     (dict(vf_coef=math.nan), "vf_coef must be a finite number"),
     (dict(ent_coef=-0.01), r"ent_coef must be a finite number in \[0, inf\], got -0.01"),

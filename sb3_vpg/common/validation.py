@@ -157,6 +157,7 @@ def check_reinforce_arguments(model: Any, training: bool = True) -> None:
     check_number("ent_coef", model.ent_coef, low=0)
     model.ent_coef = float(model.ent_coef)
     check_number("max_grad_norm", model.max_grad_norm, low=0, low_inclusive=False, allow_none=True)
+    check_number("max_importance_weight", model.max_importance_weight, low=0, low_inclusive=False, allow_none=True)
     check_bool("reset_on_reward", model.reset_on_reward)
     check_bool("bootstrap_incomplete", model.bootstrap_incomplete)
     needs(not model.bootstrap_incomplete or model.use_baseline, f"bootstrap_incomplete=True {baseline}")

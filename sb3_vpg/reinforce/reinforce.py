@@ -22,6 +22,12 @@ SelfREINFORCE = TypeVar("SelfREINFORCE", bound="REINFORCE")
 DEFAULT_N_STEPS = 2048
 
 
+def truncated_importance_weights(log_prob: th.Tensor, old_log_prob: th.Tensor, max_weight: float) -> th.Tensor:
+    """``min(max_weight, pi / pi_old)`` per step, from the log-probabilities of its action under the policy being
+    trained and the policy that acted (V-trace's truncated ``rho``, Espeholt et al. 2018)."""
+    return th.exp(log_prob - old_log_prob).clamp(max=max_weight)
+
+
 class REINFORCE(EpisodicOnPolicyAlgorithm):
     """
     REINFORCE: Monte-Carlo policy gradient with per-episode reward-to-go, optionally with a learned baseline.
@@ -83,6 +89,10 @@ class REINFORCE(EpisodicOnPolicyAlgorithm):
         ``optimizer_kwargs``)
     :param ent_coef: Entropy bonus coefficient, >= 0
     :param max_grad_norm: Clip the gradient to this global norm; None for no clipping
+    :param max_importance_weight: Weight each step's policy-gradient term by ``min(c, pi(a|s) / pi_old(a|s))``,
+        ``pi_old`` the policy that acted (V-trace's truncated ``rho``, Espeholt et al. 2018). A step carried
+        into a later update was drawn by an older policy; without the weight (None, default) its term is
+        biased toward that policy. A fresh step's weight is 1.
     :param reset_on_reward: Pong point-boundary mode: the discounted sum restarts after every non-zero reward
         (as ``discount_rewards`` in Karpathy's Pong from Pixels), so each point is its own return horizon
     :param bootstrap_incomplete: Cut the episodes still running when a rollout ends and bootstrap them with
@@ -131,6 +141,7 @@ class REINFORCE(EpisodicOnPolicyAlgorithm):
         vf_optimizer_kwargs: dict[str, Any] | None = None,
         ent_coef: float = 0.0,
         max_grad_norm: float | None = None,
+        max_importance_weight: float | None = None,
         reset_on_reward: bool = False,
         bootstrap_incomplete: bool | None = None,
         loss_reduction: str = "mean",
@@ -179,6 +190,7 @@ class REINFORCE(EpisodicOnPolicyAlgorithm):
             supported_action_spaces=(spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary),
         )
         self.max_grad_norm: float | None = max_grad_norm  # type: ignore[assignment]
+        self.max_importance_weight = max_importance_weight
         self.n_episodes = n_episodes
         self.normalize_advantage = normalize_advantage
         self.use_baseline = use_baseline
@@ -294,7 +306,8 @@ class REINFORCE(EpisodicOnPolicyAlgorithm):
                     distribution = self._get_distribution(batch.observations, action_masks)
                     log_prob, entropy = distribution.log_prob(actions), distribution.entropy()
 
-                policy_loss = -(batch.advantages * log_prob).mean()
+                advantages = self._weighted_advantages(batch.advantages, log_prob, batch.old_log_prob)
+                policy_loss = -(advantages * log_prob).mean()
                 # Approximate the entropy by -log_prob where it has no analytical form, as A2C does
                 entropy_loss = -th.mean(-log_prob) if entropy is None else -th.mean(entropy)
                 loss = policy_loss + self.ent_coef * entropy_loss
@@ -318,6 +331,12 @@ class REINFORCE(EpisodicOnPolicyAlgorithm):
 
         self._n_updates += 1
         self._record_update(policy_loss_sum, entropy_loss_sum, value_loss_sum)
+
+    def _weighted_advantages(self, advantages: th.Tensor, log_prob: th.Tensor, old_log_prob: th.Tensor) -> th.Tensor:
+        """The advantages, times the truncated importance weights with ``max_importance_weight``."""
+        if self.max_importance_weight is None:
+            return advantages
+        return advantages * truncated_importance_weights(log_prob.detach(), old_log_prob, self.max_importance_weight)
 
     def _update_learning_rates(self) -> None:
         self._update_learning_rate(self.policy.optimizer)

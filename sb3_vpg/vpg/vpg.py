@@ -57,6 +57,10 @@ class VPG(REINFORCE):
     :param vf_optimizer_kwargs: Its keyword arguments besides the learning rate (default: the policy's)
     :param ent_coef: Entropy bonus coefficient, >= 0
     :param max_grad_norm: Clip the gradient to this global norm; None for no clipping
+    :param max_importance_weight: Weight each step's policy-gradient term by ``min(c, pi(a|s) / pi_old(a|s))``,
+        ``pi_old`` the policy that acted (V-trace's truncated ``rho``, Espeholt et al. 2018). A step carried
+        into a later update was drawn by an older policy; without the weight (None, default) its term is
+        biased toward that policy. A fresh step's weight is 1.
     :param reset_on_reward: Pong point-boundary mode (see REINFORCE)
     :param bootstrap_incomplete: Cut the episodes still running when a rollout ends and bootstrap them with
         ``V(s_T)`` (default: True with ``n_steps`` batching, False with ``n_episodes``)
@@ -93,6 +97,7 @@ class VPG(REINFORCE):
         vf_optimizer_kwargs: dict[str, Any] | None = None,
         ent_coef: float = 0.0,
         max_grad_norm: float | None = None,
+        max_importance_weight: float | None = None,
         reset_on_reward: bool = False,
         bootstrap_incomplete: bool | None = None,
         loss_reduction: str = "mean",
@@ -126,6 +131,7 @@ class VPG(REINFORCE):
             vf_optimizer_kwargs=vf_optimizer_kwargs,
             ent_coef=ent_coef,
             max_grad_norm=max_grad_norm,
+            max_importance_weight=max_importance_weight,
             reset_on_reward=reset_on_reward,
             bootstrap_incomplete=bootstrap_incomplete,
             loss_reduction=loss_reduction,
