@@ -83,6 +83,10 @@ STUDIES = {
             "episodes8-lin": {"n_steps": None, "n_episodes": 8, "learning_rate": "lin_0.00564"},
             "episodes8-2x": {"n_steps": None, "n_episodes": 8, "learning_rate": 0.0113},
             "episodes16-2x": {"n_steps": None, "n_episodes": 16, "learning_rate": 0.0113},
+            # the carried steps weighted by the truncated importance ratio min(1, pi / pi_old) (V-trace's rho-bar)
+            "is1": {"max_importance_weight": 1.0},
+            "is1-lin": {"max_importance_weight": 1.0, "learning_rate": "lin_0.00564"},
+            "is1-n32-lin": {"max_importance_weight": 1.0, "n_steps": 32, "learning_rate": "lin_0.00564"},
         }),
         Study("vpg", SUITES["CartPole-v1"], {
             "lin": {"learning_rate": "lin_0.00753"},
