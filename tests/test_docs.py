@@ -1,9 +1,12 @@
 """Every Python example in the docs and the README runs (an example that no longer runs turns CI red)."""
 
+import contextlib
 import re
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import one_ray_cluster_at_a_time
 
 ROOT = Path(__file__).parents[1]
 DOCS = ROOT / "docs"
@@ -26,10 +29,17 @@ def test_the_docs_have_examples():
     assert {"README.md", "docs/index.md", "docs/guide.md", "docs/modules/reinforce.md", "docs/modules/vpg.md"} <= pages
 
 
-@pytest.mark.parametrize(("name", "code"), examples(), ids=[name for name, _ in examples()])
+def example_params() -> list:
+    """The examples as test parameters; one that starts a Ray cluster (10-30 s) runs in the whole set."""
+    slow = [pytest.mark.slow]
+    return [pytest.param(name, code, id=name, marks=slow if "RayVecEnv" in code else []) for name, code in examples()]
+
+
+@pytest.mark.parametrize(("name", "code"), example_params())
 def test_docs_example_runs(name, code, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # examples that save a model write it here
-    exec(compile(code, name, "exec"), {"__name__": "__docs__"})
+    with one_ray_cluster_at_a_time() if "RayVecEnv" in code else contextlib.nullcontext():
+        exec(compile(code, name, "exec"), {"__name__": "__docs__"})
 
 
 def test_the_link_checker_finds_missing_pages_and_anchors(tmp_path):
