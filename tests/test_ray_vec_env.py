@@ -222,3 +222,77 @@ def test_bad_arguments_are_named():
 
 def test_it_is_a_vec_env():
     assert issubclass(RayVecEnv, VecEnv)
+
+
+def test_pong_games_on_the_cluster_train_as_in_subprocesses(cluster, tmp_path):
+    """``python -m sb3_vpg.pong train --ray-address``: the games in Ray actors on both nodes give the update that
+    the same games in SubprocVecEnv give (same seed, same steps, same weights, same episodes)."""
+    pytest.importorskip("ale_py", reason="the [atari] extra installs ale-py")
+    from sb3_vpg.pong.cli import main
+    from sb3_vpg.pong.run import checkpoint_model_path
+
+    common = ("--n-envs", "2", "--n-episodes", "1", "--updates", "1", "--checkpoint-every", "1", "--seed", "3")
+    main(["train", "--out", str(tmp_path / "ray"), "--ray-address", cluster, *common])
+    main(["train", "--out", str(tmp_path / "subproc"), *common])
+    on_ray, in_subprocesses = (REINFORCE.load(checkpoint_model_path(tmp_path / name)) for name in ("ray", "subproc"))
+    assert on_ray._n_updates == in_subprocesses._n_updates == 1
+    assert on_ray.num_timesteps == in_subprocesses.num_timesteps
+    theirs = in_subprocesses.policy.state_dict()
+    for name, ours in on_ray.policy.state_dict().items():
+        assert th.equal(ours, theirs[name]), name
+
+    def episodes(name: str) -> list[tuple[str, ...]]:
+        lines = (tmp_path / name / "episodes.csv").read_text().splitlines()
+        header = lines[0].split(",")
+        return [tuple(v for k, v in zip(header, line.split(","), strict=True) if k != "wall_seconds") for line in lines]
+
+    assert episodes("ray") == episodes("subproc")
+
+    with pytest.raises(SystemExit) as refused:
+        main(["train", "--out", str(tmp_path / "both"), "--vector-env", "--ray-address", cluster, *common])
+    assert refused.value.code == 2
+
+
+def test_vec_env_throughput_benchmark_writes_its_tables(tmp_path):
+    """benchmarks/speed/vec_env_throughput.py on a small budget (its own local Ray cluster, in a process of its own):
+    every configuration measured on every env, the table's ratios, the round trip and the estimate on paper."""
+    from tests.benchmark_scripts import read_csv, run_script
+
+    with one_ray_cluster_at_a_time():
+        args = ("--repeats", "1", "--n-envs", "2", "4", "--scale", "0.01", "--out", str(tmp_path))
+        run_script("speed/vec_env_throughput.py", *args, timeout=600)
+    rows = read_csv(tmp_path / "runs.csv")
+    measured = {(row["vec_env"], row["env_id"], int(row["n_envs"])) for row in rows}
+    assert measured == {(kind, "CartPole-v1", 1) for kind in ("DummyVecEnv", "SubprocVecEnv", "RayVecEnv")} | {
+        (kind, env_id, n)
+        for kind in ("DummyVecEnv", "SubprocVecEnv", "RayVecEnv")
+        for env_id in ("CartPole-v1", "HalfCheetah-v5", "KarpathyPong-v0")
+        for n in (2, 4)
+    }
+    for row in rows:
+        assert float(row["env_steps_per_s"]) == pytest.approx(int(row["n_envs"]) / float(row["seconds_per_step"]))
+    summary = (tmp_path / "summary.md").read_text()
+    assert summary.count("| KarpathyPong-v0 |") == 2 and "Round trip" in summary
+    assert "| 64 |" in summary and "hours per 10M agent steps" in summary
+
+
+def test_mujoco_benchmark_runs_are_ray_tasks_on_the_cluster(cluster, tmp_path, monkeypatch):
+    """``mujoco_benchmark.py --ray-address``: two short runs as Ray tasks of the two-node cluster, through the real
+    zoo CLI; each trains to its budget with its checkpoints, and a second call reuses them."""
+    pytest.importorskip("mujoco", reason="the [mujoco] extra installs MuJoCo")
+    from tests.benchmark_scripts import import_script
+
+    mujoco_benchmark = import_script("mujoco/mujoco_benchmark.py")
+    monkeypatch.setattr(mujoco_benchmark, "MUJOCO_STEPS", 4_000)
+    monkeypatch.setattr(mujoco_benchmark, "MUJOCO_EVAL_FREQ", 2_000)
+    monkeypatch.setattr(mujoco_benchmark, "CHECKPOINT_FREQ", 2_000)
+    runs = [mujoco_benchmark.MujocoRun("vpg", "Hopper-v5", seed) for seed in (0, 1)]
+    outcomes = list(mujoco_benchmark.results_on_ray(runs, tmp_path, cluster))
+    node_ids = {node["NodeID"][:12] for node in ray.nodes() if node["Alive"]}
+    for seed, outcome in enumerate(outcomes):
+        assert outcome.startswith(f"trained  vpg Hopper-v5 seed {seed} from 0 steps"), outcome
+        assert outcome.split(" on node ")[-1] in node_ids
+        part = runs[seed].folder(tmp_path) / "from0000000"
+        assert sorted(mujoco_benchmark.checkpoints(part)) == [2_000, 4_000]
+    again = list(mujoco_benchmark.results_on_ray(runs, tmp_path, cluster))
+    assert all(outcome.startswith("reused ") for outcome in again), again
