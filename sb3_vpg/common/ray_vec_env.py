@@ -4,6 +4,7 @@ module needs Ray (the ``[ray]`` extra); ``import sb3_vpg`` does not.
 """
 
 import contextlib
+import importlib
 import itertools
 import warnings
 from collections.abc import Callable, Sequence
@@ -23,6 +24,20 @@ from stable_baselines3.common.vec_env.base_vec_env import (
 )
 from stable_baselines3.common.vec_env.patch_gym import _patch_env
 from stable_baselines3.common.vec_env.subproc_vec_env import _stack_obs
+
+
+def class_of_this_process(cls: type) -> type:
+    """The class that ``cls``'s module and name give in this process, or ``cls`` where they give none. cloudpickle
+    sends a class by value where the sender's module does not hold it under its name; the copy is then another class,
+    of which no env built here from the module's class is an instance (seen once in CI: ``env_is_wrapped(TimeLimit)``
+    answered False)."""
+    try:
+        found: Any = importlib.import_module(cls.__module__)
+        for name in cls.__qualname__.split("."):
+            found = getattr(found, name)
+    except (ImportError, AttributeError):
+        return cls
+    return found if isinstance(found, type) else cls
 
 
 class EnvGroup:
@@ -82,6 +97,7 @@ class EnvGroup:
         return [self.envs[i].get_wrapper_attr(name)(*args, **kwargs) for i in positions]
 
     def is_wrapped(self, wrapper_class: type[gym.Wrapper], positions: list[int]) -> list[bool]:
+        wrapper_class = class_of_this_process(wrapper_class)
         return [is_wrapped(self.envs[i], wrapper_class) for i in positions]
 
     def close(self) -> None:

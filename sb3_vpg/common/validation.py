@@ -158,6 +158,8 @@ def check_reinforce_arguments(model: Any, training: bool = True) -> None:
     model.ent_coef = float(model.ent_coef)
     check_number("max_grad_norm", model.max_grad_norm, low=0, low_inclusive=False, allow_none=True)
     check_number("max_importance_weight", model.max_importance_weight, low=0, low_inclusive=False, allow_none=True)
+    if model.max_importance_weight is not None:
+        model.max_importance_weight = float(model.max_importance_weight)  # torch clamps to an int within int64 only
     check_bool("reset_on_reward", model.reset_on_reward)
     check_bool("bootstrap_incomplete", model.bootstrap_incomplete)
     needs(not model.bootstrap_incomplete or model.use_baseline, f"bootstrap_incomplete=True {baseline}")
