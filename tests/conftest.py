@@ -5,6 +5,9 @@ from typing import Any
 import pytest
 import torch as th
 
+# The Pong agent that ships with the package (agents/, rl-trained-agents' layout)
+SHIPPED_PONG_AGENT = Path(__file__).parents[1] / "agents" / "reinforce" / "KarpathyPong-v0_1" / "KarpathyPong-v0.zip"
+
 # The benchmarks' library (benchmarks/shared/), importable by the tests as the scripts import it
 sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import SHIPPED_PONG_AGENT
+
 ROOT = Path(__file__).resolve().parents[1]
-PONG_AGENT = ROOT / "agents" / "reinforce" / "KarpathyPong-v0_1" / "KarpathyPong-v0.zip"
 
 
 def run_without(module: str, code: str) -> subprocess.CompletedProcess:
@@ -16,7 +17,10 @@ def run_without(module: str, code: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", prelude + code], cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize("command", [["play", "--model", str(PONG_AGENT), "--games", "1"], ["train", "--out", "{tmp}"]])
+PLAY = ["play", "--model", str(SHIPPED_PONG_AGENT), "--games", "1"]
+
+
+@pytest.mark.parametrize("command", [PLAY, ["train", "--out", "{tmp}"]])
 def test_pong_application_without_ale_py_names_the_atari_extra(tmp_path, command):
     argv = [part.format(tmp=tmp_path / "run") for part in command]
     result = run_without("ale_py", f"from sb3_vpg.pong.cli import main; main({argv!r})")

@@ -193,14 +193,13 @@ def test_carried_steps_are_weighted_by_the_truncated_importance_ratio(max_import
     actions = recorder.actions[ep_length:]
     rewards = [TinyFeatureEnv.reward(t, actions[t]) for t in range(ep_length)]
     actors = [before, after_first, after_first]  # the policy that drew each step of the second episode
-    cap = np.inf if max_importance_weight is None else max_importance_weight
     grad_weight, grad_bias = np.zeros((2, 3)), np.zeros(2)
     ratios = []
     for t in range(ep_length):
         ret = sum(gamma**j * rewards[t + j] for j in range(ep_length - t))
         ratio = pi(after_first, t)[actions[t]] / pi(actors[t], t)[actions[t]]
         ratios.append(ratio)
-        weight = 1.0 if max_importance_weight is None else min(cap, ratio)
+        weight = 1.0 if max_importance_weight is None else min(max_importance_weight, ratio)
         score = np.eye(2)[actions[t]] - pi(after_first, t)
         grad_weight += weight * ret * np.outer(score, tiny_features(t))
         grad_bias += weight * ret * score
@@ -248,7 +247,7 @@ def test_the_rollouts_log_probabilities_are_the_policys(env_id, policy_kwargs):
     """The rollout actor's log-probabilities (numpy, for an MLP) are the ones the update computes (torch): a step
     trained by the policy that drew it gets importance weight 1."""
     recorder = FreshStepRatios()
-    model = REINFORCE("MlpPolicy", env_id, n_episodes=2, max_importance_weight=1.0, policy_kwargs=policy_kwargs, seed=0)
+    model = REINFORCE("MlpPolicy", env_id, n_episodes=2, policy_kwargs=policy_kwargs, seed=0)
     model.learn(1000, callback=recorder)
     assert recorder.ratios is not None and len(recorder.ratios) >= 2 * 9
     np.testing.assert_allclose(recorder.ratios, 1.0, rtol=0, atol=1e-5)

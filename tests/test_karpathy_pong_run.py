@@ -19,9 +19,7 @@ from sb3_vpg import REINFORCE
 from sb3_vpg.common.files import is_temporary
 from sb3_vpg.pong.run import checkpoint_model_path
 from tests.benchmark_scripts import BENCHMARKS, run_main, run_script
-from tests.conftest import first_in_quick_set
-
-SHIPPED_PONG_AGENT = Path(__file__).parents[1] / "agents" / "reinforce" / "KarpathyPong-v0_1" / "KarpathyPong-v0.zip"
+from tests.conftest import SHIPPED_PONG_AGENT, first_in_quick_set
 
 pytest.importorskip("ale_py", reason="the [atari] extra installs ale-py")
 
@@ -468,9 +466,8 @@ def test_play_draws_its_actions_from_its_own_seed_not_the_models(tmp_path: Path)
     training seed play the same games."""
     from sb3_vpg.pong.games import play_games
 
-    shipped = SHIPPED_PONG_AGENT
     reseeded = tmp_path / "reseeded.zip"
-    model = REINFORCE.load(shipped)
+    model = REINFORCE.load(SHIPPED_PONG_AGENT)
     model.seed = model.seed + 5
     model.save(reseeded)
-    assert play_games(shipped, "KarpathyPong-v0", 2, seed=3) == play_games(reseeded, "KarpathyPong-v0", 2, seed=3)
+    assert play_games(SHIPPED_PONG_AGENT, "KarpathyPong-v0", 2, seed=3) == play_games(reseeded, "KarpathyPong-v0", 2, seed=3)

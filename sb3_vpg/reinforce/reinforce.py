@@ -26,8 +26,8 @@ def truncated_importance_weights(log_prob: th.Tensor, old_log_prob: th.Tensor, m
     """``min(max_weight, pi / pi_old)`` per step, from the log-probabilities of its action under the policy being
     trained and the policy that acted (V-trace's truncated ``rho``, Espeholt et al. 2018)."""
     ratios = th.exp(log_prob - old_log_prob)
-    # a cap past the dtype's range (1e300 in float32) caps nothing; torch refuses to convert it
-    return ratios if max_weight >= th.finfo(ratios.dtype).max else ratios.clamp(max=max_weight)
+    # torch refuses a cap past the dtype's range (1e300 in float32), which caps nothing anyway
+    return ratios.clamp(max=min(max_weight, th.finfo(ratios.dtype).max))
 
 
 class REINFORCE(EpisodicOnPolicyAlgorithm):

@@ -57,10 +57,7 @@ class VPG(REINFORCE):
     :param vf_optimizer_kwargs: Its keyword arguments besides the learning rate (default: the policy's)
     :param ent_coef: Entropy bonus coefficient, >= 0
     :param max_grad_norm: Clip the gradient to this global norm; None for no clipping
-    :param max_importance_weight: Weight each step's policy-gradient term by ``min(c, pi(a|s) / pi_old(a|s))``,
-        ``pi_old`` the policy that acted (V-trace's truncated ``rho``, Espeholt et al. 2018). A step carried
-        into a later update was drawn by an older policy; without the weight (None, default) its term is
-        biased toward that policy. A fresh step's weight is 1.
+    :param max_importance_weight: Truncated importance weights for steps drawn by an older policy (see REINFORCE)
     :param reset_on_reward: Pong point-boundary mode (see REINFORCE)
     :param bootstrap_incomplete: Cut the episodes still running when a rollout ends and bootstrap them with
         ``V(s_T)`` (default: True with ``n_steps`` batching, False with ``n_episodes``)
