@@ -4,7 +4,6 @@ module needs Ray (the ``[ray]`` extra); ``import sb3_vpg`` does not.
 """
 
 import contextlib
-import importlib
 import itertools
 import warnings
 from collections.abc import Callable, Sequence
@@ -14,7 +13,6 @@ import gymnasium as gym
 import numpy as np
 import ray
 from ray.exceptions import RayActorError
-from stable_baselines3.common.env_util import is_wrapped
 from stable_baselines3.common.vec_env.base_vec_env import (
     CloudpickleWrapper,
     VecEnv,
@@ -26,18 +24,18 @@ from stable_baselines3.common.vec_env.patch_gym import _patch_env
 from stable_baselines3.common.vec_env.subproc_vec_env import _stack_obs
 
 
-def class_of_this_process(cls: type) -> type:
-    """The class that ``cls``'s module and name give in this process, or ``cls`` where they give none. cloudpickle
-    sends a class by value where the sender's module does not hold it under its name; the copy is then another class,
-    of which no env built here from the module's class is an instance (seen once in CI: ``env_is_wrapped(TimeLimit)``
-    answered False)."""
-    try:
-        found: Any = importlib.import_module(cls.__module__)
-        for name in cls.__qualname__.split("."):
-            found = getattr(found, name)
-    except (ImportError, AttributeError):
-        return cls
-    return found if isinstance(found, type) else cls
+def class_path(cls: type) -> str:
+    """A class's import path (its module and qualified name): how pickle names a class it sends by reference."""
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def wrapper_class_paths(env: gym.Env) -> set[str]:
+    """The import paths of every class of the env's wrappers, their base classes included."""
+    paths: set[str] = set()
+    while isinstance(env, gym.Wrapper):
+        paths.update(class_path(cls) for cls in type(env).__mro__)
+        env = env.env
+    return paths
 
 
 class EnvGroup:
@@ -97,8 +95,9 @@ class EnvGroup:
         return [self.envs[i].get_wrapper_attr(name)(*args, **kwargs) for i in positions]
 
     def is_wrapped(self, wrapper_class: type[gym.Wrapper], positions: list[int]) -> list[bool]:
-        wrapper_class = class_of_this_process(wrapper_class)
-        return [is_wrapped(self.envs[i], wrapper_class) for i in positions]
+        # By import path, as SubprocVecEnv's pipe sends the class (pickle, by reference): a class Ray sends by
+        # value arrives as a copy that no env here is an instance of (seen in CI: env_is_wrapped(TimeLimit) False)
+        return [class_path(wrapper_class) in wrapper_class_paths(self.envs[i]) for i in positions]
 
     def close(self) -> None:
         for env in self.envs:
