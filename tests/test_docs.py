@@ -47,7 +47,7 @@ def test_docs_example_runs(name, code, tmp_path, monkeypatch):
     # (tests/test_ray_vec_env.py) then lost its actors
     with one_ray_cluster_at_a_time():
         done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=600,
-                              env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+                              env={**os.environ, "PYTHONPATH": str(ROOT), "RAY_worker_niceness": "0"})  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
 
 

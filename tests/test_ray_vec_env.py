@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch as th
 from stable_baselines3 import A2C, PPO
-from stable_baselines3.common.vec_env import DummyVecEnv
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 from stable_baselines3.common.vec_env.base_vec_env import CloudpickleWrapper, VecEnv
 
 from sb3_vpg import REINFORCE, VPG
@@ -33,8 +33,10 @@ pytestmark = pytest.mark.slow  # a cluster of two nodes starts in 10-30 s
 
 RAY = str(Path(sys.executable).with_name("ray"))
 # The test cluster runs without Ray's token authentication: its token file (~/.ray/auth_token) is one per machine,
-# which a Ray started elsewhere on the machine may replace while this cluster runs
-RAY_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+# which a Ray started elsewhere on the machine may replace while this cluster runs. Its workers run at the tests'
+# priority: at Ray's default niceness (15) the other pytest worker's tests starved them, and an actor took
+# minutes to start
+RAY_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0", "RAY_worker_niceness": "0"}
 
 
 def free_port() -> int:
@@ -116,6 +118,17 @@ def test_envs_are_placed_on_both_nodes(cluster):
         env.close()
 
 
+def test_the_actors_run_at_the_tests_priority(cluster):
+    """The fixture's nodes run their workers at niceness 0: at Ray's default (15) the other pytest worker's tests
+    starved the actors (regression: minutes to start one in the whole set)."""
+    env = RayVecEnv(cartpoles(2), n_actors=2)
+    try:
+        niceness = ray.get([actor.__ray_call__.remote(lambda _: os.nice(0)) for actor in env.actors])
+        assert niceness == [os.nice(0)] * 2
+    finally:
+        env.close()
+
+
 def test_steps_resets_and_attributes_are_subproc_vec_envs(cluster):
     """Step for step the same as DummyVecEnv (the reference of SubprocVecEnv's behaviour): observations, rewards,
     dones, terminal observations and time-limit flags, reset infos; attributes and methods by index."""
@@ -142,11 +155,32 @@ def test_steps_resets_and_attributes_are_subproc_vec_envs(cluster):
         assert ray_env.get_attr("marker", indices=[2, 1]) == [5, 5]
         assert ray_env.has_attr("marker") is False and ray_env.has_attr("spec") is True
         assert ray_env.env_method("get_wrapper_attr", "spec", indices=0)[0].id == "CartPole-v1"
-        wrappers = ray_env.env_method("__str__")  # the wrapper chain, by class name, as the actors hold it
-        assert ray_env.env_is_wrapped(gym.wrappers.TimeLimit) == [True, True, True], wrappers
+        assert ray_env.env_is_wrapped(gym.wrappers.OrderEnforcing) == [True, True, True]
+        assert ray_env.env_is_wrapped(gym.wrappers.RecordEpisodeStatistics, indices=[1]) == [False]
     finally:
         ray_env.close()
         dummy.close()
+
+
+def test_env_is_wrapped_answers_as_subproc_vec_env_also_after_rl_zoo3_patched_time_limit(cluster):
+    """SubprocVecEnv's workers are fresh processes, as the actors are: once rl_zoo3 is imported here (it replaces
+    gymnasium's TimeLimit by its PatchedTimeLimit), the envs they built are not PatchedTimeLimit's instances, and
+    both say so (regression: the whole test set expected True after another module had imported rl_zoo3)."""
+    import rl_zoo3  # noqa: F401  # patches gymnasium.wrappers.TimeLimit for the rest of this process
+
+    assert gym.wrappers.TimeLimit.__name__ == "PatchedTimeLimit"
+    original_time_limit = gym.wrappers.TimeLimit.__mro__[1]
+    make = [lambda: gym.make("CartPole-v1", max_episode_steps=30) for _ in range(3)]
+    ray_env, subproc = RayVecEnv(make, n_actors=2), SubprocVecEnv(make)
+    try:
+        for wrapper in (gym.wrappers.TimeLimit, gym.Wrapper, gym.wrappers.OrderEnforcing):
+            assert ray_env.env_is_wrapped(wrapper) == subproc.env_is_wrapped(wrapper), wrapper
+        # gymnasium's own TimeLimit, which SubprocVecEnv's pickle refuses to send (its module now names another)
+        assert ray_env.env_is_wrapped(original_time_limit) == [True, True, True]
+        assert ray_env.env_is_wrapped(gym.wrappers.TimeLimit) == [False, False, False]
+    finally:
+        ray_env.close()
+        subproc.close()
 
 
 @pytest.mark.parametrize("algo", [REINFORCE, VPG, A2C, PPO], ids=lambda algo: algo.__name__)
@@ -276,19 +310,22 @@ def test_mujoco_benchmark_runs_are_ray_tasks_on_the_cluster(cluster, tmp_path, m
     assert all(outcome.startswith("reused ") for outcome in again), again
 
 
-def test_a_wrapper_class_sent_as_a_copy_is_still_recognised():
-    """A class that arrives pickled by value is a copy: the actor compares import paths, as SubprocVecEnv's pickle
-    does, and subclasses count as isinstance counts them."""
-    from sb3_vpg.common.ray_vec_env import EnvGroup
+def test_a_wrapper_class_is_sent_by_its_import_path():
+    """The actors receive the wrapper class's import path, never the class: a copy of the class (what unpickling a
+    class sent by value gives) names the same path, and base classes count as isinstance counts them."""
+    from sb3_vpg.common.ray_vec_env import EnvGroup, class_path
 
-    # what unpickling a class sent by value gives in another process: a class of the same module and name
-    original = gym.wrappers.TimeLimit
+    # gymnasium's own TimeLimit, also where rl_zoo3 has replaced gym.wrappers.TimeLimit by its subclass
+    original = next(cls for cls in gym.wrappers.TimeLimit.__mro__ if cls.__module__ == "gymnasium.wrappers.common")
     copy = type(original.__name__, original.__bases__, {k: v for k, v in vars(original).items() if k != "__dict__"})
-    assert (copy.__module__, copy.__qualname__) == (original.__module__, original.__qualname__) and copy is not original
-    assert not isinstance(gym.make("CartPole-v1"), copy)
+    assert copy is not original and class_path(copy) == class_path(original) == "gymnasium.wrappers.common.TimeLimit"
     group = EnvGroup(CloudpickleWrapper([lambda: gym.make("CartPole-v1"), lambda: gym.make("CartPole-v1").unwrapped]))
-    assert group.is_wrapped(copy, [0, 1]) == [True, False]
-    assert group.is_wrapped(gym.Wrapper, [0, 1]) == [True, False]  # a base class of TimeLimit
-    assert group.is_wrapped(gym.wrappers.RecordEpisodeStatistics, [0]) == [False]
+    assert group.is_wrapped(class_path(copy), [0, 1]) == [True, False]
+    assert group.is_wrapped(class_path(gym.Wrapper), [0, 1]) == [True, False]  # a base class of TimeLimit
+    assert group.is_wrapped(class_path(gym.wrappers.RecordEpisodeStatistics), [0]) == [False]
     local = type("LocalWrapper", (gym.Wrapper,), {})
-    assert group.is_wrapped(local, [0]) == [False]
+    assert group.is_wrapped(class_path(local), [0]) == [False]
+    # what RayVecEnv sends its actors: the path, a string that every pickle sends as it is
+    with mock.patch.object(RayVecEnv, "_per_env", autospec=True, return_value=[True]) as per_env:
+        assert RayVecEnv.__new__(RayVecEnv).env_is_wrapped(copy, indices=[0]) == [True]
+    assert per_env.call_args.args[1:] == ("is_wrapped", [0], "gymnasium.wrappers.common.TimeLimit")

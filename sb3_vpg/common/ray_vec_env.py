@@ -94,10 +94,10 @@ class EnvGroup:
     def env_method(self, name: str, args: tuple, kwargs: dict, positions: list[int]) -> list[Any]:
         return [self.envs[i].get_wrapper_attr(name)(*args, **kwargs) for i in positions]
 
-    def is_wrapped(self, wrapper_class: type[gym.Wrapper], positions: list[int]) -> list[bool]:
-        # By import path, as SubprocVecEnv's pipe sends the class (pickle, by reference): a class Ray sends by
-        # value arrives as a copy that no env here is an instance of (seen in CI: env_is_wrapped(TimeLimit) False)
-        return [class_path(wrapper_class) in wrapper_class_paths(self.envs[i]) for i in positions]
+    def is_wrapped(self, wrapper_path: str, positions: list[int]) -> list[bool]:
+        """Whether each env has a wrapper whose class, or one of its base classes, has the import path
+        ``wrapper_path``."""
+        return [wrapper_path in wrapper_class_paths(self.envs[i]) for i in positions]
 
     def close(self) -> None:
         for env in self.envs:
@@ -116,6 +116,11 @@ class RayVecEnv(VecEnv):
     An actor that dies (its node went away, or it was killed) makes the next call raise a ``RuntimeError`` that names
     its envs and its node; the model that was training keeps everything it had trained (REINFORCE drops the
     unfinished episodes, as it does when a ``SubprocVecEnv`` fails) and goes on with a new env (``set_env``).
+
+    Ray runs its workers, these actors among them, at niceness 15 (``SubprocVecEnv``'s processes run at the
+    learner's): on a node where anything else keeps the cores busy the envs get only what it leaves, and an actor
+    can take minutes to start. Start the nodes with ``RAY_worker_niceness=0`` in their environment (``ray start``,
+    or ``ray.init`` of a local cluster) to give the envs the learner's priority.
 
     :param env_fns: Functions that build the envs (as ``SubprocVecEnv``'s); they are sent to the actors
     :param n_actors: How many actors (at most one per env); None: one actor per env
@@ -252,4 +257,7 @@ class RayVecEnv(VecEnv):
         return self._per_env("env_method", indices, method_name, method_args, method_kwargs)
 
     def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:
-        return self._per_env("is_wrapped", indices, wrapper_class)
+        # The class goes by its import path, which is how SubprocVecEnv's pipe sends it (pickle, by reference), so
+        # the answers are SubprocVecEnv's; a string also spares the actors importing the class's module (once
+        # rl_zoo3 is imported, gym.wrappers.TimeLimit is rl_zoo3's PatchedTimeLimit)
+        return self._per_env("is_wrapped", indices, class_path(wrapper_class))
