@@ -1,4 +1,8 @@
+import contextlib
+import fcntl
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,3 +41,21 @@ def zoo_in_process(*args: str, capsys: pytest.CaptureFixture) -> tuple[int, str]
     except SystemExit as stop:
         code = int(stop.code or 0)
     return code, capsys.readouterr().err
+
+
+# The tests' Ray clusters: no token authentication (its token file, ~/.ray/auth_token, is one per machine, and a Ray
+# started elsewhere on the machine may replace it meanwhile) and workers at the tests' priority (at Ray's default
+# niceness, 15, the other pytest worker's tests starved them and an actor took minutes to start)
+RAY_TEST_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0", "RAY_worker_niceness": "0"}
+
+
+@contextlib.contextmanager
+def one_ray_cluster_at_a_time() -> Iterator[None]:
+    """Held while a test has a Ray cluster on this machine: two clusters side by side (two pytest-xdist workers)
+    fail to start their nodes, so the second waits for the first to stop."""
+    with open(Path(tempfile.gettempdir()) / "sb3_vpg_ray_tests.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

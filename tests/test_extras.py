@@ -59,3 +59,12 @@ def test_the_package_without_sb3_contrib_trains_and_names_the_masks_extra():
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
     assert "MaskableREINFORCE and MaskableVPG (sb3-contrib's maskable policies) needs the [masks] extra" in last
+
+
+def test_pong_on_ray_without_ray_names_the_ray_extra(tmp_path):
+    argv = ["train", "--out", str(tmp_path / "run"), "--ray-address", "local", "--n-envs", "2"]
+    result = run_without("ray", f"from sb3_vpg.pong.cli import main; main({argv!r})")
+    assert result.returncode == 2, result.stderr[-2000:]
+    (line,) = result.stderr.strip().splitlines()
+    assert "RayVecEnv" in line and "needs the [ray] extra (ray is not installed)" in line
+    assert 'pip install -c constraints.txt -e ".[ray]"' in line

@@ -35,6 +35,7 @@ machine that made them (``logs/``, not committed).
     python benchmarks/mujoco/mujoco_benchmark.py --workers 2                       # every run: hours, resumable
     python benchmarks/mujoco/mujoco_benchmark.py --envs Hopper-v5 --algos vpg --seeds 0
     python benchmarks/mujoco/mujoco_benchmark.py --report-only
+    python benchmarks/mujoco/mujoco_benchmark.py --ray-address auto   # the runs as Ray tasks on a cluster
 """
 
 import argparse
@@ -50,6 +51,7 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -648,6 +650,51 @@ def plot(out: Path, runs: dict[tuple[str, str], Runs]) -> None:
         plt.close(figure)
 
 
+# ---- where the runs train: a pool of this machine, or Ray tasks on a cluster ------------------------------------
+BENCHMARKS_DIR = Path(__file__).resolve().parents[1]
+
+
+def results_here(runs: list[MujocoRun], out: Path, workers: int) -> Iterator[str]:
+    """Each run's outcome, in order, ``workers`` runs at a time on this machine."""
+    with ThreadPoolExecutor(workers) as pool:
+        futures = [pool.submit(execute, run, out) for run in runs]
+        for future, run in zip(futures, runs, strict=True):
+            try:
+                yield future.result()
+            except Exception as error:  # the other runs go on; a rerun resumes this one
+                yield f"FAILED   {run.algo} {run.env_id} seed {run.seed}: {error}"
+
+
+def execute_on_a_node(run: MujocoRun, out: Path) -> str:
+    """:func:`execute` in a Ray task; its outcome names the node."""
+    import ray
+
+    return f"{execute(run, out)} on node {ray.get_runtime_context().get_node_id()[:12]}"
+
+
+def results_on_ray(runs: list[MujocoRun], out: Path, address: str) -> Iterator[str]:
+    """Each run's outcome, in order, each run a Ray task of one CPU on the cluster at ``address``, as many at once
+    as it has CPUs. Every node must see ``out`` and this checkout at the same paths (a shared file system): a run
+    resumes from its checkpoint on whichever node takes it next."""
+    import ray
+    from ray import cloudpickle
+
+    if __name__ != "__main__":  # imported (a test): the tasks run this module's functions and settings as they are
+        cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    if not ray.is_initialized():
+        ray.init(address=address, log_to_driver=False)
+    # the tasks import the benchmarks' library (shared/) as this script does
+    python_path = os.pathsep.join(filter(None, [str(BENCHMARKS_DIR), os.environ.get("PYTHONPATH")]))
+    runtime_env = {"env_vars": {"PYTHONPATH": python_path}}
+    task = ray.remote(num_cpus=1, max_retries=0, runtime_env=runtime_env)(execute_on_a_node)
+    references = [task.remote(run, out) for run in runs]
+    for reference, run in zip(references, runs, strict=True):
+        try:
+            yield ray.get(reference)
+        except Exception as error:  # the other runs go on; a rerun resumes this one
+            yield f"FAILED   {run.algo} {run.env_id} seed {run.seed}: {error}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "results" / "mujoco")
@@ -655,6 +702,11 @@ def main() -> None:
     parser.add_argument("--algos", nargs="+", default=list(ALGOS), choices=ALGOS)
     parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
     parser.add_argument("--workers", type=int, default=2, help="runs at the same time, one torch thread each")
+    parser.add_argument(
+        "--ray-address",
+        help="train the runs as Ray tasks on the cluster at this address ('auto': the "
+        "cluster this machine belongs to); every node sees --out and this checkout at the same paths",
+    )
     parser.add_argument("--report-only", action="store_true", help="no training: the CSVs from the logs here, then the report")
     args = parser.parse_args()
     out = args.out.resolve()
@@ -666,13 +718,9 @@ def main() -> None:
         if env_id != "Humanoid-v5" or seed in HUMANOID_SEEDS
     ]
     if not args.report_only:
-        with ThreadPoolExecutor(args.workers) as pool:
-            futures = [pool.submit(execute, run, out) for run in runs]
-            for future, run in zip(futures, runs, strict=True):
-                try:
-                    print(future.result(), flush=True)
-                except Exception as error:  # the other runs go on; a rerun resumes this one
-                    print(f"FAILED   {run.algo} {run.env_id} seed {run.seed}: {error}", flush=True)
+        outcomes = results_on_ray(runs, out, args.ray_address) if args.ray_address else results_here(runs, out, args.workers)
+        for outcome in outcomes:
+            print(outcome, flush=True)
     collect(runs, out)  # also the runs still training: their CSV rows as they stand
     committed = read_runs(out, ALGOS)
     write_text_whole(out / "mujoco.md", report(committed))

@@ -11,6 +11,7 @@ EXTRAS = {
     "rl_zoo3": ("zoo", "the rl_zoo3 entry point (python -m sb3_vpg.zoo)"),
     "optuna": ("zoo", "hyperparameter tuning"),
     "sb3_contrib": ("masks", "MaskableREINFORCE and MaskableVPG (sb3-contrib's maskable policies)"),
+    "ray": ("ray", "RayVecEnv (the envs of one run on a Ray cluster, e.g. python -m sb3_vpg.pong train --ray-address)"),
 }
 INSTALL = 'pip install -c constraints.txt -e ".[{extra}]" in a clone of sb3-vpg'
 

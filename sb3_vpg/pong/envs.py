@@ -11,11 +11,16 @@ from sb3_vpg.pong.vec_env import MAX_GAME_SEED
 from sb3_vpg.pong.wrappers import KARPATHY_PONG_ID
 
 
-def make_env(n_envs: int, seed: int, vector_env: bool = False, env_id: str = KARPATHY_PONG_ID) -> VecEnv:
-    """``n_envs`` games of ``env_id``: in a ``KarpathyPongVecEnv`` (ale-py's C++ threads) with ``vector_env``, else in
-    a ``DummyVecEnv`` (one game) or ``SubprocVecEnv``; each game's episodes logged by a monitor. The games' seeds,
+def make_env(
+    n_envs: int, seed: int, vector_env: bool = False, env_id: str = KARPATHY_PONG_ID, ray_address: str | None = None
+) -> VecEnv:
+    """``n_envs`` games of ``env_id``: in a ``KarpathyPongVecEnv`` (ale-py's C++ threads) with ``vector_env``, in a
+    ``RayVecEnv`` (one actor per game) on the cluster at ``ray_address`` (``"local"``: a local one), else in a
+    ``DummyVecEnv`` (one game) or ``SubprocVecEnv``; each game's episodes logged by a monitor. The games' seeds,
     ``seed`` + 0, 1, ..., wrap around within ALE's range (a resume's seed grows with the episodes)."""
     seed %= MAX_GAME_SEED + 2 - n_envs
+    if vector_env and ray_address is not None:
+        raise RunFolderError("--ray-address plays the games as SubprocVecEnv would; leave --vector-env out")
     if vector_env:
         if env_id != KARPATHY_PONG_ID:
             raise RunFolderError(
@@ -39,4 +44,8 @@ def make_env(n_envs: int, seed: int, vector_env: bool = False, env_id: str = KAR
         return _init
 
     factories = [make(rank) for rank in range(n_envs)]
+    if ray_address is not None:
+        from sb3_vpg.common.ray_vec_env import RayVecEnv
+
+        return RayVecEnv(factories, address=None if ray_address == "local" else ray_address)
     return SubprocVecEnv(factories) if n_envs > 1 else DummyVecEnv(factories)

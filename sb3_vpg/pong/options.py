@@ -87,6 +87,12 @@ class TrainOptions:
     )
     vector_env: bool = _option("KarpathyPongVecEnv instead of Dummy/SubprocVecEnv", False, record="changeable",
                                action="store_true")  # fmt: skip
+    ray_address: str | None = _option(
+        "play the games in Ray actors (RayVecEnv, the [ray] extra), one per game, on the cluster at this address: "
+        "'auto' joins the cluster this machine belongs to (ray start), 'local' starts one in this process. For this "
+        "session; it plays them as Dummy/SubprocVecEnv would, not on KarpathyPongVecEnv",
+        metavar="ADDRESS",
+    )
     n_episodes: int | None = _option(
         "episodes per update (default: the config's: 10; not for points, which updates every 512 steps)", type=POSITIVE_INT
     )
@@ -109,7 +115,7 @@ class TrainOptions:
         n_envs, vector_env = self.n_envs or 1, self.vector_env
         preset = PRESETS[config]
         if preset.n_envs > 1 and self.n_envs is None:
-            n_envs, vector_env = preset.n_envs, vector_env or env_id == KARPATHY_PONG_ID
+            n_envs, vector_env = preset.n_envs, vector_env or (env_id == KARPATHY_PONG_ID and self.ray_address is None)
         return replace(self, env_id=env_id, config=config, n_envs=n_envs, vector_env=vector_env, seed=self.seed or 0)
 
 

@@ -132,9 +132,12 @@ def _resume(out: Path, state: RunState, options: TrainOptions) -> tuple[REINFORC
         if record == "changeable" and value not in (None, False) and value != getattr(settings, name):  # given
             changed[name] = value
             setattr(settings, name, value)
+    if options.ray_address is not None and settings.vector_env:  # Ray plays the games as SubprocVecEnv would
+        settings.vector_env = changed["vector_env"] = False
     assert settings.n_envs is not None and settings.env_id is not None
     # fresh env random streams after every resume, reproducible from the run's seed
-    env = make_env(settings.n_envs, settings.seed + state.episodes, settings.vector_env, settings.env_id)
+    env = make_env(settings.n_envs, settings.seed + state.episodes, settings.vector_env, settings.env_id,
+                   options.ray_address)  # fmt: skip
     model = REINFORCE.load(out / state.model, env=env)
     check_config(model, state, out / STATE_FILE)
     if options.n_episodes is not None and model.n_episodes is None:
@@ -167,7 +170,7 @@ def _start(out: Path, options: TrainOptions) -> tuple[REINFORCE, VecEnv, RunStat
     env_id, config, n_envs, seed = settings.env_id, settings.config, settings.n_envs, settings.seed
     assert env_id is not None and config is not None and n_envs is not None and seed is not None
     preset = PRESETS[config]
-    env = make_env(n_envs, seed, settings.vector_env, env_id)
+    env = make_env(n_envs, seed, settings.vector_env, env_id, options.ray_address)
     kwargs = preset.reinforce_kwargs()
     if options.n_episodes is not None:
         if kwargs.get("n_episodes") is None:
