@@ -2,11 +2,13 @@
 committed CSVs alone, and RolloutReturnLog, the callback that records each rollout's training batch."""
 
 import csv
+import re
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import pytest
+import yaml
 from stable_baselines3 import A2C
 from stable_baselines3.common.env_util import make_vec_env
 
@@ -241,6 +243,39 @@ def test_a_run_is_not_resumed_with_another_entry_than_it_began_with(tmp_path: Pa
     monkeypatch.setattr(mujoco_benchmark, "shipped_entry", lambda algo, env_id: {**shipped, "learning_rate": 0.1})
     with pytest.raises(RuntimeError, match=r"another vpg entry for Hopper-v5.*delete the folder"):
         mujoco_benchmark.check_entry(run, tmp_path)
+
+
+def test_a_variant_trains_the_entry_of_its_config_and_keeps_to_it(tmp_path: Path):
+    """``--config``: a run trains the entry of another zoo config file (the zoo's ``-conf``), records it, checkpoints
+    on its own env count and is not resumed once the file says otherwise; without it, the shipped entry."""
+    shipped = mujoco_benchmark.shipped_entry("vpg", "Hopper-v5")
+    config = tmp_path / "variant.yml"
+    config.write_text(yaml.safe_dump({"Hopper-v5": {**shipped, "n_envs": 2, "learning_rate": "lin_0.001"}}))
+    run = mujoco_benchmark.MujocoRun("vpg", "Hopper-v5", 1001, str(config))
+    mujoco_benchmark.check_entry(run, tmp_path)
+    assert yaml.safe_load((run.folder(tmp_path) / "entry.yml").read_text())["learning_rate"] == "lin_0.001"
+    command = mujoco_benchmark.train_command(run, run.folder(tmp_path) / "from0000000", 0, None)
+    assert command[command.index("-conf") + 1] == str(config)
+    assert f"'save_freq': {mujoco_benchmark.CHECKPOINT_FREQ // 2}," in command[command.index("-params") + 1]
+    shipped_run = mujoco_benchmark.MujocoRun("vpg", "Hopper-v5", 0)
+    assert "-conf" not in mujoco_benchmark.train_command(shipped_run, tmp_path / "from0000000", 0, None)
+    config.write_text(yaml.safe_dump({"Hopper-v5": {**shipped, "n_envs": 2, "learning_rate": 0.5}}))
+    with pytest.raises(RuntimeError, match=f"another vpg entry for Hopper-v5 than the one in {config}"):
+        mujoco_benchmark.check_entry(run, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--seeds", "1001"], "give it an --out of its own"),
+        (["--seeds", "1001", "4", "--out", "elsewhere"], r"seeds \[0, 1, 2, 3, 4\] stay out of it"),
+    ],
+)
+def test_a_variant_needs_its_own_folder_and_tuning_seeds(args: list[str], message: str, tmp_path: Path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        run_main("mujoco/mujoco_benchmark.py", "--config", str(tmp_path / "variant.yml"), *args)
+    assert stop.value.code == 2
+    assert re.search(message, capsys.readouterr().err)
 
 
 @pytest.mark.slow

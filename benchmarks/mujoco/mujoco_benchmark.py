@@ -36,6 +36,9 @@ machine that made them (``logs/``, not committed).
     python benchmarks/mujoco/mujoco_benchmark.py --envs Hopper-v5 --algos vpg --seeds 0
     python benchmarks/mujoco/mujoco_benchmark.py --report-only
     python benchmarks/mujoco/mujoco_benchmark.py --ray-address auto   # the runs as Ray tasks on a cluster
+    # a variant of the entries (a zoo config file) on tuning seeds, with its own report in its own folder
+    python benchmarks/mujoco/mujoco_benchmark.py --config variant.yml --envs Hopper-v5 --algos vpg \
+        --seeds 1001 1002 1003 --out /tmp/hopper_variant
 """
 
 import argparse
@@ -246,21 +249,25 @@ def shipped_entry(algo: str, env_id: str) -> dict:
     return yaml.safe_load(Path(default_config(algo)).read_text())[env_id]
 
 
-def n_envs(algo: str, env_id: str) -> int:
-    return int(shipped_entry(algo, env_id)["n_envs"])
+def entry(run: MujocoRun) -> dict:
+    """The zoo entry the run trains: its config file's, else the shipped one."""
+    if run.config is None:
+        return shipped_entry(run.algo, run.env_id)
+    return yaml.safe_load(Path(run.config).read_text())[run.env_id]
 
 
 def check_entry(run: MujocoRun, out: Path) -> None:
     """Record the zoo entry a run begins with; refuse to resume it with another (a run is one entry's)."""
     recorded = run.folder(out) / "entry.yml"
-    entry = shipped_entry(run.algo, run.env_id)
+    today = entry(run)
     if not recorded.exists():
         recorded.parent.mkdir(parents=True, exist_ok=True)
-        write_text_whole(recorded, yaml.safe_dump(entry))
-    elif yaml.safe_load(recorded.read_text()) != entry:
+        write_text_whole(recorded, yaml.safe_dump(today))
+    elif yaml.safe_load(recorded.read_text()) != today:
+        source = run.config or "zoo_configs"
         raise RuntimeError(
             f"{run.folder(out)} was trained with another {run.algo} entry for {run.env_id} than the one in "
-            f"zoo_configs now ({recorded}); delete the folder to train the run again with today's entry"
+            f"{source} now ({recorded}); delete the folder to train the run again with today's entry"
         )
 
 
@@ -270,13 +277,14 @@ def train_command(run: MujocoRun, part: Path, index: int, resume_from: Path | No
         {"sb3_vpg.common.callbacks.RolloutReturnLog": {"path": str(part / "returns.csv"), "timestep_offset": start}},
         {"sb3_vpg.common.callbacks.RolloutMotionLog": {"path": str(part / "motion.csv"), "timestep_offset": start}},
         {"stable_baselines3.common.callbacks.CheckpointCallback": {
-            "save_freq": CHECKPOINT_FREQ // n_envs(run.algo, run.env_id), "save_path": str(part / "checkpoints"),
+            "save_freq": CHECKPOINT_FREQ // int(entry(run)["n_envs"]), "save_path": str(part / "checkpoints"),
             "name_prefix": "checkpoint", "save_vecnormalize": True}},
     ]  # fmt: skip
     command = [sys.executable, "-m", "sb3_vpg.zoo", "train", "--algo", run.algo, "--env", run.env_id]
     command += ["--seed", str(run.seed + 1000 * index), "-f", str(part / "zoo"), "--num-threads", "1"]
     command += ["-n", str(MUJOCO_STEPS - start), "--eval-freq", str(MUJOCO_EVAL_FREQ), "--eval-episodes", str(EVAL_EPISODES)]
     command += ["--n-eval-envs", "1", "--log-interval", "-1", "-params", f"callback:{callbacks!r}"]
+    command += ["-conf", run.config] if run.config else []
     return command + (["-i", str(resume_from)] if resume_from else [])
 
 
@@ -652,6 +660,7 @@ def plot(out: Path, runs: dict[tuple[str, str], Runs]) -> None:
 
 # ---- where the runs train: a pool of this machine, or Ray tasks on a cluster ------------------------------------
 BENCHMARKS_DIR = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = BENCHMARKS_DIR / "results" / "mujoco"
 
 
 def results_here(runs: list[MujocoRun], out: Path, workers: int) -> Iterator[str]:
@@ -697,7 +706,7 @@ def results_on_ray(runs: list[MujocoRun], out: Path, address: str) -> Iterator[s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "results" / "mujoco")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--envs", nargs="+", default=list(MUJOCO_ENVS), choices=MUJOCO_ENVS)
     parser.add_argument("--algos", nargs="+", default=list(ALGOS), choices=ALGOS)
     parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
@@ -707,11 +716,22 @@ def main() -> None:
         help="train the runs as Ray tasks on the cluster at this address ('auto': the "
         "cluster this machine belongs to); every node sees --out and this checkout at the same paths",
     )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="a zoo config file whose entries the runs train instead of the shipped ones: a variant rechecked on "
+        "tuning seeds (--seeds 1001 1002 1003) in an --out of its own",
+    )
     parser.add_argument("--report-only", action="store_true", help="no training: the CSVs from the logs here, then the report")
     args = parser.parse_args()
     out = args.out.resolve()
+    if args.config is not None and out == DEFAULT_OUT:
+        parser.error("--config trains another entry than the shipped one: give it an --out of its own")
+    if args.config is not None and set(args.seeds) & set(SEEDS):
+        parser.error(f"--config is for tuning: the benchmark's seeds {list(SEEDS)} stay out of it")
+    config = None if args.config is None else str(args.config.resolve())
     runs = [
-        MujocoRun(algo, env_id, seed)
+        MujocoRun(algo, env_id, seed, config)
         for seed in args.seeds
         for env_id in args.envs
         for algo in args.algos

@@ -20,6 +20,7 @@ class MujocoRun:
     algo: str
     env_id: str
     seed: int
+    config: str | None = None  # a zoo config file whose entry it trains; None: the shipped one (zoo_configs/)
 
     def folder(self, out: Path) -> Path:
         return out / "logs" / self.algo / f"{self.env_id}_seed{self.seed}"
