@@ -54,10 +54,11 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
@@ -663,15 +664,19 @@ BENCHMARKS_DIR = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = BENCHMARKS_DIR / "results" / "mujoco"
 
 
+def outcomes(runs: list[MujocoRun], pending: list[Any], wait: Callable[[Any], str]) -> Iterator[str]:
+    """Each run's outcome, in order: what ``wait`` gets from its pending result, or why it failed."""
+    for result, run in zip(pending, runs, strict=True):
+        try:
+            yield wait(result)
+        except Exception as error:  # the other runs go on; a rerun resumes this one
+            yield f"FAILED   {run.algo} {run.env_id} seed {run.seed}: {error}"
+
+
 def results_here(runs: list[MujocoRun], out: Path, workers: int) -> Iterator[str]:
     """Each run's outcome, in order, ``workers`` runs at a time on this machine."""
     with ThreadPoolExecutor(workers) as pool:
-        futures = [pool.submit(execute, run, out) for run in runs]
-        for future, run in zip(futures, runs, strict=True):
-            try:
-                yield future.result()
-            except Exception as error:  # the other runs go on; a rerun resumes this one
-                yield f"FAILED   {run.algo} {run.env_id} seed {run.seed}: {error}"
+        yield from outcomes(runs, [pool.submit(execute, run, out) for run in runs], Future.result)
 
 
 def execute_on_a_node(run: MujocoRun, out: Path) -> str:
@@ -696,12 +701,7 @@ def results_on_ray(runs: list[MujocoRun], out: Path, address: str) -> Iterator[s
     python_path = os.pathsep.join(filter(None, [str(BENCHMARKS_DIR), os.environ.get("PYTHONPATH")]))
     runtime_env = {"env_vars": {"PYTHONPATH": python_path}}
     task = ray.remote(num_cpus=1, max_retries=0, runtime_env=runtime_env)(execute_on_a_node)
-    references = [task.remote(run, out) for run in runs]
-    for reference, run in zip(references, runs, strict=True):
-        try:
-            yield ray.get(reference)
-        except Exception as error:  # the other runs go on; a rerun resumes this one
-            yield f"FAILED   {run.algo} {run.env_id} seed {run.seed}: {error}"
+    yield from outcomes(runs, [task.remote(run, out) for run in runs], ray.get)
 
 
 def main() -> None:
